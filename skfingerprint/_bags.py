@@ -1,0 +1,505 @@
+"""The bag data model: validation of bags, lazy image access and ``make_bags``.
+
+A *bag* is a set of images from one source.  Every estimator of the library
+accepts bags in one of these forms and turns them into a :class:`BagSource`
+with :func:`check_bags`:
+
+* a numeric array of shape ``(n_bags, bag_size, H, W, C)`` (channels-last),
+  ``uint8`` in [0, 255] or floating in [0, 1];
+* ``(n_bags, bag_size, H, W)``: grayscale images (C = 1);
+* ``(n_bags, bag_size)`` numeric: each row a bag of scalar items (1x1x1
+  "images" of any real value; this makes the estimators usable on plain
+  tabular data and by scikit-learn's common checks);
+* ``(n_bags, bag_size)`` of strings or path-like objects: image files,
+  decoded lazily, batch by batch.
+
+A ``numpy.memmap`` works like an ndarray and is never loaded whole.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
+
+from ._io import read_image
+
+_CHUNK_BYTES = 64 * 2**20  # scan big arrays for NaN / range in chunks
+
+
+def _is_pathlike_array(arr):
+    if arr.dtype.kind in ("U", "S"):
+        return True
+    if arr.dtype.kind == "O":
+        if arr.size == 0:
+            return False
+        flat = arr.reshape(-1)
+        kinds = {type(v) for v in flat[: min(flat.size, 1000)]}
+        if all(issubclass(k, (str, os.PathLike)) for k in kinds):
+            return all(isinstance(v, (str, os.PathLike)) for v in flat)
+    return False
+
+
+def _as_array(X, name):
+    if isinstance(X, np.ndarray):
+        return X
+    if hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
+        return np.asarray(X)
+    if isinstance(X, (list, tuple)):
+        try:
+            arr = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} is ragged: its bags (or images) do not all have the same "
+                f"shape ({exc}). Give every bag the same number of images and every "
+                "image the same size, e.g. with skfingerprint.make_bags."
+            ) from None
+        if arr.dtype.kind == "O" and arr.ndim < 2:
+            raise ValueError(
+                f"{name} is ragged: its bags (or images) do not all have the same "
+                "shape. Give every bag the same number of images and every image "
+                "the same size, e.g. with skfingerprint.make_bags."
+            )
+        return arr
+    raise TypeError(
+        f"{name} must be an array of bags (ndarray, memmap or nested lists), got "
+        f"{type(X).__name__}."
+    )
+
+
+def _scan_numeric(arr, name, check_range):
+    """Check finiteness and value range chunk by chunk (memmap friendly)."""
+    kind = arr.dtype.kind
+    if kind in ("i", "u") and not check_range:
+        return
+    n = arr.shape[0]
+    per_row = max(1, int(np.prod(arr.shape[1:], dtype=np.int64)) * arr.itemsize)
+    step = max(1, _CHUNK_BYTES // per_row)
+    lo, hi = np.inf, -np.inf
+    for start in range(0, n, step):
+        chunk = np.asarray(arr[start : start + step])
+        if kind == "f":
+            if not np.isfinite(chunk).all():
+                raise ValueError(
+                    f"{name} contains NaN or infinity. Remove or repair the "
+                    "affected images (np.isfinite shows where)."
+                )
+        if check_range and chunk.size:
+            lo = min(lo, float(chunk.min()))
+            hi = max(hi, float(chunk.max()))
+    if not check_range or lo > hi:
+        return
+    if kind == "f" and (lo < 0.0 or hi > 1.0):
+        raise ValueError(
+            f"{name} holds floating-point images with values in [{lo:.4g}, "
+            f"{hi:.4g}], outside [0, 1]. Scale them to [0, 1] (e.g. divide uint8 "
+            "data by 255) or pass uint8 images in [0, 255]."
+        )
+    if kind in ("i", "u") and (lo < 0 or hi > 255):
+        raise ValueError(
+            f"{name} holds integer images with values in [{lo:g}, {hi:g}], outside "
+            "[0, 255]. Pass uint8 images in [0, 255] or floats in [0, 1]."
+        )
+
+
+class BagSource:
+    """Canonical, validated view of bags, read batch by batch.
+
+    Created by :func:`check_bags`; not meant to be built directly.
+
+    Attributes
+    ----------
+    kind : {"array", "paths"}
+    n_bags : int
+    bag_size : int
+    image_shape : tuple of int
+        ``(H, W, C)`` of every image.
+    is_scalar : bool
+        True for 2D numeric input (bags of scalar items).
+    """
+
+    def __init__(self, kind, data, image_shape, *, is_scalar=False, image_size=None):
+        self.kind = kind
+        self.data = data
+        self.n_bags = int(data.shape[0])
+        self.bag_size = int(data.shape[1])
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.is_scalar = is_scalar
+        self.image_size = image_size
+
+    def __len__(self):
+        return self.n_bags
+
+    @property
+    def dtype(self):
+        """dtype of the images handed to the network (uint8 or float32)."""
+        if self.kind == "paths" or self.data.dtype == np.uint8:
+            return np.dtype(np.uint8)
+        return np.dtype(np.float32)
+
+    def take(self, bags, items):
+        """Images of the given bags and items, shape ``(len(bags), k, H, W, C)``.
+
+        Parameters
+        ----------
+        bags : array of int, shape (n,)
+        items : array of int, shape (n, k)
+            Indices of the images inside each bag.
+        """
+        bags = np.asarray(bags, dtype=np.intp)
+        items = np.asarray(items, dtype=np.intp)
+        if self.kind == "paths":
+            paths = self.data[bags[:, None], items]
+            out = np.empty(paths.shape + self.image_shape, dtype=np.uint8)
+            for idx in np.ndindex(paths.shape):
+                out[idx] = self._read(paths[idx])
+            return out
+        # group by bag so that memmaps are read with few, ordered accesses
+        out = np.asarray(self.data[bags[:, None], items])
+        if self.is_scalar:
+            out = out.reshape(out.shape + (1, 1, 1))
+        elif out.ndim == 4:
+            out = out[..., None]
+        if out.dtype != np.uint8:
+            out = out.astype(np.float32, copy=False)
+        return out
+
+    def _read(self, path):
+        img = read_image(path, mode="RGB", image_size=self.image_size)
+        if img.shape != self.image_shape:
+            raise ValueError(
+                f"Image {os.fspath(path)!r} has shape {img.shape}, but the first "
+                f"image of the bags has shape {self.image_shape}: the images have "
+                "mixed sizes. Pass image_size=(H, W) to resize and centre-crop "
+                "every image to one size."
+            )
+        return img
+
+
+def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True):
+    """Validate bags and return a canonical :class:`BagSource`.
+
+    Parameters
+    ----------
+    X : array-like
+        Bags in any accepted form (see the module docstring).
+    name : str, default="X"
+        Name used in error messages.
+    image_size : int, (int, int) or None, default=None
+        For path arrays: resize and centre-crop every decoded image to this
+        size.  When None, every file must have the size of the first one.
+    min_bag_size : int, default=1
+        Smallest accepted number of images per bag.
+    check_files : bool, default=True
+        For path arrays, check that every file exists and read the header of
+        the first one.
+
+    Returns
+    -------
+    bags : BagSource
+
+    Raises
+    ------
+    ValueError
+        Wrong number of dimensions, ragged bags, NaN or infinity, values out
+        of range, empty input, missing or unreadable files.
+    TypeError
+        Boolean, complex or mixed-type object arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfingerprint._bags import check_bags
+    >>> bags = check_bags(np.zeros((4, 3, 8, 8, 3), dtype=np.uint8))
+    >>> bags.n_bags, bags.bag_size, bags.image_shape
+    (4, 3, (8, 8, 3))
+    """
+    if isinstance(X, BagSource):
+        return X
+    if hasattr(X, "iloc") or hasattr(X, "to_numpy"):
+        X = X.to_numpy()
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"{name} must be an array of bags, got a single string {X!r}. For a "
+            "folder of images use skfingerprint.datasets.load_image_folder and "
+            "skfingerprint.make_bags."
+        )
+    try:
+        import scipy.sparse as sp
+
+        if sp.issparse(X):
+            raise TypeError(
+                f"{name} is a sparse matrix; bags of images must be dense arrays. "
+                "Convert it with X.toarray()."
+            )
+    except ImportError:  # pragma: no cover
+        pass
+    arr = _as_array(X, name)
+    if arr.ndim == 0 or arr.size == 0 and arr.ndim < 2:
+        raise ValueError(f"{name} is empty; it must contain at least one bag.")
+    if arr.ndim < 2:
+        raise ValueError(
+            f"{name} must have 2, 4 or 5 dimensions (n_bags, bag_size[, H, W[, C]]), "
+            f"got a 1-dimensional array of shape {arr.shape}. Reshape your data: if "
+            "it holds single images or image paths, group them into bags with "
+            "skfingerprint.make_bags(images, labels, bag_size=...)."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty (0 bags); it must contain at least one bag.")
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} has bags of 0 images: 0 feature(s) (shape={arr.shape}) while "
+            "a minimum of 1 is required. Every bag needs images."
+        )
+    if arr.shape[1] < min_bag_size:
+        raise ValueError(
+            f"{name} has bags of {arr.shape[1]} images, fewer than the "
+            f"{min_bag_size} required."
+        )
+
+    if _is_pathlike_array(arr):
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name} holds file paths and must have shape (n_bags, bag_size), "
+                f"got shape {arr.shape}."
+            )
+        paths = np.empty(arr.shape, dtype=object)
+        for idx in np.ndindex(arr.shape):
+            paths[idx] = os.fspath(arr[idx])
+        if check_files:
+            missing = [p for p in paths.reshape(-1) if not os.path.isfile(p)]
+            if missing:
+                raise ValueError(
+                    f"{len(missing)} image file(s) in {name} do not exist, e.g. "
+                    f"{missing[0]!r}. Check the paths (relative paths are "
+                    f"resolved against {os.getcwd()!r})."
+                )
+        first = read_image(paths[0, 0], mode="RGB", image_size=image_size)
+        return BagSource("paths", paths, first.shape, image_size=image_size)
+
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} is an object array of mixed types; it must hold numbers "
+                "(images) or only strings (image paths)."
+            ) from None
+    if arr.dtype.kind == "b":
+        raise TypeError(
+            f"{name} is a boolean array; images must be uint8 in [0, 255] or "
+            "floating in [0, 1]. Convert masks with X.astype(np.uint8) * 255."
+        )
+    if arr.dtype.kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {name} has dtype {arr.dtype}; images "
+            "must be uint8 in [0, 255] or floating in [0, 1]."
+        )
+    if arr.dtype.kind not in ("u", "i", "f"):
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}; images must be uint8 in [0, 255] or "
+            "floating in [0, 1], and paths must be strings."
+        )
+    if arr.ndim == 3:
+        raise ValueError(
+            f"{name} has 3 dimensions {arr.shape}; bags must have shape (n_bags, "
+            "bag_size, H, W, C) or (n_bags, bag_size, H, W) for grayscale. A "
+            "single bag of images needs a leading axis: X[None]."
+        )
+    if arr.ndim > 5:
+        raise ValueError(
+            f"{name} has {arr.ndim} dimensions {arr.shape}; bags must have shape "
+            "(n_bags, bag_size, H, W, C)."
+        )
+    if arr.ndim == 5 and arr.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(
+            f"{name} has {arr.shape[-1]} channels in its last axis (shape "
+            f"{arr.shape}); images must be channels-last with 1 to 4 channels. "
+            "For channels-first data use np.moveaxis(X, 2, -1)."
+        )
+    is_scalar = arr.ndim == 2
+    _scan_numeric(arr, name, check_range=not is_scalar)
+    if is_scalar:
+        if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8:
+            arr = arr.astype(np.float32)
+        image_shape = (1, 1, 1)
+    elif arr.ndim == 4:
+        image_shape = arr.shape[2:] + (1,)
+    else:
+        image_shape = arr.shape[2:]
+    if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8 and not is_scalar:
+        arr = arr.astype(np.uint8)  # range was checked: lossless
+    if image_size is not None and not is_scalar:
+        hw = (image_size, image_size) if np.isscalar(image_size) else tuple(image_size)
+        if tuple(image_shape[:2]) != tuple(hw):
+            raise ValueError(
+                f"{name} has images of size {image_shape[:2]}, but image_size="
+                f"{image_size!r}. image_size only resizes images read from files; "
+                "resize arrays before passing them, or set image_size=None."
+            )
+    return BagSource("array", arr, image_shape, is_scalar=is_scalar)
+
+
+def check_bag_labels(y, n_bags, *, name="y"):
+    """Validate bag labels: 1-D, one per bag, classification targets."""
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None: "
+            "give the source (model name or 'real') of every bag."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-dimensional with one label per bag, got shape {y.shape}."
+        )
+    if y.shape[0] != n_bags:
+        raise ValueError(
+            f"{name} has {y.shape[0]} labels but X has {n_bags} bags; give one "
+            "label per bag."
+        )
+    if y.dtype.kind == "O" and any(v is None for v in y):
+        raise ValueError(f"{name} contains missing labels (None).")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{name} contains NaN or infinite labels.")
+    target = type_of_target(y)
+    if target not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Unknown label type: {name} looks {target!r}; labels must name the "
+            "source of each bag (strings or integers)."
+        )
+    return y
+
+
+def make_bags(
+    images,
+    labels,
+    *,
+    bag_size,
+    n_bags_per_model=None,
+    replace=False,
+    random_state=None,
+):
+    """Group single images into bags that each hold images of one source.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_images, H, W[, C]) or (n_images,) of paths
+        Single images (uint8 in [0, 255] or floats in [0, 1]) or image file
+        paths, e.g. ``load_image_folder(root).paths``.
+    labels : array-like of shape (n_images,)
+        Source of each image (a model name or ``"real"``).
+    bag_size : int
+        Number of images in each bag.
+    n_bags_per_model : int or None, default=None
+        Number of bags per source.  None makes as many disjoint bags as the
+        images of each source allow (``n_images_of_source // bag_size``; the
+        remainder is left out).
+    replace : bool, default=False
+        If False, bags are disjoint: no image appears in two bags (so a
+        cross-validation fold never shares an image with another fold).  If
+        True, each bag draws ``bag_size`` distinct images independently, so
+        bags may overlap; then ``n_bags_per_model`` may exceed what the
+        images allow.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random assignment of images to bags.
+
+    Returns
+    -------
+    X : ndarray of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+        The bags, grouped by source in sorted label order.
+    y : ndarray of shape (n_bags,)
+        The source of each bag.
+
+    Raises
+    ------
+    ValueError
+        If labels and images differ in length, a source has fewer images than
+        one bag, or more disjoint bags are asked for than the images allow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfingerprint import make_bags
+    >>> images = np.zeros((10, 8, 8, 3), dtype=np.uint8)
+    >>> labels = np.array(["gan"] * 6 + ["real"] * 4)
+    >>> X, y = make_bags(images, labels, bag_size=2, random_state=0)
+    >>> X.shape, list(y)
+    ((5, 2, 8, 8, 3), ['gan', 'gan', 'gan', 'real', 'real'])
+    """
+    if not isinstance(bag_size, numbers.Integral) or isinstance(bag_size, bool):
+        raise TypeError(f"bag_size must be a positive integer, got {bag_size!r}.")
+    if bag_size < 1:
+        raise ValueError(f"bag_size must be a positive integer, got {bag_size}.")
+    if n_bags_per_model is not None and (
+        not isinstance(n_bags_per_model, numbers.Integral) or n_bags_per_model < 1
+    ):
+        raise ValueError(
+            f"n_bags_per_model must be a positive integer or None, got "
+            f"{n_bags_per_model!r}."
+        )
+    images = _as_array(images, "images")
+    if images.ndim == 0 or images.shape[0] == 0:
+        raise ValueError("images is empty; give at least one image per source.")
+    paths = _is_pathlike_array(images)
+    if paths:
+        if images.ndim != 1:
+            raise ValueError(
+                f"images holds paths and must be 1-dimensional, got shape {images.shape}."
+            )
+    elif images.ndim not in (3, 4):
+        raise ValueError(
+            f"images must have shape (n_images, H, W) or (n_images, H, W, C), or "
+            f"be a 1-D array of paths; got shape {images.shape}. Already bagged "
+            "data (n_bags, bag_size, ...) needs no make_bags."
+        )
+    else:
+        if images.dtype.kind == "b" or images.dtype.kind not in ("u", "i", "f"):
+            raise TypeError(
+                f"images has dtype {images.dtype}; use uint8 in [0, 255] or floats "
+                "in [0, 1]."
+            )
+        _scan_numeric(images, "images", check_range=True)
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-dimensional, got shape {labels.shape}.")
+    if labels.shape[0] != images.shape[0]:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries but images has "
+            f"{images.shape[0]}; give one label per image."
+        )
+    rng = check_random_state(random_state)
+    classes = np.unique(labels)
+    chosen, out_labels = [], []
+    for cls in classes:
+        idx = np.flatnonzero(labels == cls)
+        n = idx.size
+        if n < bag_size:
+            raise ValueError(
+                f"Source {cls!r} has {n} images, fewer than one bag of "
+                f"bag_size={bag_size}. Lower bag_size or add images."
+            )
+        if replace:
+            n_bags = n // bag_size if n_bags_per_model is None else n_bags_per_model
+            for _ in range(n_bags):
+                chosen.append(rng.choice(idx, size=bag_size, replace=False))
+        else:
+            possible = n // bag_size
+            n_bags = possible if n_bags_per_model is None else n_bags_per_model
+            if n_bags > possible:
+                raise ValueError(
+                    f"Source {cls!r} has {n} images: enough for {possible} disjoint "
+                    f"bags of {bag_size}, but n_bags_per_model={n_bags}. Lower "
+                    "n_bags_per_model or bag_size, or pass replace=True to let "
+                    "bags overlap."
+                )
+            perm = rng.permutation(idx)[: n_bags * bag_size]
+            chosen.extend(perm.reshape(n_bags, bag_size))
+        out_labels.extend([cls] * n_bags)
+    order = np.asarray(chosen)
+    X = images[order]
+    return X, np.asarray(out_labels, dtype=labels.dtype)

@@ -1,0 +1,126 @@
+"""The set contrastive loss of the paper (Eq. 1-2)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["set_contrastive_loss", "SetContrastiveLoss"]
+
+
+def set_contrastive_loss(z, y, *, temperature=1.0, reduction="mean"):
+    """Contrastive loss over bag embeddings (paper Eq. 1-2).
+
+    For embeddings ``z_i`` with labels ``y_i``, ``d_ij = ||z_i - z_j||^2`` and
+
+    ``L_i = -log( sum_{j != i, y_j = y_i} exp(-d_ij / T) / sum_{k != i} exp(-d_ik / T) )``
+
+    computed with ``logsumexp``.  Anchors without any positive in the batch
+    (no other bag of their source) have no defined loss and are left out of
+    the average; if no anchor has a positive the loss is 0 (with a gradient
+    graph, so ``backward`` works).
+
+    Parameters
+    ----------
+    z : torch.Tensor of shape (n, d)
+        Bag embeddings.
+    y : torch.Tensor of shape (n,)
+        Integer source labels.
+    temperature : float, default=1.0
+        ``T`` above; the paper uses 1.
+    reduction : {"mean", "none"}, default="mean"
+        ``"none"`` returns the per-anchor losses, NaN for anchors without a
+        positive.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A scalar, or shape ``(n,)`` with ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfingerprint.encoder import set_contrastive_loss
+    >>> z = torch.tensor([[0.0], [0.1], [5.0], [5.1]])
+    >>> y = torch.tensor([0, 0, 1, 1])
+    >>> float(set_contrastive_loss(z, y)) < 1e-3
+    True
+    """
+    if z.ndim != 2:
+        raise ValueError(f"z must have shape (n, d), got {tuple(z.shape)}.")
+    y = y.reshape(-1).to(z.device)
+    if y.shape[0] != z.shape[0]:
+        raise ValueError(f"z has {z.shape[0]} rows but y has {y.shape[0]} labels.")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}.")
+    z = z.float()
+    n = z.shape[0]
+    sq = (z * z).sum(dim=1)
+    d = (sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)).clamp_min(0.0)
+    logits = -d / temperature
+    eye = torch.eye(n, dtype=torch.bool, device=z.device)
+    neg_inf = torch.finfo(logits.dtype).min
+    logits = logits.masked_fill(eye, neg_inf)
+    positive = (y[:, None] == y[None, :]) & ~eye
+    log_denominator = torch.logsumexp(logits, dim=1)
+    log_numerator = torch.logsumexp(logits.masked_fill(~positive, neg_inf), dim=1)
+    per_anchor = log_denominator - log_numerator
+    has_positive = positive.any(dim=1)
+    if reduction == "none":
+        return per_anchor.masked_fill(~has_positive, float("nan"))
+    if reduction != "mean":
+        raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}.")
+    if not bool(has_positive.any()):
+        return (z * 0.0).sum()
+    return per_anchor[has_positive].mean()
+
+
+class SetContrastiveLoss:
+    """Callable criterion wrapping :func:`set_contrastive_loss` for skorch.
+
+    A plain callable, not a parameter-free ``nn.Module`` (one of those
+    breaks Accelerate's data-parallel CPU path).  When
+    ``torch.distributed`` is initialised with more than one process, the
+    embeddings and labels of all processes are gathered (with gradient for
+    the local part) so that negatives are global.
+
+    Parameters
+    ----------
+    temperature : float, default=1.0
+        Temperature of the softmax over negative squared distances.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfingerprint.encoder import SetContrastiveLoss
+    >>> loss = SetContrastiveLoss()
+    >>> z = torch.zeros(4, 2, requires_grad=True)
+    >>> round(float(loss(z, torch.tensor([0, 0, 1, 1]))), 4)  # log(3): all equal
+    1.0986
+    """
+
+    def __init__(self, temperature=1.0):
+        self.temperature = temperature
+
+    def __call__(self, z, y):
+        z, y = _gather_for_loss(z, y)
+        return set_contrastive_loss(z, y, temperature=self.temperature)
+
+    def __repr__(self):
+        return f"SetContrastiveLoss(temperature={self.temperature!r})"
+
+
+def _gather_for_loss(z, y):
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return z, y
+    world = dist.get_world_size()
+    if world == 1:
+        return z, y
+    rank = dist.get_rank()
+    zs = [torch.zeros_like(z) for _ in range(world)]
+    ys = [torch.zeros_like(y) for _ in range(world)]
+    dist.all_gather(zs, z.detach().contiguous())
+    dist.all_gather(ys, y.contiguous())
+    zs[rank] = z  # keep the gradient of the local part
+    return torch.cat(zs, dim=0), torch.cat(ys, dim=0)

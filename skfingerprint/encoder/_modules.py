@@ -1,0 +1,167 @@
+"""Torch modules of the DeepSet: phi (per image), pooling, rho (per bag)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
+
+__all__ = ["ImageEncoder", "DeepSet"]
+
+_RESIDUAL_GAIN = 4.0
+
+
+class ImageEncoder(nn.Module):
+    """phi: a fully convolutional CNN that maps one image to a feature vector.
+
+    The first ``n_full_res`` convolutions run at full resolution without
+    striding or pooling, so that the pixel-level, high-frequency residuals
+    where generative models leave their artifacts reach the deeper layers
+    intact.  The stages that follow halve the resolution with strided
+    convolutions; a global average pooling (and a global standard deviation
+    pooling, which captures the energy of periodic artifacts) ends the
+    network, so any image size works, down to 1x1.
+
+    Parameters
+    ----------
+    in_channels : int
+    channels : tuple of int
+        Width of each stage; the first stage is at full resolution.
+    n_full_res : int
+        Number of 3x3 convolutions at full resolution (stage 0).
+    """
+
+    def __init__(self, in_channels=3, channels=(32, 64, 128), n_full_res=2):
+        super().__init__()
+        self.in_channels = int(in_channels)
+        layers = []
+        c_in = 2 * in_channels  # the image and its high-pass residual
+        for _ in range(n_full_res):
+            layers += [nn.Conv2d(c_in, channels[0], 3, padding=1), nn.LeakyReLU(0.2)]
+            c_in = channels[0]
+        for c_out in channels[1:]:
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(c_out, c_out, 3, padding=1),
+                nn.LeakyReLU(0.2),
+            ]
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.out_features = 2 * c_in
+        for m in self.features:
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        # High-pass residual (image minus its 3x3 local mean), the usual
+        # front end of forensic detectors: it lifts faint pixel-level
+        # artifacts above the image content.  The image itself is kept too.
+        local_mean = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        x = torch.cat([x, _RESIDUAL_GAIN * (x - local_mean)], dim=1)
+        h = self.features(x)
+        flat = h.flatten(2)
+        mean = flat.mean(dim=2)
+        std = (flat.var(dim=2, unbiased=False) + 1e-6).sqrt()
+        return torch.cat([mean, std], dim=1)
+
+
+class DeepSet(nn.Module):
+    """``F(bag) = rho(pool_{x in bag} phi(x))``.
+
+    Input: a tensor of shape ``(n_bags, bag_size, H, W, C)``, channels-last as
+    the library stores images, ``uint8`` (divided by 255 on the device) or
+    float in [0, 1].  Images are centred (0.5 subtracted) before phi.  Output:
+    ``(n_bags, embedding_dim)``.
+
+    Parameters
+    ----------
+    in_channels : int
+    embedding_dim : int
+    channels : tuple of int
+    n_full_res : int
+    rho_hidden : int
+    pooling : {"mean", "sum"}
+    chunk_size : int
+        Largest number of images sent through phi at once.  Larger batches are
+        processed chunk by chunk; during training each chunk is
+        gradient-checkpointed, so activation memory is bounded by one chunk.
+    """
+
+    def __init__(
+        self,
+        in_channels=3,
+        embedding_dim=32,
+        channels=(32, 64, 128),
+        n_full_res=2,
+        rho_hidden=128,
+        pooling="mean",
+        chunk_size=1024,
+    ):
+        super().__init__()
+        self.config = dict(
+            in_channels=int(in_channels),
+            embedding_dim=int(embedding_dim),
+            channels=[int(c) for c in channels],
+            n_full_res=int(n_full_res),
+            rho_hidden=int(rho_hidden),
+            pooling=str(pooling),
+            chunk_size=int(chunk_size),
+        )
+        if pooling not in ("mean", "sum"):
+            raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}.")
+        self.phi = ImageEncoder(in_channels, tuple(channels), n_full_res)
+        # Standardising the pooled features across the bags of a batch keeps
+        # small between-bag differences (the artifacts) at a usable scale from
+        # the first step; without it the embeddings start collapsed and the
+        # contrastive gradient vanishes.
+        self.bag_norm = nn.BatchNorm1d(self.phi.out_features)
+        self.rho = nn.Sequential(
+            nn.Linear(self.phi.out_features, rho_hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(rho_hidden, rho_hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(rho_hidden, embedding_dim),
+        )
+        self.pooling = pooling
+        self.chunk_size = int(chunk_size)
+        for m in self.rho:
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+                nn.init.zeros_(m.bias)
+
+    def encode_images(self, x):
+        """phi over a flat batch of images ``(n, C, H, W)``, chunk by chunk."""
+        n = x.shape[0]
+        if n <= self.chunk_size:
+            return self.phi(x)
+        parts = []
+        for start in range(0, n, self.chunk_size):
+            part = x[start : start + self.chunk_size]
+            if torch.is_grad_enabled() and self.training:
+                parts.append(checkpoint(self.phi, part, use_reentrant=False))
+            else:
+                parts.append(self.phi(part))
+        return torch.cat(parts, dim=0)
+
+    @property
+    def in_channels(self):
+        return self.phi.in_channels
+
+    def forward(self, x):
+        if x.ndim != 5:
+            raise ValueError(
+                f"DeepSet expects (n_bags, bag_size, H, W, C), got {tuple(x.shape)}."
+            )
+        n_bags, bag_size = x.shape[:2]
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
+        else:
+            x = x.float()
+        x = x.flatten(0, 1).permute(0, 3, 1, 2).sub(0.5)
+        x = x.contiguous(memory_format=torch.channels_last)
+        feats = self.encode_images(x).reshape(n_bags, bag_size, -1)
+        pooled = feats.mean(dim=1) if self.pooling == "mean" else feats.sum(dim=1)
+        return self.rho(self.bag_norm(pooled))

@@ -1,0 +1,154 @@
+"""Per-epoch bag drawing and the P-models x K-bags batch sampler."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["EpochBagPlanner", "PKBatchSampler", "BagSpecDataset"]
+
+
+class EpochBagPlanner:
+    """Draws the training bags of one epoch.
+
+    Each planned bag is ``(label, bag_indices, item_indices)``: the flat
+    coordinates of its images in the training :class:`~skfingerprint._bags.BagSource`.
+
+    * ``n_bags_per_model is None``: the given bags are kept; when
+      ``bag_size`` is smaller than the given bags, each epoch uses a fresh
+      random subset of ``bag_size`` images of each bag.
+    * ``n_bags_per_model`` is an int: the images of all training bags of one
+      source are pooled and ``n_bags_per_model`` bags of ``bag_size`` images
+      are drawn from the pool every epoch (disjoint as long as the pool lasts).
+    """
+
+    def __init__(self, n_given, y_idx, bag_size, n_bags_per_model=None):
+        self.n_given = int(n_given)  # images per given bag
+        self.y_idx = np.asarray(y_idx)
+        self.bag_size = int(bag_size)
+        self.n_bags_per_model = n_bags_per_model
+        self.n_classes = int(self.y_idx.max()) + 1
+
+    def plan(self, rng):
+        k, n_given = self.bag_size, self.n_given
+        specs = []
+        if self.n_bags_per_model is None:
+            for b, label in enumerate(self.y_idx):
+                if k == n_given:
+                    items = np.arange(n_given)
+                else:
+                    items = np.sort(rng.choice(n_given, size=k, replace=False))
+                specs.append((int(label), np.full(k, b), items))
+            return specs
+        for label in range(self.n_classes):
+            bag_ids = np.flatnonzero(self.y_idx == label)
+            pool_b = np.repeat(bag_ids, n_given)
+            pool_i = np.tile(np.arange(n_given), bag_ids.size)
+            order = rng.permutation(pool_b.size)
+            pos = 0
+            for _ in range(self.n_bags_per_model):
+                if pos + k > order.size:
+                    order, pos = rng.permutation(pool_b.size), 0
+                take = order[pos : pos + k]
+                pos += k
+                specs.append((label, pool_b[take], pool_i[take]))
+        return specs
+
+
+class PKBatchSampler:
+    """Yields batches of planned bags, at least two bags of each source present.
+
+    With ``n_classes`` sources and ``batch_size`` bags per step, each batch
+    holds ``P`` sources x ``K`` bags with ``K = max(2, batch_size // n_classes)``
+    and ``P = max(2, batch_size // K)`` (at most ``n_classes``): every anchor
+    has a positive and the batch holds negatives.  A new plan is drawn from
+    the planner at every epoch (every ``__iter__``).
+
+    Iterating yields lists of bag specs, used as indices of
+    :class:`BagSpecDataset`.
+    """
+
+    def __init__(self, planner, batch_size, random_state):
+        self.planner = planner
+        self.batch_size = int(batch_size)
+        self.rng = random_state
+
+    def _batches(self, specs):
+        rng = self.rng
+        n_classes = self.planner.n_classes
+        K = max(2, self.batch_size // n_classes)
+        P = min(n_classes, max(2, self.batch_size // K))
+        groups = {}
+        for idx in rng.permutation(len(specs)):
+            groups.setdefault(specs[idx][0], []).append(specs[idx])
+        queues = {}
+        for label, members in groups.items():
+            chunks = [members[i : i + K] for i in range(0, len(members), K)]
+            if len(chunks) > 1 and len(chunks[-1]) < 2:
+                chunks[-2].extend(chunks.pop())
+            queues[label] = chunks
+        batches = []
+        while True:
+            live = [c for c in queues if queues[c]]
+            if not live:
+                break
+            if len(live) == 1 and batches:
+                # a lone source left: spread its groups over earlier batches
+                for chunk in queues[live[0]]:
+                    batches[rng.randint(len(batches))].extend(chunk)
+                break
+            remaining = np.array([len(queues[c]) for c in live], dtype=float)
+            noise = rng.random_sample(len(live))
+            order = np.lexsort((noise, -remaining))
+            chosen = [live[i] for i in order[:P]]
+            batch = []
+            for c in chosen:
+                batch.extend(queues[c].pop(0))
+            batches.append(batch)
+        return batches
+
+    def __iter__(self):
+        specs = self.planner.plan(self.rng)
+        yield from self._batches(specs)
+
+    def __len__(self):  # an estimate: the number of batches varies slightly
+        n = self.planner.n_bags_per_model
+        total = (
+            len(self.planner.y_idx) if n is None else n * self.planner.n_classes
+        )
+        return max(1, total // self.batch_size)
+
+
+class BagSpecDataset(torch.utils.data.Dataset):
+    """Dataset indexed by planned bags; loads their images from a BagSource."""
+
+    def __init__(self, bags):
+        self.bags = bags
+
+    def __len__(self):
+        return self.bags.n_bags
+
+    def __getitem__(self, spec):
+        return self.__getitems__([spec])[0]
+
+    def __getitems__(self, specs):
+        sizes = {len(s[1]) for s in specs}
+        if len(sizes) == 1:
+            bag_idx = np.stack([s[1] for s in specs])
+            item_idx = np.stack([s[2] for s in specs])
+            images = self.bags.take(
+                bag_idx.reshape(-1), item_idx.reshape(-1, 1)
+            ).reshape(bag_idx.shape + self.bags.image_shape)
+        else:  # pragma: no cover - all planned bags share one size
+            images = [self._one(s) for s in specs]
+        return [(images[i], specs[i][0]) for i in range(len(specs))]
+
+    def _one(self, spec):
+        return self.bags.take(spec[1], spec[2].reshape(-1, 1))[:, 0]
+
+
+def collate_bags(samples):
+    """Stack ``(images, label)`` pairs into ``(uint8/float tensor, long tensor)``."""
+    images = np.stack([s[0] for s in samples])
+    labels = np.array([s[1] for s in samples], dtype=np.int64)
+    return torch.from_numpy(images), torch.from_numpy(labels)

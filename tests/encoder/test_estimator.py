@@ -1,0 +1,223 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.neighbors import NearestCentroid
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+
+from skfingerprint import SetFingerprintEncoder
+
+FAST = dict(max_epochs=4, random_state=0)
+
+
+def test_fit_transform_shapes_and_attributes(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(embedding_dim=8, **FAST).fit(X, y)
+    Z = enc.transform(X)
+    assert Z.shape == (len(X), 8) and Z.dtype == np.float32
+    assert list(enc.classes_) == sorted(set(y))
+    assert enc.fingerprints_.shape == (4, 8)
+    np.testing.assert_allclose(enc.fingerprints_[1], Z[y == enc.classes_[1]].mean(0),
+                               rtol=1e-5, atol=1e-6)
+    assert enc.device_ == "cpu"
+    assert len(enc.net_.history) == 4
+    names = enc.get_feature_names_out()
+    assert names[0] == "setfingerprintencoder0" and len(names) == 8
+
+
+def test_training_lowers_the_loss_and_separates_sources(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(max_epochs=12, random_state=0).fit(X[::2], y[::2])
+    losses = enc.net_.history[:, "train_loss"]
+    assert losses[-1] < 0.5 * losses[0]
+    acc = NearestCentroid().fit(enc.transform(X[::2]), y[::2]).score(
+        enc.transform(X[1::2]), y[1::2])
+    assert acc >= 0.8  # 4 sources: chance is 0.25
+
+
+def test_scaled_output(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(**FAST).fit(X, y)
+    Z = enc.transform(X)
+    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-4)
+    assert np.sqrt(np.mean(Z ** 2)) == pytest.approx(1.0, rel=1e-3)
+    raw = SetFingerprintEncoder(scale_output=False, **FAST).fit(X, y).transform(X)
+    # same geometry up to one factor and a shift
+    d_scaled = np.linalg.norm(Z[0] - Z[1]) / np.linalg.norm(Z[0] - Z[2])
+    d_raw = np.linalg.norm(raw[0] - raw[1]) / np.linalg.norm(raw[0] - raw[2])
+    assert d_scaled == pytest.approx(d_raw, rel=1e-3)
+
+
+def test_deterministic_with_random_state_and_global_rng_untouched(small_bags):
+    X, y = small_bags
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    np_before = np.random.get_state()[1].copy()
+    Z1 = SetFingerprintEncoder(**FAST).fit_transform(X, y)
+    assert torch.equal(torch.get_rng_state(), before)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_before)
+    Z2 = SetFingerprintEncoder(**FAST).fit_transform(X, y)
+    np.testing.assert_array_equal(Z1, Z2)
+    Z3 = SetFingerprintEncoder(max_epochs=4, random_state=1).fit_transform(X, y)
+    assert not np.allclose(Z1, Z3)
+
+
+def test_permutation_invariance_within_a_bag(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(**FAST).fit(X, y)
+    perm = np.random.RandomState(0).permutation(X.shape[1])
+    np.testing.assert_allclose(enc.transform(X[:, perm]), enc.transform(X),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_bag_size_one_is_dsf_minus(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(bag_size=1, **FAST).fit(X, y)
+    Z = enc.transform(X)
+    # transform uses the first image of each bag only
+    np.testing.assert_allclose(Z, enc.transform(X[:, :1]), rtol=1e-5, atol=1e-6)
+
+
+def test_bag_size_subsets_and_pooled_bags(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(bag_size=4, n_bags_per_model=10, **FAST).fit(X, y)
+    Z = enc.transform(X)
+    np.testing.assert_allclose(Z, enc.transform(X[:, :4]), rtol=1e-5, atol=1e-6)
+    # bags larger than any given bag can be drawn from the pooled images
+    SetFingerprintEncoder(bag_size=12, n_bags_per_model=4, **FAST).fit(X, y)
+
+
+def test_sum_pooling_and_grayscale(small_bags):
+    X, y = small_bags
+    gray = X[..., 0]
+    enc = SetFingerprintEncoder(pooling="sum", **FAST).fit(gray, y)
+    assert enc.transform(gray).shape == (len(X), 32)
+    with pytest.raises(ValueError, match="channel"):
+        enc.transform(X)
+
+
+@pytest.mark.parametrize("size", [1, 5, 33])
+def test_any_image_size(size):
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(8, 3, size, size, 3)).astype(np.uint8)
+    y = np.repeat(["a", "b"], 4)
+    Z = SetFingerprintEncoder(max_epochs=1, random_state=0).fit_transform(X, y)
+    assert Z.shape == (8, 32) and np.isfinite(Z).all()
+
+
+@pytest.mark.slow
+def test_256_pixel_images_and_large_bags_in_chunks():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(4, 4, 256, 256, 3)).astype(np.uint8)
+    y = np.array(["a", "a", "b", "b"])
+    enc = SetFingerprintEncoder(max_epochs=1, chunk_size=3, random_state=0).fit(X, y)
+    assert enc.transform(X).shape == (4, 32)
+
+
+def test_chunked_encoding_matches_unchunked(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(**FAST).fit(X, y)
+    small = clone(enc).set_params(chunk_size=5)
+    small.__setstate__(enc.__getstate__())
+    small.net_.module_.chunk_size = 5
+    np.testing.assert_allclose(small.transform(X), enc.transform(X), rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_clone_pickle_joblib_round_trip(small_bags, tmp_path):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(**FAST)
+    assert clone(enc).get_params() == enc.get_params()
+    enc.fit(X, y)
+    Z = enc.transform(X)
+    again = pickle.loads(pickle.dumps(enc))
+    np.testing.assert_array_equal(again.transform(X), Z)
+    joblib.dump(enc, tmp_path / "enc.joblib")
+    loaded = joblib.load(tmp_path / "enc.joblib")
+    np.testing.assert_array_equal(loaded.transform(X), Z)
+    np.testing.assert_array_equal(loaded.fingerprints_, enc.fingerprints_)
+    assert len(loaded.net_.history) == len(enc.net_.history)
+    # the pickled state holds weights as plain arrays, not torch objects
+    state = enc.__getstate__()
+    assert "net_" not in state
+    assert all(isinstance(v, np.ndarray) for v in state["_net_state"]["weights"].values())
+
+
+def test_incompatible_state_version_is_refused(small_bags):
+    X, y = small_bags
+    state = SetFingerprintEncoder(**FAST).fit(X, y).__getstate__()
+    state["_net_state"]["version"] = 999
+    with pytest.raises(ValueError, match="version"):
+        SetFingerprintEncoder().__setstate__(state)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(embedding_dim=0), "embedding_dim"),
+        (dict(pooling="max"), "pooling"),
+        (dict(bag_size=0), "bag_size"),
+        (dict(lr=-1.0), "lr"),
+        (dict(channels=()), "channels"),
+        (dict(device="tpu9"), "device"),
+    ],
+)
+def test_bad_parameters(small_bags, params, match):
+    X, y = small_bags
+    with pytest.raises(ValueError, match=match):
+        SetFingerprintEncoder(**params).fit(X, y)
+
+
+def test_bad_fit_input(small_bags):
+    X, y = small_bags
+    with pytest.raises(ValueError, match="1 class"):
+        SetFingerprintEncoder(**FAST).fit(X, np.full(len(X), "a"))
+    with pytest.raises(ValueError, match="larger than the given bags"):
+        SetFingerprintEncoder(bag_size=50, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="one label per bag"):
+        SetFingerprintEncoder(**FAST).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="requires y"):
+        SetFingerprintEncoder(**FAST).fit(X, None)
+
+
+def test_unfitted_transform_raises(small_bags):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        SetFingerprintEncoder().transform(small_bags[0])
+
+
+def test_user_snippet_pipeline_mlp_cross_val_10(attribution_bags):
+    """The user's snippet as written: Pipeline + MLPClassifier() + cv=10."""
+    X, y, _ = attribution_bags
+    pipe = Pipeline([("fp", SetFingerprintEncoder(max_epochs=6, random_state=0)),
+                     ("clf", MLPClassifier(random_state=0))])
+    scores = cross_val_score(pipe, X, y, cv=10)
+    assert scores.shape == (10,)
+    assert scores.mean() >= 0.85  # 8 sources: chance is 0.125
+
+
+def test_grid_search_over_bag_size(small_bags):
+    X, y = small_bags
+    pipe = Pipeline([("fp", SetFingerprintEncoder(max_epochs=3, random_state=0)),
+                     ("clf", NearestCentroid())])
+    grid = GridSearchCV(pipe, {"fp__bag_size": [1, 8]},
+                        cv=StratifiedKFold(3, shuffle=True, random_state=0))
+    grid.fit(X, y)
+    means = grid.cv_results_["mean_test_score"]
+    assert means.shape == (2,)
+    assert grid.best_params_["fp__bag_size"] == 8  # bags beat single images
+    assert means[1] > means[0]
+
+
+def test_set_output_pandas(small_bags):
+    pd = pytest.importorskip("pandas")
+    X, y = small_bags
+    enc = SetFingerprintEncoder(**FAST).set_output(transform="pandas").fit(X, y)
+    out = enc.transform(X)
+    assert isinstance(out, pd.DataFrame) and out.shape == (len(X), 32)

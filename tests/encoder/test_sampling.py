@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from skfingerprint.encoder._sampling import EpochBagPlanner, PKBatchSampler
+
+
+def _batches(y, batch_size, bag_size, given=8, n_bags_per_model=None, seed=0):
+    planner = EpochBagPlanner(given, y, bag_size, n_bags_per_model)
+    return PKBatchSampler(planner, batch_size, np.random.RandomState(seed))
+
+
+@pytest.mark.parametrize("batch_size", [4, 8, 16, 64])
+@pytest.mark.parametrize("n_classes", [2, 5, 9])
+def test_every_batch_has_two_bags_per_source(batch_size, n_classes):
+    y = np.repeat(np.arange(n_classes), 7)
+    sampler = _batches(y, batch_size, bag_size=8)
+    seen = []
+    for batch in sampler:
+        labels = np.array([spec[0] for spec in batch])
+        counts = np.bincount(labels)
+        assert counts[counts > 0].min() >= 2
+        assert len(np.unique(labels)) >= 2  # negatives too
+        seen.extend(spec[1][0] for spec in batch)
+    # every given bag is used exactly once per epoch
+    assert sorted(seen) == list(range(len(y)))
+
+
+def test_fresh_random_subsets_each_epoch():
+    y = np.repeat([0, 1], 4)
+    sampler = _batches(y, 8, bag_size=3, given=10)
+    first = {int(s[1][0]): tuple(s[2]) for b in sampler for s in b}
+    second = {int(s[1][0]): tuple(s[2]) for b in sampler for s in b}
+    assert first.keys() == second.keys()
+    assert first != second
+    for items in first.values():
+        assert len(set(items)) == 3 and max(items) < 10
+
+
+def test_pooled_bags_per_model():
+    y = np.repeat([0, 1, 2], 2)  # 2 given bags of 5 images per source
+    planner = EpochBagPlanner(5, y, bag_size=4, n_bags_per_model=6)
+    specs = planner.plan(np.random.RandomState(0))
+    labels = np.array([s[0] for s in specs])
+    assert np.bincount(labels).tolist() == [6, 6, 6]
+    for label, bags, items in specs:
+        assert len(bags) == 4
+        assert (y[bags] == label).all()  # images come from that source only
+        assert len(set(zip(bags, items))) == 4  # no image twice in a bag
+
+
+def test_deterministic_given_seed():
+    y = np.repeat(np.arange(3), 5)
+    a = [[(s[0], tuple(s[2])) for s in b] for b in _batches(y, 6, 4, seed=3)]
+    b = [[(s[0], tuple(s[2])) for s in b] for b in _batches(y, 6, 4, seed=3)]
+    assert a == b
