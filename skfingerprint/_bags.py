@@ -428,7 +428,7 @@ def make_bags(
     >>> images = np.zeros((10, 8, 8, 3), dtype=np.uint8)
     >>> labels = np.array(["gan"] * 6 + ["real"] * 4)
     >>> X, y = make_bags(images, labels, bag_size=2, random_state=0)
-    >>> X.shape, list(y)
+    >>> X.shape, y.tolist()
     ((5, 2, 8, 8, 3), ['gan', 'gan', 'gan', 'real', 'real'])
     """
     if not isinstance(bag_size, numbers.Integral) or isinstance(bag_size, bool):

@@ -81,7 +81,11 @@ class SetContrastiveLoss:
     breaks Accelerate's data-parallel CPU path).  When
     ``torch.distributed`` is initialised with more than one process, the
     embeddings and labels of all processes are gathered (with gradient for
-    the local part) so that negatives are global.
+    the local part) so that negatives are global; processes may hold
+    different numbers of bags.  The loss value is the global-batch loss on
+    every process, and its gradient is scaled so that the gradient average
+    of data-parallel training (DDP) equals the gradient of the global-batch
+    loss.
 
     Parameters
     ----------
@@ -102,25 +106,51 @@ class SetContrastiveLoss:
         self.temperature = temperature
 
     def __call__(self, z, y):
-        z, y = _gather_for_loss(z, y)
-        return set_contrastive_loss(z, y, temperature=self.temperature)
+        z, y, world = _gather_for_loss(z, y)
+        loss = set_contrastive_loss(z, y, temperature=self.temperature)
+        if world > 1:
+            # Each process back-propagates through its own embeddings only,
+            # and data-parallel training averages the gradients of the
+            # processes.  Scaling the gradient (not the value) by the world
+            # size makes that average the gradient of the global-batch loss.
+            loss = loss * world - loss.detach() * (world - 1)
+        return loss
 
     def __repr__(self):
         return f"SetContrastiveLoss(temperature={self.temperature!r})"
 
 
 def _gather_for_loss(z, y):
+    """Gather the embeddings and labels of all processes, in rank order.
+
+    Returns ``(z, y, world_size)``.  Only the local rows carry a gradient.
+    Processes may hold different numbers of bags (the all-gather itself
+    needs equal shapes, so the rows are padded to the largest count and the
+    padding is cut off again).
+    """
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()):
-        return z, y
+        return z, y, 1
     world = dist.get_world_size()
     if world == 1:
-        return z, y
+        return z, y, 1
     rank = dist.get_rank()
-    zs = [torch.zeros_like(z) for _ in range(world)]
-    ys = [torch.zeros_like(y) for _ in range(world)]
-    dist.all_gather(zs, z.detach().contiguous())
-    dist.all_gather(ys, y.contiguous())
-    zs[rank] = z  # keep the gradient of the local part
-    return torch.cat(zs, dim=0), torch.cat(ys, dim=0)
+    y = y.reshape(-1).to(z.device)
+    count = torch.tensor([z.shape[0]], dtype=torch.int64, device=z.device)
+    counts = [torch.zeros_like(count) for _ in range(world)]
+    dist.all_gather(counts, count)
+    counts = [int(c) for c in counts]
+    rows = max(counts)
+    z_pad = z.detach().new_zeros((rows,) + tuple(z.shape[1:]))
+    z_pad[: z.shape[0]] = z.detach()
+    y_pad = y.new_full((rows,), -1)
+    y_pad[: y.shape[0]] = y
+    zs = [torch.empty_like(z_pad) for _ in range(world)]
+    ys = [torch.empty_like(y_pad) for _ in range(world)]
+    dist.all_gather(zs, z_pad)
+    dist.all_gather(ys, y_pad)
+    zs = [part[:c] for part, c in zip(zs, counts)]
+    ys = [part[:c] for part, c in zip(ys, counts)]
+    zs[rank], ys[rank] = z, y  # keep the gradient of the local part
+    return torch.cat(zs, dim=0), torch.cat(ys, dim=0), world

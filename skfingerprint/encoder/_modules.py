@@ -84,6 +84,9 @@ class DeepSet(nn.Module):
     n_full_res : int
     rho_hidden : int
     pooling : {"mean", "sum"}
+    radius : float or None
+        If given, embeddings are projected onto the sphere of this radius
+        (see ``SetFingerprintEncoder(embedding_radius=...)``).
     chunk_size : int
         Largest number of images sent through phi at once.  Larger batches are
         processed chunk by chunk; during training each chunk is
@@ -99,6 +102,7 @@ class DeepSet(nn.Module):
         rho_hidden=128,
         pooling="mean",
         chunk_size=1024,
+        radius=None,
     ):
         super().__init__()
         self.config = dict(
@@ -109,6 +113,7 @@ class DeepSet(nn.Module):
             rho_hidden=int(rho_hidden),
             pooling=str(pooling),
             chunk_size=int(chunk_size),
+            radius=None if radius is None else float(radius),
         )
         if pooling not in ("mean", "sum"):
             raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}.")
@@ -127,6 +132,10 @@ class DeepSet(nn.Module):
         )
         self.pooling = pooling
         self.chunk_size = int(chunk_size)
+        self.radius = None if radius is None else float(radius)
+        # Mixed precision for phi (e.g. torch.bfloat16 on GPUs); None: float32.
+        # Pooling, rho and the loss always run in float32.
+        self.autocast_dtype = None
         for m in self.rho:
             if isinstance(m, nn.Linear):
                 nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
@@ -162,6 +171,12 @@ class DeepSet(nn.Module):
             x = x.float()
         x = x.flatten(0, 1).permute(0, 3, 1, 2).sub(0.5)
         x = x.contiguous(memory_format=torch.channels_last)
-        feats = self.encode_images(x).reshape(n_bags, bag_size, -1)
+        dtype = self.autocast_dtype
+        with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
+            feats = self.encode_images(x).reshape(n_bags, bag_size, -1)
+        feats = feats.float()
         pooled = feats.mean(dim=1) if self.pooling == "mean" else feats.sum(dim=1)
-        return self.rho(self.bag_norm(pooled))
+        z = self.rho(self.bag_norm(pooled))
+        if self.radius is not None:
+            z = self.radius * F.normalize(z, dim=1)
+        return z

@@ -1,0 +1,60 @@
+"""Shared helpers of the benchmark scripts: environment record and output."""
+
+import json
+import os
+import platform
+import sys
+import time
+
+
+def environment():
+    """Machine, versions and thread counts, recorded with every result."""
+    import numpy
+    import sklearn
+    import skorch
+    import torch
+
+    import skfingerprint
+
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "versions": {
+            "skfingerprint": skfingerprint.__version__,
+            "torch": torch.__version__,
+            "skorch": skorch.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": numpy.__version__,
+        },
+    }
+
+
+def results_dir():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def write_results(name, markdown, payload):
+    """Write ``results/<name>.md`` and ``results/<name>.json``."""
+    out = results_dir()
+    with open(os.path.join(out, name + ".md"), "w") as fh:
+        fh.write(markdown)
+    with open(os.path.join(out, name + ".json"), "w") as fh:
+        json.dump(payload, fh, indent=2, default=str)
+    print(f"wrote {os.path.join(out, name)}.md/.json")
+
+
+def env_markdown(env):
+    v = env["versions"]
+    return (
+        f"- machine: {env['platform']}, {env['cpu_count']} CPU(s), "
+        f"torch threads {env['torch_threads']}, GPU: {env['cuda'] or 'none'}\n"
+        f"- versions: " + ", ".join(f"{k} {v[k]}" for k in v) + "\n"
+        f"- date: {env['date']}\n"
+    )

@@ -1,0 +1,406 @@
+"""AttributionCNN: a supervised single-image source classifier (Yu et al. 2019 style)."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from .._bags import check_bag_labels, check_bags
+from ._common import bag_batches, check_same_input, positive_int, positive_real, record_input
+
+__all__ = ["AttributionCNN"]
+
+_STATE_VERSION = 1
+
+
+class _AttributionNet(nn.Module):
+    """Convolutional stages, global average pooling, a penultimate layer, a head."""
+
+    def __init__(self, in_channels, channels, feature_dim, n_classes, highpass=True):
+        super().__init__()
+        self.config = dict(
+            in_channels=int(in_channels),
+            channels=tuple(int(c) for c in channels),
+            feature_dim=int(feature_dim),
+            n_classes=int(n_classes),
+            highpass=bool(highpass),
+        )
+        self.highpass = bool(highpass)
+        layers, prev = [], int(in_channels)
+        for i, c in enumerate(channels):
+            # the first stage keeps full resolution, where artifacts live
+            layers += [nn.Conv2d(prev, c, 3, stride=1 if i == 0 else 2, padding=1),
+                       nn.LeakyReLU(0.1)]
+            prev = c
+        self.convs = nn.Sequential(*layers)
+        self.penultimate = nn.Sequential(nn.Linear(prev, feature_dim), nn.ReLU())
+        self.head = nn.Linear(feature_dim, n_classes)
+
+    def features(self, x):
+        """Penultimate activations of images ``(N, H, W, C)`` (float)."""
+        x = x.permute(0, 3, 1, 2).float()
+        if self.highpass:
+            # fixed first layer: image minus its 3x3 local mean (the content is
+            # mostly smooth, artifacts are not), normalised per image/channel
+            smooth = nn.functional.avg_pool2d(
+                nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1
+            )
+            x = x - smooth
+            x = x - x.mean(dim=(2, 3), keepdim=True)
+            x = x / torch.sqrt(x.pow(2).mean(dim=(2, 3), keepdim=True) + 1e-10)
+        x = self.convs(x).mean(dim=(2, 3))
+        return self.penultimate(x)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _as_float(images, is_scalar):
+    """uint8 -> float32 in [0, 1]; float images and scalar items as they are."""
+    if images.dtype == np.uint8 and not is_scalar:
+        return images.astype(np.float32) / np.float32(255.0)
+    return np.asarray(images, dtype=np.float32)
+
+
+class _ImageDataset(torch.utils.data.Dataset):
+    """Every image of every bag, labelled with its bag's source."""
+
+    def __init__(self, bags, y_idx):
+        self.bags = bags
+        self.y_idx = np.asarray(y_idx, dtype=np.int64)
+
+    def __len__(self):
+        return self.bags.n_bags * self.bags.bag_size
+
+    def __getitem__(self, i):
+        b, k = divmod(int(i), self.bags.bag_size)
+        img = self.bags.take(np.array([b]), np.array([[k]]))[0, 0]
+        return _as_float(img, self.bags.is_scalar), self.y_idx[b]
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+class AttributionCNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Single-image CNN source classifier; bag feature = mean penultimate activation.
+
+    In the style of Yu et al. (2019): a CNN is trained with cross-entropy to
+    name the source of single images (every image of a training bag carries
+    the bag's label).  ``transform`` feeds every image of a bag through it
+    and averages the activations of its penultimate layer over the bag.  The
+    estimator owns a skorch ``NeuralNet`` (``net_``), like
+    :class:`~skfingerprint.SetFingerprintEncoder`.
+
+    Parameters
+    ----------
+    feature_dim : int, default=64
+        Width of the penultimate layer: the length of the bag features.
+    channels : tuple of int, default=(16, 32, 64)
+        Widths of the convolutional stages (3x3 convolutions, leaky ReLU);
+        the first runs at full resolution, each later one halves it.
+    highpass : bool, default=True
+        Put a fixed high-pass layer first: each image minus its 3x3 local
+        mean, normalised to unit variance per image and channel.  Weak
+        artifacts under strong image content are then learned in a few
+        epochs; ``False`` feeds the pixels as they are (as Yu et al. do),
+        which needs many more epochs (see Notes).
+    max_epochs : int, default=10
+        Passes over the training images.
+    lr : float, default=3e-3
+        Learning rate of Adam.
+    batch_size : int, default=64
+        Images per optimisation step, and per forward pass in ``transform``.
+    image_size : int, (int, int) or None, default=None
+        For bags of image files: resize and centre-crop to this size.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+        Where the network runs; ``"auto"`` takes CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights (in a forked torch RNG; the global RNG is
+        left as it was) and the shuffling (a private ``torch.Generator``).
+        With an int, results are identical from run to run on CPU.
+    verbose : int, default=0
+        0 prints nothing; 1 prints the loss per epoch.
+    callbacks : list of skorch callbacks or None, default=None
+        Passed to the skorch net.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The sources seen in ``fit``, sorted; the order of the CNN's outputs.
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.history`` holds the loss per epoch.
+    device_ : str
+        The device the network ran on.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the images seen in ``fit``.
+    n_features_in_ : int
+        Number of items per bag for 2D input (bags of scalar items); not set
+        for image bags.
+
+    See Also
+    --------
+    skfingerprint.SetFingerprintEncoder : The set encoder of the paper.
+
+    Notes
+    -----
+    No part of the training data is held out silently; training runs
+    ``max_epochs`` epochs.  2D input (rows = bags of scalar items) trains the
+    CNN on 1x1 single-channel images.
+
+    Measured on ``make_fingerprinted_images`` (8 sources, 16x16,
+    ``strength=0.03``; 40 training bags of 8 images, 40 test bags, CPU, about
+    5 s): with the defaults, nearest-correlation attribution of the mean
+    features is 100% (92% euclidean), 82% with ``lr=1e-3``; without the
+    high-pass layer the training loss stays near ``log(8)`` after 10 epochs
+    (15-30%, chance 12.5%).
+
+    References
+    ----------
+    N. Yu, L. Davis, M. Fritz, "Attributing fake images to GANs: learning and
+    analyzing GAN fingerprints", ICCV 2019.
+
+    Examples
+    --------
+    >>> from skfingerprint import make_bags
+    >>> from skfingerprint.baselines import AttributionCNN
+    >>> from skfingerprint.datasets import make_fingerprinted_images
+    >>> data = make_fingerprinted_images(n_models=2, n_images_per_model=16,
+    ...                                  image_size=16, random_state=0)
+    >>> X, y = make_bags(data.images, data.labels, bag_size=8, random_state=0)
+    >>> cnn = AttributionCNN(feature_dim=8, max_epochs=1, random_state=0).fit(X, y)
+    >>> cnn.transform(X).shape
+    (4, 8)
+    """
+
+    def __init__(
+        self,
+        feature_dim=64,
+        *,
+        channels=(16, 32, 64),
+        highpass=True,
+        max_epochs=10,
+        lr=3e-3,
+        batch_size=64,
+        image_size=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.feature_dim = feature_dim
+        self.channels = channels
+        self.highpass = highpass
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.image_size = image_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _check_params(self):
+        positive_int("feature_dim", self.feature_dim)
+        positive_int("max_epochs", self.max_epochs)
+        positive_int("batch_size", self.batch_size)
+        positive_real("lr", self.lr)
+        try:
+            channels = tuple(int(c) for c in self.channels)
+        except (TypeError, ValueError):
+            channels = ()
+        if not channels or min(channels) < 1 or any(
+            isinstance(c, bool) or not isinstance(c, numbers.Integral) for c in self.channels
+        ):
+            raise ValueError(
+                f"channels must be a non-empty tuple of positive integers, got "
+                f"{self.channels!r}."
+            )
+        device = _resolve_device(self.device)
+        try:
+            torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda' or a torch device, got "
+                f"{self.device!r}."
+            ) from None
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but CUDA is not available here; use "
+                "device='auto' or 'cpu'."
+            )
+        return channels, device
+
+    def fit(self, X, y):
+        """Train the CNN on the images of the bags, labelled by their bag's source.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags of images (uint8, or floats in [0, 1]), of image paths, or
+            of scalar items.
+        y : array-like of shape (n_bags,)
+            Source of each bag.
+
+        Returns
+        -------
+        self : AttributionCNN
+        """
+        from skorch import NeuralNet
+
+        channels, device = self._check_params()
+        bags = check_bags(X, image_size=self.image_size)
+        y = check_bag_labels(y, bags.n_bags)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                f"AttributionCNN needs bags of at least 2 sources (classes) to "
+                f"learn to tell apart, got 1 class ({classes[0]!r})."
+            )
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = _AttributionNet(
+                bags.image_shape[2], channels, int(self.feature_dim), classes.size,
+                highpass=bool(self.highpass),
+            )
+        self.device_ = device
+        callbacks = list(self.callbacks or [])
+        self.net_ = NeuralNet(
+            module=module,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            lr=float(self.lr),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            train_split=None,
+            callbacks=callbacks or None,
+            device=device,
+            verbose=int(self.verbose),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning, append=True)
+            self.net_.fit(_ImageDataset(bags, y_idx), y=None)
+        losses = [h["train_loss"] for h in self.net_.history]
+        if not np.isfinite(losses).all():
+            raise RuntimeError("Training diverged (loss is NaN or infinite); lower lr.")
+        self.classes_ = classes
+        record_input(self, bags)
+        self._n_features_out = int(self.feature_dim)
+        return self
+
+    def transform(self, X):
+        """Mean penultimate activation of the images of each bag.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags of the image shape seen in ``fit``; bags may hold any number
+            of images.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_bags, feature_dim), dtype float32
+        """
+        check_is_fitted(self, "net_")
+        bags = check_bags(X, image_size=self.image_size)
+        check_same_input(self, bags)
+        module = self.net_.module_
+        module.eval()
+        out = np.zeros((bags.n_bags, int(self.feature_dim)), dtype=np.float64)
+        with torch.inference_mode():
+            for bag_idx, items in bag_batches(bags.n_bags, bags.bag_size, int(self.batch_size)):
+                batch = _as_float(bags.take(bag_idx, items), bags.is_scalar)
+                n, m = batch.shape[:2]
+                tensor = torch.from_numpy(
+                    np.ascontiguousarray(batch.reshape((n * m,) + batch.shape[2:]))
+                ).to(self.device_)
+                feats = module.features(tensor).double().cpu().numpy()
+                out[bag_idx] += feats.reshape(n, m, -1).sum(axis=1)
+        return (out / bags.bag_size).astype(np.float32)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = {
+                "version": _STATE_VERSION,
+                "module_config": dict(net.module_.config),
+                "weights": {
+                    k: v.detach().cpu().numpy().copy()
+                    for k, v in net.module_.state_dict().items()
+                },
+                "history": [
+                    {k: v for k, v in h.items() if k != "batches"} for h in net.history
+                ],
+            }
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved = state.pop("_net_state", None)
+        self.__dict__.update(state)
+        if saved is not None:
+            self.net_ = _rebuild_net(saved, self.device_)
+            self.device_ = str(self.net_.device)
+
+
+def _rebuild_net(saved, device):
+    from skorch import NeuralNet
+    from skorch.history import History
+
+    if saved.get("version") != _STATE_VERSION:
+        raise ValueError(
+            f"This AttributionCNN was saved with state version "
+            f"{saved.get('version')!r}; this skfingerprint reads version "
+            f"{_STATE_VERSION}. Refit it, or load it with the version that saved it."
+        )
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        device = "cpu"
+    module = _AttributionNet(**saved["module_config"])
+    net = NeuralNet(
+        module=module,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        train_split=None,
+        device=device,
+    )
+    net.initialize()
+    net.module_.load_state_dict(
+        {k: torch.from_numpy(np.array(v)) for k, v in saved["weights"].items()}
+    )
+    net.history = History(saved.get("history", []))
+    return net
+
+
+def _expected_failed_checks(estimator):
+    """Checks of scikit-learn's suite that fail by design, with the reason."""
+    return {
+        "check_methods_subset_invariance": (
+            "float32 convolutions differ in the last bits with the batch size "
+            "(relative differences about 1e-6), as in any torch model."
+        ),
+    }

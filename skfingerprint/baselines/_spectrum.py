@@ -1,0 +1,301 @@
+"""SpectrumFingerprint: frequency features of noise residuals (Durall 2020, Frank 2020)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import fft as sp_fft
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._bags import check_bags
+from ._common import (
+    bag_mean_features,
+    check_choice,
+    check_same_input,
+    n_colour_channels,
+    positive_int,
+    positive_real,
+    record_input,
+    select_colour,
+)
+from ._prnu import _import_pywt, _residual_2d
+
+__all__ = ["SpectrumFingerprint"]
+
+_EPS = 1e-6  # added to powers (grey levels squared) before the logarithm
+_WINDOWS = (3, 5, 7, 9)
+
+
+def _radial_bins(h, w):
+    """Radial bin of every frequency of an ``h x w`` FFT, and bin radii.
+
+    Bin ``k`` holds the frequencies whose radius (cycles per pixel) rounds to
+    ``k / min(h, w)``; empty bins are dropped.  Returns ``(index (h*w,),
+    radii (n_bins,), counts (n_bins,))`` with ``index`` in ``[0, n_bins)``.
+    """
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[None, :]
+    radius = np.sqrt(fy**2 + fx**2).ravel()
+    raw = np.rint(radius * min(h, w)).astype(np.intp)
+    used, index = np.unique(raw, return_inverse=True)
+    counts = np.bincount(index, minlength=used.size)
+    radii = np.bincount(index, weights=radius, minlength=used.size) / counts
+    return index, radii, counts
+
+
+class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Bag feature = mean frequency features of its images' noise residuals.
+
+    Two families of spectral features, each averaged over the images of a
+    bag:
+
+    * ``"azimuthal"`` (Durall et al. 2020): the power spectrum averaged
+      over rings of equal spatial frequency, in log scale, a 1D profile from
+      the lowest to the highest (diagonal) frequency; up-sampling artifacts
+      show as bumps at high frequencies.  The powers of a ring are averaged
+      before the logarithm is taken: averaging logarithms instead dilutes an
+      isolated spectral peak among the many bins of its ring;
+    * ``"dct"`` (Frank et al. 2020): the log power of every 2D DCT-II
+      coefficient (an ``H x W`` map), where periodic artifacts show as
+      isolated peaks.
+
+    Parameters
+    ----------
+    features : {"both", "azimuthal", "dct"}, default="both"
+        Which features; ``"both"`` concatenates the azimuthal profile and
+        the log-DCT map (in that order).
+    residual : {"wavelet", "none"}, default="wavelet"
+        ``"wavelet"``: spectra of the wavelet noise residual of
+        :func:`~skfingerprint.baselines.noise_residual` (without its
+        zero-mean and Fourier-Wiener steps, which would alter the spectrum);
+        this removes most of the image content.  ``"none"``: spectra of the
+        images themselves, as Durall et al. and Frank et al. do.
+    color : {"per_channel", "luminance"}, default="per_channel"
+        Spectra of every colour channel (features repeated per channel), or
+        of the BT.601 luma.  An alpha channel is ignored.
+    sigma : float, default=3.0
+        Noise level of the residual's denoiser, in grey levels.
+    wavelet : str, default="db4"
+        PyWavelets wavelet of the residual.
+    levels : int, default=4
+        Wavelet levels of the residual (capped by the image size).
+    standardize : bool, default=True
+        Centre and scale every feature by its mean and standard deviation
+        over the training bags (as Frank et al. do before classifying):
+        log-spectra of different frequencies have very different ranges.
+    image_size : int, (int, int) or None, default=None
+        For bags of image files: resize and centre-crop to this size.
+    batch_size : int, default=256
+        Images processed at once; memory is bounded by a batch.
+
+    Attributes
+    ----------
+    radial_frequencies_ : ndarray of shape (n_radial_bins,)
+        Mean spatial frequency (cycles per pixel, 0 to about 0.71) of each
+        ring of the azimuthal profile; present when the features include it.
+    mean_ : ndarray of shape (n_features_out,)
+        Mean training feature (zeros when ``standardize=False``).
+    scale_ : ndarray of shape (n_features_out,)
+        Standard deviation of the training features (ones when
+        ``standardize=False``; 1 where a feature is constant).
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the images seen in ``fit``.
+    n_features_in_ : int
+        Number of items per bag for 2D input (bags of scalar items); not set
+        for image bags.
+
+    See Also
+    --------
+    PRNUFingerprint : The mean residual itself.
+
+    Notes
+    -----
+    Features are, in order: the azimuthal profile (``n_radial_bins`` values
+    per channel, channel after channel), then the log-DCT map in (H, W, C)
+    order.  Powers are in grey levels squared (float images in [0, 1] are
+    scaled by 255) plus 1e-6 before the logarithm.  2D input (bags of
+    scalar items, 1x1 images) gives constant features.
+
+    Measured on ``make_fingerprinted_images`` (8 sources, 16x16; half of the
+    bags for training, half for testing, nearest-correlation attribution):
+    with ``strength=0.03`` and 40 + 40 bags of 8, the defaults attribute
+    100% of the test bags (the azimuthal profile alone also 100%); with
+    ``strength=0.005`` and 160 + 160 bags of 2, 33% (azimuthal alone 24%,
+    log-DCT alone 36%, chance 12.5%), against 16% in luminance.  Spectra
+    drop the phase of the artifacts, which the mean residual of
+    :class:`PRNUFingerprint` keeps (94% on the latter).
+
+    References
+    ----------
+    R. Durall, M. Keuper, J. Keuper, "Watch your up-convolution", CVPR 2020.
+    J. Frank et al., "Leveraging frequency analysis for deep fake image
+    recognition", ICML 2020.
+
+    Examples
+    --------
+    >>> from skfingerprint import make_bags
+    >>> from skfingerprint.baselines import SpectrumFingerprint
+    >>> from skfingerprint.datasets import make_fingerprinted_images
+    >>> data = make_fingerprinted_images(n_models=2, n_images_per_model=16,
+    ...                                  image_size=16, random_state=0)
+    >>> X, y = make_bags(data.images, data.labels, bag_size=8, random_state=0)
+    >>> spec = SpectrumFingerprint(features="azimuthal").fit(X)
+    >>> spec.transform(X).shape, spec.radial_frequencies_.shape  # 12 rings x 3
+    ((4, 36), (12,))
+    """
+
+    def __init__(
+        self,
+        *,
+        features="both",
+        residual="wavelet",
+        color="per_channel",
+        sigma=3.0,
+        wavelet="db4",
+        levels=4,
+        standardize=True,
+        image_size=None,
+        batch_size=256,
+    ):
+        self.features = features
+        self.residual = residual
+        self.color = color
+        self.sigma = sigma
+        self.wavelet = wavelet
+        self.levels = levels
+        self.standardize = standardize
+        self.image_size = image_size
+        self.batch_size = batch_size
+
+    def _check_params(self):
+        check_choice("features", self.features, ("both", "azimuthal", "dct"))
+        check_choice("residual", self.residual, ("wavelet", "none"))
+        check_choice("color", self.color, ("luminance", "per_channel"))
+        positive_real("sigma", self.sigma)
+        positive_int("levels", self.levels)
+        positive_int("batch_size", self.batch_size)
+        if self.residual == "wavelet":
+            pywt = _import_pywt()
+            if self.wavelet not in pywt.wavelist(kind="discrete"):
+                raise ValueError(
+                    f"wavelet must be a discrete PyWavelets wavelet, got {self.wavelet!r}."
+                )
+
+    def _image_features(self, images, bins):
+        imgs = np.moveaxis(select_colour(images, self.color), -1, 1)  # (N, C, H, W)
+        n, c, h, w = imgs.shape
+        if self.residual == "wavelet" and h * w > 1:
+            imgs = _residual_2d(
+                imgs.reshape(n * c, h, w), self.sigma, self.wavelet, self.levels,
+                _WINDOWS, False, False,
+            ).reshape(n, c, h, w)
+        out = []
+        if self.features in ("both", "azimuthal"):
+            index, _, counts = bins
+            power = (np.abs(np.fft.fft2(imgs, axes=(-2, -1))) ** 2 / (h * w)).reshape(
+                n * c, h * w
+            )
+            ring = np.zeros((n * c, counts.size))
+            np.add.at(ring.T, index, power.T)
+            out.append(np.log(ring / counts + _EPS).reshape(n, c * counts.size))
+        if self.features in ("both", "dct"):
+            coef = sp_fft.dctn(imgs, type=2, norm="ortho", axes=(-2, -1))
+            logd = np.log(coef**2 + _EPS)
+            out.append(np.moveaxis(logd, 1, -1).reshape(n, h * w * c))
+        return np.concatenate(out, axis=1)
+
+    def _raw_features(self, bags):
+        h, w, c = bags.image_shape
+        bins = _radial_bins(h, w)
+        c2 = n_colour_channels(c, self.color)
+        n_out = 0
+        if self.features in ("both", "azimuthal"):
+            n_out += bins[1].size * c2
+        if self.features in ("both", "dct"):
+            n_out += h * w * c2
+        return bag_mean_features(
+            bags, lambda im: self._image_features(im, bins), n_out,
+            int(self.batch_size),
+        ), bins
+
+    def fit(self, X, y=None):
+        """Learn the image shape and (with ``standardize``) the feature scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags of images (uint8, or floats in [0, 1]), of image paths, or
+            of scalar items.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SpectrumFingerprint
+        """
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and return the features of the training bags (one pass).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_bags, n_features_out), dtype float32
+        """
+        self._check_params()
+        bags = check_bags(X, image_size=self.image_size)
+        feats, bins = self._raw_features(bags)
+        record_input(self, bags)
+        if self.features in ("both", "azimuthal"):
+            self.radial_frequencies_ = bins[1]
+        elif hasattr(self, "radial_frequencies_"):
+            del self.radial_frequencies_
+        if self.standardize:
+            self.mean_ = feats.mean(axis=0)
+            std = feats.std(axis=0)
+            self.scale_ = np.where(std > 1e-12 * (1 + np.abs(self.mean_)), std, 1.0)
+        else:
+            self.mean_ = np.zeros(feats.shape[1])
+            self.scale_ = np.ones(feats.shape[1])
+        self._n_features_out = feats.shape[1]
+        return ((feats - self.mean_) / self.scale_).astype(np.float32)
+
+    def transform(self, X):
+        """Spectral features of each bag.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags of the image shape seen in ``fit``; bags may hold any number
+            of images.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_bags, n_features_out), dtype float32
+            See Notes for the order of the features.
+        """
+        check_is_fitted(self, "mean_")
+        self._check_params()
+        bags = check_bags(X, image_size=self.image_size)
+        check_same_input(self, bags)
+        feats, _ = self._raw_features(bags)
+        if feats.shape[1] != self.mean_.size:
+            raise ValueError(
+                "The features parameters changed since fit; refit the estimator."
+            )
+        return ((feats - self.mean_) / self.scale_).astype(np.float32)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

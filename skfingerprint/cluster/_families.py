@@ -1,0 +1,202 @@
+"""Model fingerprints, distances between them, and families of sources (Sec. 4.2)."""
+
+import numpy as np
+from scipy.cluster.hierarchy import linkage
+from scipy.spatial.distance import squareform
+from sklearn.cluster import AgglomerativeClustering
+
+from ..metrics._correlation import (
+    _resolve_labels,
+    _validate_embeddings,
+    fingerprint_correlation_matrix,
+)
+
+
+def model_fingerprints(Z, y, *, labels=None):
+    """Fingerprint of each source: the mean embedding of its bags.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_bags, n_features)
+        Bag embeddings.
+
+    y : array-like of shape (n_bags,)
+        Source of each bag.
+
+    labels : array-like of shape (n_sources,), default=None
+        Sources to include, in the order of the returned rows. If None, the
+        sorted unique values of ``y``. Bags of other sources are ignored.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_sources,)
+        The sources, in the order of the rows of ``fingerprints``.
+
+    fingerprints : ndarray of shape (n_sources, n_features)
+        Mean embedding of each source.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfingerprint.cluster import model_fingerprints
+    >>> Z = np.array([[0., 1.], [2., 3.], [10., 10.]])
+    >>> classes, F = model_fingerprints(Z, ["b", "b", "a"])
+    >>> classes.tolist()
+    ['a', 'b']
+    >>> F
+    array([[10., 10.],
+           [ 1.,  2.]])
+    """
+    Z, y = _validate_embeddings(Z, y)
+    classes, idx = _resolve_labels(y, labels)
+    keep = idx >= 0
+    counts = np.bincount(idx[keep], minlength=classes.size)
+    sums = np.zeros((classes.size, Z.shape[1]))
+    np.add.at(sums, idx[keep], Z[keep])
+    return classes, sums / counts[:, None]
+
+
+def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
+    """Distances between sources from the correlation of their fingerprints.
+
+    ``D = 1 - (rho + rho.T) / 2`` with a zero diagonal, where ``rho`` is
+    :func:`~skfingerprint.metrics.fingerprint_correlation_matrix`: two sources
+    are close when the bags of each correlate with the other's fingerprint.
+    ``D`` is exactly symmetric with values in [0, 1], ready for
+    ``AgglomerativeClustering(metric="precomputed", linkage="average")`` and,
+    through :func:`scipy.spatial.distance.squareform`, for
+    :func:`scipy.cluster.hierarchy.linkage`.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_bags, n_features)
+        Bag embeddings, ``n_features >= 2``.
+
+    y : array-like of shape (n_bags,)
+        Source of each bag.
+
+    fingerprints : array-like of shape (n_sources, n_features), default=None
+        As in :func:`~skfingerprint.metrics.fingerprint_correlation_matrix`;
+        by default the class means of ``Z`` (leave-one-out for a bag's own
+        source, which needs at least 2 bags per source).
+
+    labels : array-like of shape (n_sources,), default=None
+        Sources, in the order of the rows and columns of ``D``; by default the
+        sorted unique values of ``y``.
+
+    Returns
+    -------
+    D : ndarray of shape (n_sources, n_sources)
+
+    See Also
+    --------
+    cluster_families : Families as a dict source -> cluster id.
+
+    Examples
+    --------
+    Families with scikit-learn or SciPy:
+
+    >>> import numpy as np
+    >>> from scipy.cluster.hierarchy import fcluster, linkage
+    >>> from scipy.spatial.distance import squareform
+    >>> from sklearn.cluster import AgglomerativeClustering
+    >>> from skfingerprint.cluster import fingerprint_distances
+    >>> rng = np.random.RandomState(0)
+    >>> family = rng.normal(size=(2, 32))
+    >>> centers = family[[0, 0, 1, 1]] + 0.3 * rng.normal(size=(4, 32))
+    >>> y = np.repeat(["gan1", "gan2", "vae1", "vae2"], 6)
+    >>> Z = centers[np.repeat(np.arange(4), 6)] + 0.3 * rng.normal(size=(24, 32))
+    >>> D = fingerprint_distances(Z, y)
+    >>> AgglomerativeClustering(n_clusters=2, metric="precomputed",
+    ...                         linkage="average").fit_predict(D).tolist()
+    [1, 1, 0, 0]
+    >>> fcluster(linkage(squareform(D), method="average"), 2,
+    ...          criterion="maxclust").tolist()
+    [1, 1, 2, 2]
+    """
+    rho = fingerprint_correlation_matrix(Z, y, fingerprints=fingerprints, labels=labels)
+    D = 1.0 - (rho + rho.T) / 2.0
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
+def _average_linkage(D):
+    """SciPy average-linkage matrix of a square distance matrix (leaf order optimal)."""
+    return linkage(squareform(D, checks=False), method="average", optimal_ordering=True)
+
+
+def cluster_families(
+    Z, y, *, n_families=None, distance_threshold=None, fingerprints=None, labels=None
+):
+    """Group sources into families by average-linkage clustering of their fingerprints.
+
+    Runs ``AgglomerativeClustering(metric="precomputed", linkage="average")`` on
+    :func:`fingerprint_distances` and returns each source's cluster. Give
+    exactly one of ``n_families`` (cut into that many families) and
+    ``distance_threshold`` (merge only below that distance).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_bags, n_features)
+        Bag embeddings.
+
+    y : array-like of shape (n_bags,)
+        Source of each bag.
+
+    n_families : int, default=None
+        Number of families to cut the hierarchy into.
+
+    distance_threshold : float, default=None
+        Linkage distance above which clusters are not merged.
+
+    fingerprints, labels
+        As in :func:`fingerprint_distances`.
+
+    Returns
+    -------
+    families : dict
+        Source -> cluster id. Ids are 0, 1, ... numbered in order of first
+        appearance along ``labels`` (by default the sorted sources), so equal
+        inputs give equal dicts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.metrics import adjusted_rand_score
+    >>> from skfingerprint.cluster import cluster_families
+    >>> rng = np.random.RandomState(0)
+    >>> family = rng.normal(size=(2, 32))
+    >>> centers = family[[0, 0, 1, 1]] + 0.3 * rng.normal(size=(4, 32))
+    >>> y = np.repeat(["gan1", "gan2", "vae1", "vae2"], 6)
+    >>> Z = centers[np.repeat(np.arange(4), 6)] + 0.3 * rng.normal(size=(24, 32))
+    >>> found = cluster_families(Z, y, n_families=2)
+    >>> found
+    {'gan1': 0, 'gan2': 0, 'vae1': 1, 'vae2': 1}
+    >>> true = {"gan1": "GAN", "gan2": "GAN", "vae1": "VAE", "vae2": "VAE"}
+    >>> adjusted_rand_score([true[s] for s in found], list(found.values()))
+    1.0
+    """
+    if (n_families is None) == (distance_threshold is None):
+        raise ValueError("Give exactly one of n_families and distance_threshold.")
+    D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=labels)
+    _, y_checked = _validate_embeddings(Z, y)
+    classes, _ = _resolve_labels(y_checked, labels)
+    n_sources = classes.size
+    if n_families is not None and not 1 <= n_families <= n_sources:
+        raise ValueError(
+            f"n_families must be between 1 and the number of sources ({n_sources}); "
+            f"got {n_families}."
+        )
+    if n_sources == 1:
+        raw = np.zeros(1, dtype=int)
+    else:
+        raw = AgglomerativeClustering(
+            n_clusters=n_families,
+            distance_threshold=distance_threshold,
+            metric="precomputed",
+            linkage="average",
+        ).fit_predict(D)
+    renumber = {}
+    for cluster in raw.tolist():
+        renumber.setdefault(cluster, len(renumber))
+    return {source: renumber[c] for source, c in zip(classes.tolist(), raw.tolist())}

@@ -1,0 +1,825 @@
+"""Users' images: folders of image files and CSV manifests of paths and labels.
+
+Both loaders return file *paths* and their labels, ready for
+:func:`skfingerprint.make_bags`; pixels are decoded later, lazily, by
+:func:`skfingerprint._io.read_image`.  Nothing in the user's folders is ever
+written or modified.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from .._io import IMAGE_EXTENSIONS, _read_header, check_image_size, read_image
+
+_LAYOUTS = ("auto", "per_source", "genimage", "forensynths")
+_GENIMAGE_SPLITS = ("train", "val")
+_GENIMAGE_CLASSES = ("ai", "nature")  # "ai": generated, "nature": real
+_FORENSYNTHS_CLASSES = ("0_real", "1_fake")
+_SKIPPED_DIRS = ("__MACOSX",)  # resource forks left by macOS zip archives
+_N_NAMED = 3  # how many skipped files a warning names
+
+
+# --------------------------------------------------------------------------
+# parameter checks
+# --------------------------------------------------------------------------
+def _check_extensions(extensions):
+    if isinstance(extensions, (str, bytes)):
+        extensions = (extensions,)
+    try:
+        extensions = tuple(extensions)
+    except TypeError:
+        raise TypeError(
+            "extensions must be a sequence of file extensions such as "
+            f"('.png', '.jpg'); got {extensions!r}."
+        ) from None
+    out = []
+    for ext in extensions:
+        if not isinstance(ext, str) or not ext.strip("."):
+            raise ValueError(
+                "extensions must be non-empty strings such as '.png' or 'png'; "
+                f"got {ext!r}."
+            )
+        ext = ext.lower()
+        out.append(ext if ext.startswith(".") else "." + ext)
+    if not out:
+        raise ValueError("extensions must name at least one file extension.")
+    return tuple(sorted(set(out)))
+
+
+def _check_on_error(on_error):
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+
+
+def _check_families(families):
+    if families is None:
+        return None
+    if isinstance(families, Mapping):
+        return dict(families)
+    if hasattr(families, "keys") and hasattr(families, "__getitem__"):
+        return {key: families[key] for key in families.keys()}
+    raise TypeError(
+        "families must be a mapping from source name to family name, e.g. "
+        f"{{'stylegan2': 'gan', 'ddpm': 'diffusion'}}; got {type(families).__name__}."
+    )
+
+
+# --------------------------------------------------------------------------
+# walking a folder tree
+# --------------------------------------------------------------------------
+def _is_hidden(name):
+    return name.startswith(".") or name in _SKIPPED_DIRS
+
+
+def _walk(root, extensions):
+    """Image files below ``root`` as sorted ``(relative parts, path)`` pairs.
+
+    Hidden entries are skipped; symbolic links are followed, but a directory
+    reached a second time (a link cycle, or two links to one folder) is
+    listed only the first time.  Also returns how many other files were seen.
+    """
+    found = []
+    n_other = 0
+    visited = set()
+    stack = [((), root)]
+    while stack:
+        parts, directory = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue  # a broken link to a directory: nothing to list
+        key = (st.st_dev, st.st_ino)
+        if key in visited:
+            continue
+        visited.add(key)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise ValueError(
+                f"Cannot list the folder {directory!r} ({exc}); check its "
+                "permissions."
+            ) from None
+        subdirs = []
+        for entry in entries:
+            if _is_hidden(entry.name):
+                continue
+            try:
+                is_dir = entry.is_dir()  # follows symbolic links
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subdirs.append((parts + (entry.name,), entry.path))
+            elif os.path.splitext(entry.name)[1].lower() in extensions:
+                # broken links are kept: they are reported as unreadable
+                found.append((parts + (entry.name,), entry.path))
+            else:
+                n_other += 1
+        stack.extend(reversed(subdirs))
+    found.sort(key=lambda item: item[0])
+    return found, n_other
+
+
+def _match_genimage(parts):
+    """``(is_real, split)`` for ``<gen>/.../{train,val}/{ai,nature}/.../file``."""
+    for i in range(1, len(parts) - 2):
+        split, kind = parts[i].lower(), parts[i + 1].lower()
+        if split in _GENIMAGE_SPLITS and kind in _GENIMAGE_CLASSES:
+            return kind == "nature", split
+    return None
+
+
+def _match_forensynths(parts):
+    """``is_real`` for ``<class>/.../{0_real,1_fake}/.../file``."""
+    for i in range(1, len(parts) - 1):
+        kind = parts[i].lower()
+        if kind in _FORENSYNTHS_CLASSES:
+            return kind == "0_real"
+    return None
+
+
+_LAYOUT_TREES = {
+    "per_source": "root/<source>/**/<image>",
+    "genimage": "root/<generator>/**/{train,val}/{ai,nature}/**/<image>",
+    "forensynths": "root/<class>/**/{0_real,1_fake}/**/<image>",
+}
+
+
+def _label_files(found, layout, split, real_label, root):
+    """Turn walked files into ``(label, split, rel, path)`` records."""
+    nested = [(parts, path) for parts, path in found if len(parts) > 1]
+    loose = [path for parts, path in found if len(parts) == 1]
+    if layout == "auto":
+        if any(_match_genimage(parts) is not None for parts, _ in nested):
+            layout = "genimage"
+        elif any(_match_forensynths(parts) is not None for parts, _ in nested):
+            layout = "forensynths"
+        else:
+            layout = "per_source"
+    if split is not None and layout != "genimage":
+        raise ValueError(
+            f"split={split!r} applies only to the 'genimage' layout "
+            f"({_LAYOUT_TREES['genimage']}), but the layout of {root!r} is "
+            f"{layout!r}; pass split=None."
+        )
+    records = []
+    fake_labels = set()
+    for parts, path in nested:
+        rel = "/".join(parts)
+        if layout == "per_source":
+            records.append((parts[0], None, rel, path))
+            continue
+        if layout == "genimage":
+            match = _match_genimage(parts)
+            is_real, file_split = match if match is not None else (None, None)
+        else:
+            is_real, file_split = _match_forensynths(parts), None
+        if is_real is None:
+            raise ValueError(
+                f"The file {path!r} does not follow the {layout!r} layout "
+                f"({_LAYOUT_TREES[layout]}). Move or remove it, or pass "
+                "layout='per_source' to label every image by its top-level "
+                "folder only."
+            )
+        if not is_real:
+            fake_labels.add(parts[0])
+        if split is not None and file_split != split:
+            continue
+        if is_real:
+            if real_label is not None:
+                records.append((real_label, file_split, rel, path))
+        else:
+            records.append((parts[0], file_split, rel, path))
+    if real_label in fake_labels:
+        raise ValueError(
+            f"The generated images of the folder {real_label!r} in {root!r} "
+            f"would share the label {real_label!r} with the real images; pass "
+            "another real_label=, e.g. real_label='real_images'."
+        )
+    records.sort(key=lambda rec: (rec[0], rec[2]))
+    return records, loose, layout
+
+
+# --------------------------------------------------------------------------
+# headers, checks and the returned Bunch (shared by both loaders)
+# --------------------------------------------------------------------------
+def _scan(paths, *, on_error, verify):
+    """Read every header (and decode everything if ``verify``).
+
+    Returns a boolean mask of the readable files, their sizes and formats.
+    """
+    n = len(paths)
+    keep = np.ones(n, dtype=bool)
+    sizes = np.zeros((n, 2), dtype=np.int64)
+    formats = [""] * n
+    bad = []
+    for i, path in enumerate(paths):
+        try:
+            height, width, fmt = _read_header(path)
+            if verify:
+                read_image(path, mode="keep")
+        except ValueError:
+            if on_error == "raise":
+                raise
+            keep[i] = False
+            bad.append(path)
+            continue
+        sizes[i] = (height, width)
+        formats[i] = fmt
+    if bad:
+        named = ", ".join(repr(p) for p in bad[:_N_NAMED])
+        more = f" and {len(bad) - _N_NAMED} more" if len(bad) > _N_NAMED else ""
+        what = "could not be decoded" if verify else "have unreadable headers"
+        warnings.warn(
+            f"Skipped {len(bad)} of {n} image files that {what} "
+            f"(on_error='skip'): {named}{more}.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return keep, sizes, np.asarray(formats, dtype=str)
+
+
+def _check_sizes(paths, sizes, image_size):
+    if image_size is not None or len(paths) == 0:
+        return
+    differs = np.flatnonzero(np.any(sizes != sizes[0], axis=1))
+    if differs.size:
+        j = differs[0]
+        n_sizes = len(np.unique(sizes, axis=0))
+        raise ValueError(
+            f"The images have {n_sizes} different sizes: {paths[0]!r} is "
+            f"{sizes[0, 0]}x{sizes[0, 1]} (height x width) but {paths[j]!r} is "
+            f"{sizes[j, 0]}x{sizes[j, 1]}. Pass image_size=(height, width) (or "
+            "an int) to centre-crop and resize every image to one size when it "
+            "is decoded."
+        )
+
+
+def _describe(values):
+    return "/".join(sorted(values))
+
+
+def _warn_confounds(labels, formats, sizes, image_size, *, stacklevel):
+    """Warn when a property of the files, not the generator, separates sources."""
+    sources = [str(s) for s in np.unique(labels)]
+    if len(sources) < 2:
+        return
+    # File format (JPEG compression vs lossless PNG ...).
+    per_source = {s: frozenset(formats[labels == s]) for s in sources}
+    for i, a in enumerate(sources):
+        for b in sources[i + 1 :]:
+            if per_source[a].isdisjoint(per_source[b]):
+                warnings.warn(
+                    f"The sources differ systematically in file format: "
+                    f"{a!r} is {_describe(per_source[a])} while {b!r} is "
+                    f"{_describe(per_source[b])}. Attribution may learn the file "
+                    "format (e.g. JPEG compression) instead of the generator. "
+                    "Re-encode every image to one format (e.g. the same JPEG "
+                    "quality for all sources) before fitting, or check that "
+                    "the results hold when the format is the same.",
+                    UserWarning,
+                    stacklevel=stacklevel,
+                )
+                break
+        else:
+            continue
+        break
+    # Resampling (only some sources resized to image_size).
+    if image_size is None:
+        return
+    resampled = np.any(sizes != np.asarray(image_size), axis=1)
+    never = [s for s in sources if not resampled[labels == s].any()]
+    always = [s for s in sources if resampled[labels == s].all()]
+    if never and always:
+        warnings.warn(
+            f"With image_size={tuple(image_size)!r} every image of "
+            f"{always[0]!r} is resampled while no image of {never[0]!r} is. "
+            "Attribution may learn the resampling instead of the generator; "
+            "choose an image_size that no source needs resampling for, or "
+            "resample every source the same way.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def _families_for(labels, families):
+    labels = labels.tolist()
+    missing = sorted(set(labels) - set(families))
+    if missing:
+        raise ValueError(
+            f"families has no entry for the sources {missing}; give every "
+            "source a family (the real images too)."
+        )
+    return np.asarray([families[label] for label in labels])
+
+
+def _bunch(paths, labels, *, sizes, formats, image_size, families, descr, **extra):
+    bunch = Bunch(
+        paths=np.asarray(paths, dtype=str).reshape(-1),
+        labels=np.asarray(labels, dtype=str).reshape(-1),
+        sources=np.unique(np.asarray(labels, dtype=str)),
+        image_size=image_size,
+        formats=formats,
+        sizes=sizes,
+        **extra,
+    )
+    if families is not None:
+        bunch.families = _families_for(bunch.labels, families)
+    bunch.DESCR = descr
+    return bunch
+
+
+# --------------------------------------------------------------------------
+# public loaders
+# --------------------------------------------------------------------------
+def load_image_folder(
+    root,
+    *,
+    layout="auto",
+    split=None,
+    real_label="real",
+    families=None,
+    image_size=None,
+    extensions=IMAGE_EXTENSIONS,
+    on_error="raise",
+    verify=False,
+):
+    """Load the paths and source labels of a folder of images.
+
+    The images are not decoded: only their headers are read, to check that
+    every file is an image and to find its size and format.  The returned
+    paths are decoded later, lazily, in batches (see
+    :func:`skfingerprint._io.read_image` for the colour rule: grayscale is
+    replicated to RGB and alpha is composited on black).  Nothing inside
+    ``root`` is written or modified.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder that holds one sub-folder per source.
+
+    layout : {"auto", "per_source", "genimage", "forensynths"}, default="auto"
+        How folders map to labels.  Labels are always folder names (or
+        ``real_label``), never integers.
+
+        ``"per_source"``: one folder per source (a generator, or real images);
+        the label is the top-level folder name and images are found
+        recursively below it::
+
+            root/
+              stylegan2/img001.png
+              ddpm/batch1/0001.png
+              real/photo.jpg
+
+        ``"genimage"`` (the GenImage benchmark): ``ai`` images are labelled by
+        their top-level generator folder and ``nature`` images get
+        ``real_label``; any folders may lie between the generator folder and
+        ``train``/``val``::
+
+            root/
+              ADM/imagenet_ai_0508_adm/train/ai/0001.png      -> "ADM"
+              ADM/imagenet_ai_0508_adm/train/nature/n01.JPEG  -> "real"
+              BigGAN/train/ai/0001.png                        -> "BigGAN"
+              BigGAN/val/nature/n02.JPEG                      -> "real"
+
+        ``"forensynths"`` (Wang et al., CNNDetection): ``1_fake`` images are
+        labelled by their top-level folder and ``0_real`` images get
+        ``real_label``; category folders may lie in between::
+
+            root/
+              progan/airplane/0_real/00001.png   -> "real"
+              progan/airplane/1_fake/00001.png   -> "progan"
+              stylegan/car/1_fake/00001.png      -> "stylegan"
+
+        (In the ForenSynths training set the top-level folders are image
+        categories of one generator, ProGAN, so they become the labels.)
+
+        ``"auto"`` picks ``"genimage"`` when some image lies below
+        ``train``/``val`` then ``ai``/``nature`` folders, else
+        ``"forensynths"`` when some image lies below a ``0_real`` or
+        ``1_fake`` folder, else ``"per_source"``.  With ``"genimage"`` and
+        ``"forensynths"``, an image outside that structure raises an error.
+        The layout used is returned as ``layout``.
+
+    split : {"train", "val"} or None, default=None
+        With the ``"genimage"`` layout, keep only this split; ``None`` keeps
+        both and returns each image's split as ``splits``.  An error for the
+        other layouts.
+
+    real_label : str or None, default="real"
+        The label of the real images (``nature`` or ``0_real``) in the
+        ``"genimage"`` and ``"forensynths"`` layouts.  The real images of all
+        generators share it.  ``None`` leaves real images out.
+
+    families : mapping of str to object, default=None
+        Maps each source (label) to its family, e.g. ``{"stylegan2": "gan",
+        "ddpm": "diffusion", "real": "real"}``; every label found must have an
+        entry.  When given, ``families`` holds the family of every image.
+
+    image_size : int or tuple of (int, int), default=None
+        ``(height, width)`` the images will be decoded to (an int ``s`` means
+        ``(s, s)``): centre-cropped to that aspect ratio, then resized with an
+        anti-aliased filter.  It is returned as ``image_size`` so that it can
+        be passed on to the estimator that decodes the paths.  ``None``
+        requires every image to have the same size, and raises an error
+        naming two files of different sizes otherwise.
+
+    extensions : sequence of str, default=skfingerprint._io.IMAGE_EXTENSIONS
+        File extensions of the images (case-insensitive, with or without the
+        dot).  Other files are ignored.
+
+    on_error : {"raise", "skip"}, default="raise"
+        What to do with a file that is not a readable image: ``"raise"`` a
+        ``ValueError`` that names it, or ``"skip"`` it, with one warning that
+        counts the skipped files and names the first few.
+
+    verify : bool, default=False
+        Also decode every image now, to find files whose pixel data is
+        truncated or corrupt after a valid header.  This reads every pixel
+        (slow for large sets).  Without it such files raise an error naming
+        them when they are decoded.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes, in the order
+        of (label, path relative to ``root``):
+
+        paths : ndarray of str of shape (n_images,)
+            Absolute paths of the images, ready for
+            :func:`skfingerprint.make_bags`.
+        labels : ndarray of str of shape (n_images,)
+            The source of each image.
+        sources : ndarray of str
+            The sorted unique labels.
+        image_size : None or tuple of (int, int)
+            The ``image_size`` given.
+        formats : ndarray of str of shape (n_images,)
+            The file format of each image read from its header, lowercased
+            (``"png"``, ``"jpeg"``, ``"webp"``, ...), whatever its extension.
+        sizes : ndarray of int of shape (n_images, 2)
+            ``(height, width)`` of each file as stored.
+        layout : str
+            The layout used (``"auto"`` resolved).
+        splits : ndarray of str of shape (n_images,)
+            ``"train"`` or ``"val"``; only with the ``"genimage"`` layout.
+        families : ndarray of shape (n_images,)
+            The family of each image; only when ``families`` is given.
+        DESCR : str
+            A one-paragraph description of what was loaded.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a folder, holds no image, a file is unreadable
+        (with ``on_error="raise"``), the sizes differ without ``image_size``,
+        or a file does not follow an explicit layout.
+
+    Warns
+    -----
+    UserWarning
+        When the sources differ systematically in file format (two sources
+        share no format, e.g. real images all JPEG and generated ones all
+        PNG): a model may then learn the format (JPEG compression traces)
+        instead of the generator; re-encode all images to one format.  Also
+        when ``image_size`` makes every image of one source resampled and no
+        image of another, and when files lie directly in ``root`` (they are
+        ignored, having no source folder).
+
+    See Also
+    --------
+    load_image_manifest : Load images listed in a CSV file or a DataFrame.
+
+    Notes
+    -----
+    Hidden files and folders (names starting with ``.``) and ``__MACOSX``
+    folders are skipped.  Symbolic links are followed; a folder reached twice
+    (a link cycle, or two links to one folder) is listed only once.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from skfingerprint.datasets import load_image_folder
+    >>> root = tempfile.mkdtemp()
+    >>> for source in ["ddpm", "stylegan2"]:
+    ...     os.makedirs(os.path.join(root, source))
+    ...     for i in range(3):
+    ...         img = np.full((8, 8, 3), 40 * i, dtype=np.uint8)
+    ...         Image.fromarray(img).save(os.path.join(root, source, f"{i}.png"))
+    >>> data = load_image_folder(root)
+    >>> data.labels
+    array(['ddpm', 'ddpm', 'ddpm', 'stylegan2', 'stylegan2', 'stylegan2'],
+          dtype='<U9')
+    >>> data.sources
+    array(['ddpm', 'stylegan2'], dtype='<U9')
+    >>> [os.path.relpath(p, root) for p in data.paths[:2]]
+    ['ddpm/0.png', 'ddpm/1.png']
+    >>> str(data.formats[0]), data.image_size
+    ('png', None)
+    """
+    root_arg = root
+    try:
+        root = os.path.abspath(os.fspath(root))
+    except TypeError:
+        raise TypeError(
+            f"root must be a path to a folder (str or os.PathLike), got "
+            f"{type(root_arg).__name__}."
+        ) from None
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout must be one of {_LAYOUTS}, got {layout!r}.")
+    if split not in (None,) + _GENIMAGE_SPLITS:
+        raise ValueError(f"split must be 'train', 'val' or None, got {split!r}.")
+    if real_label is not None and (not isinstance(real_label, str) or not real_label):
+        raise ValueError(
+            f"real_label must be a non-empty str or None, got {real_label!r}."
+        )
+    image_size = check_image_size(image_size)
+    extensions = _check_extensions(extensions)
+    _check_on_error(on_error)
+    families = _check_families(families)
+    if not os.path.isdir(root):
+        raise ValueError(
+            f"root={os.fspath(root_arg)!r} is not a folder; pass a folder that "
+            "holds one sub-folder of images per source "
+            f"({_LAYOUT_TREES['per_source']})."
+        )
+
+    found, n_other = _walk(root, extensions)
+    records, loose, layout = _label_files(found, layout, split, real_label, root)
+    if loose:
+        warnings.warn(
+            f"Ignored {len(loose)} image files directly in {root!r} (e.g. "
+            f"{loose[0]!r}): they have no source folder. Move them into a "
+            "folder named after their source.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if not records:
+        what = f" (and {n_other} other files)" if n_other else ""
+        sel = f" in the split {split!r}" if split is not None else ""
+        raise ValueError(
+            f"No image files{sel} found in the folders of {root!r}{what}. "
+            f"Expected the layout {_LAYOUT_TREES[layout]} with the extensions "
+            f"{', '.join(extensions)}."
+        )
+
+    labels = [rec[0] for rec in records]
+    paths = [rec[3] for rec in records]
+    keep, sizes, formats = _scan(paths, on_error=on_error, verify=verify)
+    paths = [p for p, k in zip(paths, keep) if k]
+    labels = [lab for lab, k in zip(labels, keep) if k]
+    sizes, formats = sizes[keep], formats[keep]
+    if not paths:
+        raise ValueError(
+            f"None of the {len(records)} image files in {root!r} could be read "
+            "(on_error='skip' skipped them all)."
+        )
+    _check_sizes(paths, sizes, image_size)
+    _warn_confounds(np.asarray(labels), formats, sizes, image_size, stacklevel=3)
+
+    extra = {"layout": layout}
+    if layout == "genimage":
+        splits = [rec[1] for rec, k in zip(records, keep) if k]
+        extra["splits"] = np.asarray(splits, dtype=str)
+    sources = sorted(set(labels))
+    descr = (
+        f"{len(paths)} images from {len(sources)} sources "
+        f"({', '.join(sources[:10])}{', ...' if len(sources) > 10 else ''}) "
+        f"in the folder {root!r}, layout {layout!r}"
+        + (f", split {split!r}" if split is not None else "")
+        + (f", decoded at image_size={image_size}" if image_size else "")
+        + "."
+    )
+    return _bunch(
+        paths,
+        labels,
+        sizes=sizes,
+        formats=formats,
+        image_size=image_size,
+        families=families,
+        descr=descr,
+        **extra,
+    )
+
+
+def _is_missing(value):
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:  # NaN from a DataFrame
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _read_manifest_columns(manifest, columns):
+    """Return ``(source description, default root, {column: list})``."""
+    if isinstance(manifest, (str, os.PathLike)):
+        path = os.path.abspath(os.fspath(manifest))
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"The manifest {os.fspath(manifest)!r} is not a file; pass the "
+                "path of a CSV file or a pandas DataFrame."
+            )
+        delimiter = "\t" if path.lower().endswith(".tsv") else ","
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f, delimiter=delimiter)
+            available = list(reader.fieldnames or [])
+            _check_columns(columns, available, path)
+            rows = list(reader)
+        data = {c: [row[c] for row in rows] for c in columns}
+        return path, os.path.dirname(path), data, 2  # data starts on line 2
+    if hasattr(manifest, "columns") or isinstance(manifest, Mapping):
+        available = list(manifest.columns if hasattr(manifest, "columns") else manifest)
+        _check_columns(columns, available, "the manifest")
+        data = {c: list(manifest[c]) for c in columns}
+        lengths = {len(v) for v in data.values()}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"The manifest columns {columns} have different lengths."
+            )
+        return "a DataFrame", os.getcwd(), data, 0
+    raise TypeError(
+        "manifest must be the path of a CSV file or a DataFrame (or a mapping of "
+        f"column name to values); got {type(manifest).__name__}."
+    )
+
+
+def _check_columns(columns, available, where):
+    missing = [c for c in columns if c not in available]
+    if missing:
+        raise ValueError(
+            f"The column {missing[0]!r} is not in {where}; its columns are "
+            f"{[str(c) for c in available]}. Pass path_col= and label_col= to "
+            "name the columns of the image paths and labels."
+        )
+
+
+def load_image_manifest(
+    manifest,
+    *,
+    path_col="path",
+    label_col="label",
+    family_col=None,
+    root=None,
+    image_size=None,
+    on_error="raise",
+    verify=False,
+):
+    """Load image paths and labels listed in a CSV file or a DataFrame.
+
+    For data sets that ship a table of image paths and their sources.  As
+    with :func:`load_image_folder`, only image headers are read (to check the
+    files and find their sizes and formats); pixels are decoded later, and
+    nothing is written.
+
+    Parameters
+    ----------
+    manifest : str, os.PathLike, DataFrame or mapping
+        The path of a CSV file with a header row (read with Python's ``csv``
+        module; a ``.tsv`` file is read as tab-separated), or a pandas (or
+        polars) DataFrame, or a mapping of column name to values.
+
+    path_col : str, default="path"
+        The column of image paths, absolute or relative to ``root``.
+
+    label_col : str, default="label"
+        The column of sources.  Labels are returned as strings, as written in
+        the table (a column of ``0`` and ``1`` gives the labels ``"0"`` and
+        ``"1"``).
+
+    family_col : str, default=None
+        A column of model families, returned as ``families`` when given.
+
+    root : str or os.PathLike, default=None
+        The folder relative paths are resolved against; by default the folder
+        of the CSV file, or the current working directory for a DataFrame.
+
+    image_size : int or tuple of (int, int), default=None
+        As in :func:`load_image_folder`: the size images will be decoded to;
+        ``None`` requires every image to have the same size.
+
+    on_error : {"raise", "skip"}, default="raise"
+        As in :func:`load_image_folder`.
+
+    verify : bool, default=False
+        As in :func:`load_image_folder`: decode every image now.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``paths``, ``labels``, ``sources``, ``image_size``, ``formats``,
+        ``sizes`` (and ``families`` with ``family_col``) as in
+        :func:`load_image_folder`, in the order of the manifest's rows, and
+        ``DESCR``.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, a row has no path or label, a path is listed
+        twice, or an image is unreadable (with ``on_error="raise"``) or the
+        sizes differ without ``image_size``.
+
+    See Also
+    --------
+    load_image_folder : Load images from one folder per source.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from skfingerprint.datasets import load_image_manifest
+    >>> root = tempfile.mkdtemp()
+    >>> rows = ["file,generator"]
+    >>> for i, gen in enumerate(["ddpm", "vae", "ddpm"]):
+    ...     img = np.full((8, 8, 3), 40 * i, dtype=np.uint8)
+    ...     Image.fromarray(img).save(os.path.join(root, f"{i}.png"))
+    ...     rows.append(f"{i}.png,{gen}")
+    >>> csv_path = os.path.join(root, "manifest.csv")
+    >>> with open(csv_path, "w") as f:
+    ...     _ = f.write("\\n".join(rows) + "\\n")
+    >>> data = load_image_manifest(csv_path, path_col="file", label_col="generator")
+    >>> data.labels
+    array(['ddpm', 'vae', 'ddpm'], dtype='<U4')
+    >>> os.path.basename(data.paths[1])
+    '1.png'
+    """
+    for name, value in (("path_col", path_col), ("label_col", label_col)):
+        if value is None:
+            raise ValueError(f"{name} must name a column, got None.")
+    columns = [path_col, label_col] + ([family_col] if family_col is not None else [])
+    if len(set(columns)) != len(columns):
+        raise ValueError(
+            f"path_col, label_col and family_col must be different columns, "
+            f"got {columns}."
+        )
+    image_size = check_image_size(image_size)
+    _check_on_error(on_error)
+    where, default_root, data, first_line = _read_manifest_columns(manifest, columns)
+    root = default_root if root is None else os.path.abspath(os.fspath(root))
+
+    def row_name(i):
+        return f"line {i + first_line}" if first_line else f"row {i}"
+
+    paths, labels, families = [], [], []
+    seen = {}
+    for i, (path, label) in enumerate(zip(data[path_col], data[label_col])):
+        if _is_missing(path):
+            raise ValueError(f"{where}, {row_name(i)}: the path is empty.")
+        if _is_missing(label):
+            raise ValueError(
+                f"{where}, {row_name(i)}: the label of {path!r} is empty."
+            )
+        full = os.path.normpath(os.path.join(root, os.fspath(path)))
+        if full in seen:
+            raise ValueError(
+                f"{where}: the image {full!r} is listed twice ({row_name(seen[full])} "
+                f"and {row_name(i)}); each image must be listed once."
+            )
+        seen[full] = i
+        paths.append(full)
+        labels.append(str(label))
+        if family_col is not None:
+            families.append(data[family_col][i])
+    if not paths:
+        raise ValueError(f"The manifest {where} lists no image.")
+
+    keep, sizes, formats = _scan(paths, on_error=on_error, verify=verify)
+    paths = [p for p, k in zip(paths, keep) if k]
+    labels = [lab for lab, k in zip(labels, keep) if k]
+    sizes, formats = sizes[keep], formats[keep]
+    if not paths:
+        raise ValueError(
+            f"None of the {len(keep)} images of {where} could be read "
+            "(on_error='skip' skipped them all)."
+        )
+    _check_sizes(paths, sizes, image_size)
+    _warn_confounds(np.asarray(labels), formats, sizes, image_size, stacklevel=3)
+    sources = sorted(set(labels))
+    descr = (
+        f"{len(paths)} images from {len(sources)} sources "
+        f"({', '.join(sources[:10])}{', ...' if len(sources) > 10 else ''}) "
+        f"listed in {where}"
+        + (f", decoded at image_size={image_size}" if image_size else "")
+        + "."
+    )
+    bunch = _bunch(
+        paths,
+        labels,
+        sizes=sizes,
+        formats=formats,
+        image_size=image_size,
+        families=None,
+        descr=descr,
+    )
+    if family_col is not None:
+        bunch.families = np.asarray([f for f, k in zip(families, keep) if k])
+    return bunch

@@ -1,0 +1,111 @@
+"""Tests of model_fingerprints, fingerprint_distances and cluster_families."""
+
+import numpy as np
+import pytest
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.metrics import adjusted_rand_score
+
+from skfingerprint.cluster import (
+    cluster_families,
+    fingerprint_distances,
+    model_fingerprints,
+)
+from skfingerprint.metrics import fingerprint_correlation_matrix
+
+FAMILIES = {
+    "dcgan": "GAN", "wgan": "GAN", "stylegan": "GAN",
+    "vae": "VAE", "nvae": "VAE",
+    "glow": "Flow", "realnvp": "Flow",
+}
+
+
+def family_data(rng, n_bags=6, n_features=48, spread=0.4, noise=0.4):
+    """Bags of 7 sources whose centers are grouped around 3 family centers."""
+    names = list(FAMILIES)
+    family_names = sorted(set(FAMILIES.values()))
+    fam_centers = {f: rng.normal(size=n_features) for f in family_names}
+    centers = np.array(
+        [fam_centers[FAMILIES[s]] + spread * rng.normal(size=n_features) for s in names]
+    )
+    idx = np.repeat(np.arange(len(names)), n_bags)
+    Z = centers[idx] + noise * rng.normal(size=(idx.size, n_features))
+    return Z, np.asarray(names)[idx]
+
+
+def test_model_fingerprints_are_class_means():
+    rng = np.random.RandomState(0)
+    Z, y = family_data(rng)
+    classes, F = model_fingerprints(Z, y)
+    assert classes.tolist() == sorted(FAMILIES)
+    for c, f in zip(classes, F):
+        np.testing.assert_allclose(f, Z[y == c].mean(axis=0))
+    classes, F = model_fingerprints(Z, y, labels=["vae", "glow"])
+    assert classes.tolist() == ["vae", "glow"]
+    np.testing.assert_allclose(F[1], Z[y == "glow"].mean(axis=0))
+
+
+def test_fingerprint_distances_definition_and_format():
+    rng = np.random.RandomState(1)
+    Z, y = family_data(rng)
+    D = fingerprint_distances(Z, y)
+    rho = fingerprint_correlation_matrix(Z, y)
+    M = len(FAMILIES)
+    for i in range(M):
+        for j in range(M):
+            expected = 0.0 if i == j else 1 - (rho[i, j] + rho[j, i]) / 2
+            assert D[i, j] == pytest.approx(expected, abs=1e-15)
+    assert np.array_equal(D, D.T)
+    assert np.all(np.diag(D) == 0) and np.all((D >= 0) & (D <= 1))
+    squareform(D, checks=True)  # scipy accepts it as a distance matrix
+
+
+def test_distances_recover_families_with_sklearn_and_scipy():
+    rng = np.random.RandomState(2)
+    Z, y = family_data(rng)
+    classes = np.unique(y)
+    true = [FAMILIES[c] for c in classes]
+    D = fingerprint_distances(Z, y)
+    sk = AgglomerativeClustering(
+        n_clusters=3, metric="precomputed", linkage="average"
+    ).fit_predict(D)
+    sp = fcluster(linkage(squareform(D), method="average"), 3, criterion="maxclust")
+    assert adjusted_rand_score(true, sk) == 1.0
+    assert adjusted_rand_score(true, sp) == 1.0
+
+
+def test_cluster_families_dict_and_numbering():
+    rng = np.random.RandomState(3)
+    Z, y = family_data(rng)
+    found = cluster_families(Z, y, n_families=3)
+    assert list(found) == sorted(FAMILIES)
+    assert adjusted_rand_score([FAMILIES[s] for s in found], list(found.values())) == 1.0
+    # Ids in order of first appearance along the sorted sources.
+    first_seen = []
+    for cluster in found.values():
+        if cluster not in first_seen:
+            first_seen.append(cluster)
+    assert first_seen == [0, 1, 2]
+    assert all(type(k) is str and type(v) is int for k, v in found.items())
+
+
+def test_cluster_families_threshold_and_extremes():
+    rng = np.random.RandomState(4)
+    Z, y = family_data(rng)
+    assert set(cluster_families(Z, y, distance_threshold=1e-9).values()) == set(range(7))
+    assert set(cluster_families(Z, y, distance_threshold=2.0).values()) == {0}
+    assert set(cluster_families(Z, y, n_families=1).values()) == {0}
+    single = cluster_families(Z[y == "vae"], y[y == "vae"], n_families=1)
+    assert single == {"vae": 0}
+
+
+def test_cluster_families_errors():
+    rng = np.random.RandomState(5)
+    Z, y = family_data(rng)
+    with pytest.raises(ValueError, match="exactly one"):
+        cluster_families(Z, y)
+    with pytest.raises(ValueError, match="exactly one"):
+        cluster_families(Z, y, n_families=2, distance_threshold=0.5)
+    with pytest.raises(ValueError, match=r"between 1 and the number of sources \(7\)"):
+        cluster_families(Z, y, n_families=8)

@@ -1,0 +1,250 @@
+"""The ``skfingerprint`` command: round trip, output formats and usage errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skfingerprint import load
+from skfingerprint.cli import build_parser, main
+from skfingerprint.datasets import make_fingerprinted_images
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _write_tree(root, n_models=3, n_images=16, image_size=16, seed=0):
+    data = make_fingerprinted_images(n_models=n_models, n_families=min(2, n_models),
+                                     n_images_per_model=n_images,
+                                     image_size=image_size, random_state=seed)
+    for i, (img, label) in enumerate(zip(data.images, data.labels)):
+        folder = os.path.join(root, label)
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(img).save(os.path.join(folder, f"{i:04d}.png"))
+    return data
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A folder tree of 3 sources x 16 PNGs and a model fitted on it by the CLI."""
+    root = tmp_path_factory.mktemp("tree")
+    data = _write_tree(str(root))
+    model = str(tmp_path_factory.mktemp("model") / "model.skfp")
+    status = main(["fit", str(root), "--bag-size", "4", "--epochs", "2",
+                   "--seed", "0", "--device", "cpu", "-q", "-o", model])
+    assert status == 0
+    return str(root), model, data
+
+
+def _assert_usage_error(capsys, status, *fragments):
+    err = capsys.readouterr().err
+    assert status == 2
+    lines = [line for line in err.strip().splitlines() if line]
+    assert lines[-1].startswith("skfingerprint: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[-1]
+
+
+def test_every_command_teaches_by_example(capsys):
+    for argv in ([], ["demo"], ["zoo"], ["zoo", "build"], ["zoo", "info"],
+                 ["zoo", "export"], ["fit"], ["attribute"], ["families"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv + ["--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert "examples:" in out
+        assert "skfingerprint " in out.split("examples:")[1]
+
+
+def test_entry_point_runs_as_a_module():
+    proc = subprocess.run([sys.executable, "-m", "skfingerprint.cli", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("skfingerprint ")
+
+
+def test_fit_saves_a_safe_pipeline(fitted):
+    root, model_path, data = fitted
+    with open(model_path, "rb") as f:
+        assert f.read(2) == b"PK"  # the skops envelope, not a pickle
+    model = load(model_path)
+    assert model.steps[0][0] == "fingerprint"
+    assert model.classes_.tolist() == sorted(data.sources)
+    encoder = model.steps[0][1]
+    assert encoder.bag_size == 4 and encoder.max_epochs == 2
+    # The common image size is recorded, so other sizes are resized to it.
+    assert tuple(encoder.image_size) == (16, 16)
+
+
+def test_attribute_json(fitted, capsys):
+    root, model, data = fitted
+    source = sorted(data.sources)[0]
+    folder = os.path.join(root, source)
+    assert main(["attribute", model, folder, "--bag-size", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    bags = out["bags"]
+    # 16 images in bags of 5: 5 + 5 + 5 + 1, in sorted file order.
+    assert [b["n_images"] for b in bags] == [5, 5, 5, 1]
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
+    assert [f for b in bags for f in b["files"]] == files
+    for b in bags:
+        assert set(b["probabilities"]) == set(data.sources)
+        assert sum(b["probabilities"].values()) == pytest.approx(1.0)
+        assert b["probability"] == max(b["probabilities"].values())
+        assert b["runner_up"] != b["source"]
+        assert b["runner_up_probability"] <= b["probability"]
+        assert b["probabilities"][b["runner_up"]] == b["runner_up_probability"]
+
+
+def test_attribute_one_bag_of_files_as_text(fitted, capsys):
+    root, model, data = fitted
+    source = sorted(data.sources)[-1]
+    files = sorted(os.path.join(root, source, f) for f in os.listdir(os.path.join(root, source)))
+    assert main(["attribute", model, *files[:6], "-q"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:3] == ["bag", "images", "source"]
+    assert len(lines) == 2  # one bag
+    fields = lines[1].split()
+    assert fields[0] == "1" and fields[1] == "6"
+    assert fields[2] in data.sources
+    assert os.path.basename(files[0]) in lines[1]
+
+
+def test_families_plot_and_json(fitted, tmp_path, capsys):
+    root, model, data = fitted
+    plot = tmp_path / "families.png"
+    assert main(["families", model, root, "--plot", str(plot), "--n-families", "2",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert sorted(r["source"] for r in out["sources"]) == sorted(data.sources)
+    assert {r["family"] for r in out["sources"]} == {0, 1}
+    D = np.array(out["distances"])
+    assert D.shape == (3, 3) and np.allclose(D, D.T) and np.allclose(np.diag(D), 0)
+    with open(plot, "rb") as f:
+        assert f.read(8) == PNG_MAGIC
+
+
+@pytest.mark.parametrize("kind", ["missing", "file", "empty"])
+def test_fit_bad_folder_is_a_usage_error(tmp_path, capsys, kind):
+    root = tmp_path / "images"
+    if kind == "file":
+        root.write_text("not a folder")
+    elif kind == "empty":
+        (root / "gan").mkdir(parents=True)
+    status = main(["fit", str(root), "--bag-size", "4", "-o", str(tmp_path / "m.skfp")])
+    _assert_usage_error(capsys, status, str(root))
+    assert not (tmp_path / "m.skfp").exists()
+
+
+def test_fit_needs_two_sources_and_full_bags(tmp_path, capsys):
+    root = tmp_path / "one"
+    _write_tree(str(root), n_models=1, n_images=4)
+    status = main(["fit", str(root), "--bag-size", "2", "-q", "-o", str(tmp_path / "m")])
+    _assert_usage_error(capsys, status, "2 source")
+    root = tmp_path / "two"
+    _write_tree(str(root), n_models=2, n_images=4)
+    status = main(["fit", str(root), "--bag-size", "8", "-q", "-o", str(tmp_path / "m")])
+    _assert_usage_error(capsys, status, "--bag-size")
+
+
+def test_mixed_sizes_need_image_size(tmp_path, capsys):
+    root = tmp_path / "mixed"
+    _write_tree(str(root), n_models=2, n_images=4, image_size=16)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "A1" / "small.png")
+    status = main(["fit", str(root), "--bag-size", "2", "-q", "-o", str(tmp_path / "m")])
+    _assert_usage_error(capsys, status, "--image-size", "small.png")
+
+
+def test_unreadable_model_is_a_usage_error(fitted, tmp_path, capsys):
+    root, _, _ = fitted
+    junk = tmp_path / "junk.skfp"
+    junk.write_bytes(b"\x80\x04 this is a pickle, not a model")
+    _assert_usage_error(capsys, main(["attribute", str(junk), root]), "junk.skfp")
+    _assert_usage_error(capsys, main(["families", str(tmp_path / "none.skfp"), root]),
+                        "does not exist")
+
+
+def test_attribute_bad_paths_are_usage_errors(fitted, tmp_path, capsys):
+    _, model, _ = fitted
+    _assert_usage_error(capsys, main(["attribute", model, str(tmp_path / "nothing")]),
+                        "does not exist")
+    (tmp_path / "empty").mkdir()
+    _assert_usage_error(capsys, main(["attribute", model, str(tmp_path / "empty")]),
+                        "no image files")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    _assert_usage_error(capsys, main(["attribute", model, str(text)]), "notes.png")
+
+
+def test_argparse_mistakes_exit_2(capsys):
+    for argv in (["fit", "somewhere"], ["attribute", "m.skfp"], ["fit", "x", "--bag-size",
+                 "0", "-o", "m"], ["bogus"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        assert "skfingerprint: error:" in capsys.readouterr().err
+
+
+def test_zoo_info_does_not_build(tmp_path, capsys):
+    assert main(["zoo", "info", "--data-home", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "not cached" in out and "skfingerprint zoo build" in out
+    assert not list(tmp_path.glob("**/zoo-*"))
+
+
+def test_zoo_export_writes_a_folder_tree(tmp_path, monkeypatch, capsys):
+    from sklearn.utils import Bunch
+
+    import skfingerprint.datasets as datasets
+
+    data = make_fingerprinted_images(n_models=2, n_images_per_model=3, image_size=8,
+                                     random_state=0)
+
+    def fake_zoo(*args, **kwargs):
+        return Bunch(images=data.images, labels=data.labels, sources=data.sources)
+
+    monkeypatch.setattr(datasets, "make_model_zoo", fake_zoo)
+    out = tmp_path / "zoo"
+    assert main(["zoo", "export", str(out), "--n-images", "2", "-q"]) == 0
+    assert sorted(os.listdir(out)) == sorted(data.sources)
+    for source in data.sources:
+        assert sorted(os.listdir(out / source)) == ["00000.png", "00001.png"]
+    # Not over an existing non-empty folder without --force.
+    _assert_usage_error(capsys, main(["zoo", "export", str(out), "-q"]), "--force")
+
+
+def test_demo_writes_the_report(tmp_path, monkeypatch, capsys):
+    import skfingerprint._report as report
+
+    tiny = dict(report._SETTINGS["quick"], max_epochs=1, n_splits=2,
+                synthetic={"n_models": 3, "n_families": 2, "n_images_per_model": 32,
+                           "image_size": 8})
+    monkeypatch.setitem(report._SETTINGS, "quick", tiny)
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--data", "synthetic", "--out", str(out), "-q",
+                 "--device", "cpu"]) == 0
+    names = set(os.listdir(out))
+    pictures = {"demo_correlation_matrix.png", "demo_dendrogram.png", "demo_samples.png"}
+    assert pictures | {"report.md", "results.json"} <= names
+    for name in pictures:
+        with open(out / name, "rb") as f:
+            assert f.read(8) == PNG_MAGIC
+    report_md = (out / "report.md").read_text()
+    for name in pictures:
+        assert f"]({name})" in report_md
+    results = json.loads((out / "results.json").read_text())
+    assert results["data_kind"] == "synthetic" and results["n_splits"] == 2
+    assert len(results["accuracy"]) == 2
+    assert all(0.0 <= a <= 1.0 for a in results["accuracy"])
+    assert len(results["correlation_matrix"]) == len(results["sources"]) == 4  # 3 + real
+    assert set(results["clusters"]) == set(results["sources"])
+
+
+def test_parser_is_reusable():
+    parser = build_parser()
+    args = parser.parse_args(["fit", "root", "--bag-size", "8", "-o", "m.skfp"])
+    assert (args.epochs, args.image_size, args.seed, args.device) == (20, None, 0, "auto")
