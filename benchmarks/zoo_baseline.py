@@ -65,7 +65,7 @@ def main(argv=None):
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, test_size=0.5, stratify=y, random_state=args.random_state
     )
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=300))
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=1000))
     clf.fit(X_tr, y_tr)
     pred = clf.predict(X_te)
     seconds = time.perf_counter() - t0
@@ -79,8 +79,10 @@ def main(argv=None):
     fam_pred = np.array([zoo.families[s] for s in pred])
     family_acc = float(np.mean(fam == fam_pred))
     n_families = len(set(zoo.families.values()))
-    confused = {s: sources[int(np.argmax(np.where(np.arange(len(sources)) == i, -1, cm[i])))]
-                for i, s in enumerate(sources)}
+    confused = {}
+    for i, s in enumerate(sources):
+        off = np.where(np.arange(len(sources)) == i, 0, cm[i])
+        confused[s] = sources[int(np.argmax(off))] if off.sum() else "-"
 
     env = environment()
     n_per = int(np.sum(zoo.labels == "real"))

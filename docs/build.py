@@ -97,8 +97,13 @@ def _literal_blocks(text):
     return "\n".join(out)
 
 
+_FENCE_RE = re.compile(r"(```[a-z]*\n.*?\n```)", re.S)
+
+
 def _prose(text):
-    return _roles(_literal_blocks(text.strip("\n")))
+    """Literal blocks fenced, roles converted outside the fences."""
+    parts = _FENCE_RE.split(_literal_blocks(text.strip("\n")))
+    return "".join(p if p.startswith("```") else _roles(p) for p in parts)
 
 
 def _split_sections(doc):

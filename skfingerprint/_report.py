@@ -109,9 +109,29 @@ def _markdown_table(header, rows):
     return "\n".join(lines)
 
 
+def _cross_validate(pipe, X, y, folds, accuracy, contrast, frobenius, rhos, fit_seconds):
+    """Fit a fresh Pipeline per fold; score attribution and decorrelation on its test fold."""
+    from sklearn.base import clone
+
+    from .metrics import decorrelation_score, fingerprint_correlation_matrix
+
+    for train, test in folds:
+        t0 = time.perf_counter()
+        fitted = clone(pipe).fit(X[train], y[train])
+        fit_seconds.append(time.perf_counter() - t0)
+        encoder = fitted.named_steps["fingerprint"]
+        Z_test = encoder.transform(X[test])
+        accuracy.append(float(fitted.named_steps["classify"].score(Z_test, y[test])))
+        kw = {"fingerprints": encoder.fingerprints_, "labels": encoder.classes_}
+        rhos.append(fingerprint_correlation_matrix(Z_test, y[test], **kw))
+        contrast.append(float(decorrelation_score(Z_test, y[test], **kw)))
+        frobenius.append(float(decorrelation_score(Z_test, y[test], kind="frobenius", **kw)))
+        folds.set_postfix(accuracy=f"{np.mean(accuracy):.3f}")
+
+
 def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_state=0,
-             data_home=None, image_prefix="demo_", device="auto", max_epochs=None,
-             n_splits=None, verbose=True):
+             data_home=None, image_prefix="demo_", device="auto", n_threads=1,
+             max_epochs=None, n_splits=None, verbose=True):
     """Run the demo: attribute, score and cluster the sources of the built-in data.
 
     The steps, all on the CPU in minutes:
@@ -154,6 +174,13 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
         Prefix of the names of the PNG files.
     device : str, default="auto"
         Where the encoder trains (``"auto"``: CUDA when available).
+    n_threads : int or None, default=1
+        Torch CPU threads for the cross-validation (restored afterwards);
+        None keeps torch's setting.  The networks and images of the demo are
+        tiny, so one thread loses little on an idle machine, and on a busy
+        shared CPU it avoids OpenMP oversubscription: a fold then ran 4 times
+        faster with 1 thread than with 2 (2-core CPU, load average 6).  The
+        zoo build keeps torch's setting.
     max_epochs, n_splits : int, default=None
         Override the mode's number of encoder epochs and of folds (for
         tests; the defaults are 15 and 10, and 4 and 10 with ``quick``).
@@ -182,7 +209,6 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
     import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import leaves_list, linkage
     from scipy.spatial.distance import squareform
-    from sklearn.base import clone
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import adjusted_rand_score
     from sklearn.model_selection import StratifiedKFold
@@ -191,7 +217,6 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
     from tqdm.auto import tqdm
 
     from . import SetFingerprintEncoder, make_bags
-    from .metrics import decorrelation_score, fingerprint_correlation_matrix
     from .visualization import CorrelationMatrixDisplay, FamilyDendrogramDisplay
 
     if data not in _DATA_CHOICES:
@@ -230,18 +255,16 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
     accuracy, contrast, frobenius, rhos, fit_seconds = [], [], [], [], []
     folds = tqdm(list(cv.split(X, y)), desc="cross-validation", unit="fold",
                  disable=not verbose, dynamic_ncols=True)
-    for train, test in folds:
-        t0 = time.perf_counter()
-        fitted = clone(pipe).fit(X[train], y[train])
-        fit_seconds.append(time.perf_counter() - t0)
-        encoder = fitted.named_steps["fingerprint"]
-        Z_test = encoder.transform(X[test])
-        accuracy.append(float(fitted.named_steps["classify"].score(Z_test, y[test])))
-        kw = {"fingerprints": encoder.fingerprints_, "labels": encoder.classes_}
-        rhos.append(fingerprint_correlation_matrix(Z_test, y[test], **kw))
-        contrast.append(float(decorrelation_score(Z_test, y[test], **kw)))
-        frobenius.append(float(decorrelation_score(Z_test, y[test], kind="frobenius", **kw)))
-        folds.set_postfix(accuracy=f"{np.mean(accuracy):.3f}")
+    import torch
+
+    torch_threads = torch.get_num_threads()
+    if n_threads is not None:
+        torch.set_num_threads(int(n_threads))
+    try:
+        _cross_validate(pipe, X, y, folds, accuracy, contrast, frobenius, rhos,
+                        fit_seconds)
+    finally:
+        torch.set_num_threads(torch_threads)
     t_cv = time.perf_counter() - t_start - t_data
 
     rho = np.mean(rhos, axis=0)
@@ -285,8 +308,6 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
                   _SAMPLES_PER_SOURCE)
 
     seconds = time.perf_counter() - t_start
-    import torch
-
     results = {
         "data": desc,
         "data_kind": kind,
@@ -309,7 +330,8 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
         "seconds": {"data": round(t_data, 1), "cross_validation": round(t_cv, 1),
                     "mean_fit": round(float(np.mean(fit_seconds)), 1),
                     "total": round(seconds, 1)},
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpu_count": os.cpu_count(),
+                    "torch_threads": torch_threads if n_threads is None else int(n_threads),
                     "torch": torch.__version__, "python": platform.python_version(),
                     "load_average": _load_average()},
     }
@@ -427,7 +449,8 @@ def _report_markdown(r, files):
         f"cross-validation {r['seconds']['cross_validation']:.0f} s "
         f"({r['seconds']['mean_fit']:.0f} s per Pipeline fit). "
         f"{r['machine']['cpu_count']} CPUs, torch {r['machine']['torch']} with "
-        f"{r['machine']['torch_threads']} threads, Python {r['machine']['python']}, "
+        f"{r['machine']['torch_threads']} thread{'' if r['machine']['torch_threads'] == 1 else 's'}, "
+        f"Python {r['machine']['python']}, "
         f"load average at the end {r['machine']['load_average']}. "
         f"Numbers in `{files['results']}`.",
         "",

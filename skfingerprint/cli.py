@@ -169,7 +169,8 @@ def _cmd_demo(args):
     with _user_errors("cannot create the report folder"):
         os.makedirs(args.out, exist_ok=True)
     run_demo(args.out, quick=args.quick, data=args.data, random_state=args.seed,
-             data_home=args.data_home, device=args.device, verbose=not args.quiet)
+             data_home=args.data_home, device=args.device, n_threads=args.threads,
+             verbose=not args.quiet)
     return 0
 
 
@@ -198,7 +199,9 @@ def _cmd_zoo(args):
                 zoo = make_model_zoo(args.preset, image_size=args.image_size,
                                      data_home=args.data_home, random_state=args.seed,
                                      build_if_missing=False, verbose=False)
-            except OSError:
+            except OSError as exc:
+                if type(exc) is not OSError:  # "not cached" is a plain OSError
+                    raise
                 zoo = None
         print(f"cache folder: {folder}")
         if cached:
@@ -214,10 +217,18 @@ def _cmd_zoo(args):
             print(zoo.DESCR)
         return 0
 
-    with _user_errors():
-        zoo = make_model_zoo(args.preset, image_size=args.image_size,
-                             data_home=args.data_home, random_state=args.seed,
-                             verbose=not args.quiet)
+    kw = {"image_size": args.image_size, "data_home": args.data_home,
+          "random_state": args.seed}
+    with _user_errors():  # bad options, unusable cache folder
+        try:
+            zoo = make_model_zoo(args.preset, build_if_missing=False, verbose=False, **kw)
+        except OSError as exc:
+            if type(exc) is not OSError:  # "not cached" is a plain OSError
+                raise
+            zoo = None
+    if zoo is None:
+        # Outside _user_errors: a failure while training is a bug to report.
+        zoo = make_model_zoo(args.preset, verbose=not args.quiet, **kw)
     if args.zoo_command == "build":
         n = int(np.sum(zoo.labels == zoo.sources[0]))
         print(f"zoo {zoo.preset!r}: {len(zoo.sources)} sources x {n} images of "
@@ -290,9 +301,17 @@ def _cmd_fit(args):
     )
     model = Pipeline([("fingerprint", encoder),
                       ("classify", NearestFingerprintClassifier())])
+    import torch
+
     start = time.perf_counter()
-    with _user_errors():
-        model.fit(X, y)
+    threads = torch.get_num_threads()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        with _user_errors():
+            model.fit(X, y)
+    finally:
+        torch.set_num_threads(threads)
     with _user_errors():
         save(model, args.output)
     if not args.quiet:
@@ -555,6 +574,9 @@ def build_parser():
                    help="cache folder of the zoo (default: $SKFINGERPRINT_DATA or "
                         "~/skfingerprint_data)")
     p.add_argument("--device", default="auto", help="torch device (default: auto)")
+    p.add_argument("--threads", type=_positive_int, default=1,
+                   help="torch CPU threads for training (default: 1, fastest for the "
+                        "demo's tiny networks on a busy CPU)")
     p.set_defaults(func=_cmd_demo)
 
     # zoo
@@ -645,6 +667,9 @@ def build_parser():
                    help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
     p.add_argument("--num-workers", type=int, default=0,
                    help="image-decoding worker processes (default: 0)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often faster "
+                        "for small images on a busy CPU)")
     p.set_defaults(func=_cmd_fit)
 
     # attribute

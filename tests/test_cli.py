@@ -34,7 +34,7 @@ def fitted(tmp_path_factory):
     data = _write_tree(str(root))
     model = str(tmp_path_factory.mktemp("model") / "model.skfp")
     status = main(["fit", str(root), "--bag-size", "4", "--epochs", "2",
-                   "--seed", "0", "--device", "cpu", "-q", "-o", model])
+                   "--seed", "0", "--device", "cpu", "--threads", "1", "-q", "-o", model])
     assert status == 0
     return str(root), model, data
 

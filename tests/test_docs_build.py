@@ -56,6 +56,8 @@ def test_docstring_to_markdown():
     assert md.startswith("Do a thing with `make_bags`.")
     assert "- **x** : *int, default=1*  \n  The `x`." in md
     assert "```pycon\n>>> 1 + 1\n2\n```" in md
+    md = build.docstring_to_markdown("A tree::\n\n    root/``a``.png\n\nDone with ``b``.")
+    assert md == "A tree:\n\n```text\nroot/``a``.png\n```\n\nDone with `b`."
 
 
 def test_every_example_runs_in_quick_mode(tmp_path):

@@ -30,8 +30,6 @@ from ._photos import random_crops
 # are then simply not found (the version is part of every cache key).
 _ZOO_VERSION = 1
 
-FAMILIES = ("real", "vae", "gan", "flow", "score")
-
 
 @dataclass(frozen=True)
 class _ModelSpec:
@@ -47,7 +45,7 @@ _MODELS = (
     _ModelSpec("vae_resize", "vae", {"upsample": "resize", "beta": 1.0}),
     _ModelSpec("gan_ns_tconv", "gan", {"loss": "ns", "upsample": "tconv", "batch_norm": True}),
     _ModelSpec("gan_ns_resize", "gan", {"loss": "ns", "upsample": "resize", "batch_norm": True}),
-    _ModelSpec("gan_ls_tconv", "gan", {"loss": "ls", "upsample": "tconv", "batch_norm": True}),
+    _ModelSpec("gan_ls_resize", "gan", {"loss": "ls", "upsample": "resize", "batch_norm": True}),
     _ModelSpec(
         "gan_wgangp_tconv",
         "gan",
@@ -55,9 +53,9 @@ _MODELS = (
          "lr_d": 2e-4, "betas": (0.5, 0.9)},
     ),
     _ModelSpec(
-        "gan_hinge_sn_resize",
+        "gan_hinge_sn_tconv",
         "gan",
-        {"loss": "hinge", "upsample": "resize", "spectral_norm": True,
+        {"loss": "hinge", "upsample": "tconv", "spectral_norm": True,
          "lr_g": 1e-4, "lr_d": 4e-4, "betas": (0.0, 0.9)},
     ),
     _ModelSpec("flow_realnvp", "flow", {"kind": "realnvp", "temperature": 1.0}),
@@ -87,11 +85,11 @@ _PRESETS = {
         "langevin_steps_each": 5,
         "langevin_step_lr": 4.5e-4,
         "steps": {
-            "vae_plain": 400, "vae_beta": 400, "vae_resize": 400,
-            "gan_ns_tconv": 500, "gan_ns_resize": 500, "gan_ls_tconv": 500,
-            "gan_wgangp_tconv": 300, "gan_hinge_sn_resize": 500,
-            "flow_realnvp": 300, "flow_glow": 500,
-            "score_ddim": 500, "score_ncsn": 500,
+            "vae_plain": 350, "vae_beta": 350, "vae_resize": 350,
+            "gan_ns_tconv": 450, "gan_ns_resize": 450, "gan_ls_resize": 450,
+            "gan_wgangp_tconv": 250, "gan_hinge_sn_tconv": 450,
+            "flow_realnvp": 250, "flow_glow": 450,
+            "score_ddim": 450, "score_ncsn": 450,
         },
     },
     "default": {
@@ -99,24 +97,24 @@ _PRESETS = {
         "n_samples": 2000,
         "n_train": 10000,
         "batch_size": 64,
-        "width": 32,
+        "width": 24,
         "vae_z_dim": 64,
         "gan_z_dim": 64,
-        "flow_hidden": 48,
+        "flow_hidden": 32,
         "glow_steps_per_level": 4,
         "score_width": 16,
         "score_lr": 2e-3,
-        "ddim_steps": 25,
+        "ddim_steps": 20,
         "ncsn_n_sigmas": 8,
         "ncsn_sigma_min": 0.03,
-        "langevin_steps_each": 5,
+        "langevin_steps_each": 4,
         "langevin_step_lr": 4.5e-4,
         "steps": {
             "vae_plain": 300, "vae_beta": 300, "vae_resize": 300,
-            "gan_ns_tconv": 500, "gan_ns_resize": 500, "gan_ls_tconv": 500,
-            "gan_wgangp_tconv": 200, "gan_hinge_sn_resize": 500,
+            "gan_ns_tconv": 450, "gan_ns_resize": 450, "gan_ls_resize": 450,
+            "gan_wgangp_tconv": 200, "gan_hinge_sn_tconv": 450,
             "flow_realnvp": 400, "flow_glow": 600,
-            "score_ddim": 600, "score_ncsn": 600,
+            "score_ddim": 450, "score_ncsn": 450,
         },
     },
 }
@@ -408,42 +406,55 @@ def _train_all(cfg, image_size, train_images, n, seed, verbose, n_jobs):
                                                 seed, Progress(b))
         return results
 
-    # Several models at once, one process each; the bars live here and the
-    # workers send their progress through a queue.
+    # Several models at once, one process each.  The bars live here; the
+    # workers send their progress through a queue, which a thread drains
+    # while joblib runs in the main thread (so that Ctrl-C stops the workers).
     import multiprocessing
     import queue as queue_module
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
     from joblib import Parallel, delayed
 
     manager = multiprocessing.Manager()
+    bars = {}
     try:
         q = manager.Queue()
         bars = {spec.name: bar(i, spec) for i, spec in enumerate(_MODELS)}
-        # the longest jobs first, so that the last one does not run alone
-        order = sorted(_MODELS, key=lambda m: -_relative_cost(m, cfg))
-        jobs = (delayed(_run_model_in_worker)(spec, cfg, image_size, train_images, n, seed, q)
-                for spec in order)
-        started = set()
-        with ThreadPoolExecutor(1) as pool:
-            future = pool.submit(Parallel(n_jobs=n_jobs), jobs)
+        stop = threading.Event()
+
+        def pump():
+            started = set()
             while True:
                 try:
                     key, k, postfix = q.get(timeout=0.2)
                 except queue_module.Empty:
-                    if future.done():
-                        break
+                    if stop.is_set():
+                        return
                     continue
+                except (EOFError, OSError):  # the manager is gone
+                    return
                 if key not in started:  # start the bar's clock with the model
                     started.add(key)
                     bars[key].reset()
                 if postfix:
                     bars[key].set_postfix(postfix, refresh=False)
                 bars[key].update(k)
-            outputs = future.result()
+
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
+        # the longest jobs first, so that the last one does not run alone
+        order = sorted(_MODELS, key=lambda m: -_relative_cost(m, cfg))
+        try:
+            outputs = Parallel(n_jobs=n_jobs)(
+                delayed(_run_model_in_worker)(spec, cfg, image_size, train_images, n, seed, q)
+                for spec in order
+            )
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+    finally:
         for b in bars.values():
             b.close()
-    finally:
         manager.shutdown()
     return {spec.name: out for spec, out in zip(order, outputs)}
 
@@ -564,8 +575,8 @@ def make_model_zoo(preset="small", *, image_size=None, data_home=None,
       ``vae_beta`` (beta = 4), ``vae_resize`` (nearest resize + convolution
       decoder);
     - GANs: ``gan_ns_tconv`` and ``gan_ns_resize`` (non-saturating loss, two
-      generator upsamplings), ``gan_ls_tconv`` (least squares),
-      ``gan_wgangp_tconv`` (WGAN-GP), ``gan_hinge_sn_resize`` (hinge loss,
+      generator upsamplings), ``gan_ls_resize`` (least squares),
+      ``gan_wgangp_tconv`` (WGAN-GP), ``gan_hinge_sn_tconv`` (hinge loss,
       spectral normalisation);
     - flows: ``flow_realnvp`` (RealNVP-style), ``flow_glow`` (Glow-style);
     - score-based: ``score_ddim`` (a DDPM sampled with DDIM), ``score_ncsn``

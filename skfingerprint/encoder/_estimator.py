@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -416,6 +417,7 @@ class SetFingerprintEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             iterator_train__shuffle=False,
             iterator_train__collate_fn=collate_bags,
             iterator_train__num_workers=workers,
+            iterator_train__multiprocessing_context=_worker_context(workers),
             # a private generator: the DataLoader would draw its worker seed
             # from the global torch RNG otherwise
             iterator_train__generator=torch.Generator().manual_seed(seed),
@@ -500,6 +502,7 @@ class SetFingerprintEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             batches,
             batch_size=None,
             num_workers=workers,
+            multiprocessing_context=_worker_context(workers),
             pin_memory=on_cuda,
             generator=torch.Generator(),  # leave the global torch RNG alone
         )
@@ -651,6 +654,17 @@ class _VariableSizeBatches:
 
     def __len__(self):
         return len(self.batch_sampler)
+
+
+def _worker_context(workers):
+    """Start DataLoader workers by fork on Linux (also inside loky workers).
+
+    Fork is already the default on Linux, except inside joblib's loky
+    workers, where the default context cannot start DataLoader workers.
+    """
+    if workers > 0 and sys.platform.startswith("linux"):
+        return "fork"
+    return None
 
 
 class _BagBatches(torch.utils.data.Dataset):

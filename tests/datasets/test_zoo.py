@@ -228,6 +228,17 @@ def test_deterministic_and_seed_dependent(tiny, tmp_path):
         assert not np.array_equal(a.images[a.labels == source], c.images[c.labels == source]), source
 
 
+def test_n_jobs_does_not_change_the_images(tiny, tmp_path, capsys):
+    serial = make_model_zoo("tiny", random_state=0, data_home=tmp_path / "a", verbose=False)
+    n_threads = torch.get_num_threads()
+    parallel = make_model_zoo("tiny", random_state=0, data_home=tmp_path / "b", n_jobs=2)
+    assert torch.get_num_threads() == n_threads
+    np.testing.assert_array_equal(parallel.images, serial.images)
+    assert parallel.sources == serial.sources
+    err = capsys.readouterr().err  # the workers' progress reached this process
+    assert all(spec.name in err for spec in _zoo._MODELS)
+
+
 def test_global_random_states_untouched(tiny):
     torch.manual_seed(123)
     np.random.seed(123)
