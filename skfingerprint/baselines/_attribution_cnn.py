@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._bags import check_bag_labels, check_bags
+from .._net_state import dump_net_state, load_net
 from ._common import bag_batches, check_same_input, positive_int, positive_real, record_input
 
 __all__ = ["AttributionCNN"]
@@ -346,17 +347,7 @@ class AttributionCNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         state = self.__dict__.copy()
         net = state.pop("net_", None)
         if net is not None:
-            state["_net_state"] = {
-                "version": _STATE_VERSION,
-                "module_config": dict(net.module_.config),
-                "weights": {
-                    k: v.detach().cpu().numpy().copy()
-                    for k, v in net.module_.state_dict().items()
-                },
-                "history": [
-                    {k: v for k, v in h.items() if k != "batches"} for h in net.history
-                ],
-            }
+            state["_net_state"] = dump_net_state(net.module_, net.history, _STATE_VERSION)
         return state
 
     def __setstate__(self, state):
@@ -364,36 +355,15 @@ class AttributionCNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         saved = state.pop("_net_state", None)
         self.__dict__.update(state)
         if saved is not None:
-            self.net_ = _rebuild_net(saved, self.device_)
+            self.net_ = load_net(
+                saved,
+                module_cls=_AttributionNet,
+                criterion=nn.CrossEntropyLoss,
+                device=self.device_,
+                version=_STATE_VERSION,
+                owner="AttributionCNN",
+            )
             self.device_ = str(self.net_.device)
-
-
-def _rebuild_net(saved, device):
-    from skorch import NeuralNet
-    from skorch.history import History
-
-    if saved.get("version") != _STATE_VERSION:
-        raise ValueError(
-            f"This AttributionCNN was saved with state version "
-            f"{saved.get('version')!r}; this skfingerprint reads version "
-            f"{_STATE_VERSION}. Refit it, or load it with the version that saved it."
-        )
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        device = "cpu"
-    module = _AttributionNet(**saved["module_config"])
-    net = NeuralNet(
-        module=module,
-        criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam,
-        train_split=None,
-        device=device,
-    )
-    net.initialize()
-    net.module_.load_state_dict(
-        {k: torch.from_numpy(np.array(v)) for k, v in saved["weights"].items()}
-    )
-    net.history = History(saved.get("history", []))
-    return net
 
 
 def _expected_failed_checks(estimator):

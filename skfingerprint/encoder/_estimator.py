@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._bags import check_bag_labels, check_bags
+from .._net_state import dump_net_state, load_net
 from ._loss import SetContrastiveLoss
 from ._modules import DeepSet
 from ._sampling import BagSpecDataset, EpochBagPlanner, PKBatchSampler, collate_bags
@@ -571,16 +572,7 @@ class SetFingerprintEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state = self.__dict__.copy()
         net = state.pop("net_", None)
         if net is not None:
-            module = self._module
-            state["_net_state"] = {
-                "version": _STATE_VERSION,
-                "module_config": dict(module.config),
-                "weights": {
-                    k: v.detach().cpu().numpy().copy()
-                    for k, v in module.state_dict().items()
-                },
-                "history": [dict(h, batches=list(h.get("batches", []))) for h in net.history],
-            }
+            state["_net_state"] = dump_net_state(self._module, net.history, _STATE_VERSION)
         return state
 
     def __setstate__(self, state):
@@ -588,7 +580,14 @@ class SetFingerprintEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         saved = state.pop("_net_state", None)
         self.__dict__.update(state)
         if saved is not None:
-            self.net_ = _rebuild_net(saved, self.device_)
+            self.net_ = load_net(
+                saved,
+                module_cls=DeepSet,
+                criterion=SetContrastiveLoss,
+                device=self.device_,
+                version=_STATE_VERSION,
+                owner="SetFingerprintEncoder",
+            )
             self.device_ = str(self.net_.device)
             self._module.autocast_dtype = self._autocast_dtype(self.device_)
 
@@ -683,35 +682,6 @@ class _BagBatches(torch.utils.data.Dataset):
         items = np.broadcast_to(np.arange(self.k), (idx.size, self.k))
         batch = np.ascontiguousarray(self.bags.take(idx, items))
         return (start, stop), torch.from_numpy(batch)
-
-
-def _rebuild_net(saved, device):
-    from skorch import NeuralNet
-    from skorch.history import History
-
-    if saved.get("version") != _STATE_VERSION:
-        raise ValueError(
-            f"This SetFingerprintEncoder was saved with state version "
-            f"{saved.get('version')!r}; this skfingerprint reads version "
-            f"{_STATE_VERSION}. Refit it, or load it with the version that saved it."
-        )
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        device = "cpu"
-    cfg = dict(saved["module_config"])
-    module = DeepSet(**cfg)
-    net = NeuralNet(
-        module=module,
-        criterion=SetContrastiveLoss,
-        optimizer=torch.optim.Adam,
-        train_split=None,
-        device=device,
-    )
-    net.initialize()
-    net.module_.load_state_dict(
-        {k: torch.from_numpy(np.array(v)) for k, v in saved["weights"].items()}
-    )
-    net.history = History(saved.get("history", []))
-    return net
 
 
 def _expected_failed_checks(estimator):
