@@ -65,7 +65,8 @@ _MODELS = (
 )
 
 # Presets.  `steps` counts optimiser steps of each model (generator steps for
-# GANs).  Sizes were chosen by timing builds on a 2-core CPU.
+# GANs).  Sizes were chosen by timing builds on a shared 2-core CPU (see
+# docs/zoo.md): `small` in about 2 minutes, `default` in about 14.
 _PRESETS = {
     "small": {
         "image_size": 16,
@@ -598,9 +599,9 @@ def make_model_zoo(preset="small", *, image_size=None, data_home=None,
     Parameters
     ----------
     preset : {"small", "default"}, default="small"
-        ``"small"``: 16x16 images, 256 per source, about 2 minutes on a
-        2-core CPU; for tests and the demo.  ``"default"``: 32x32 images,
-        2000 per source, about 15 minutes on a 2-core CPU; for benchmarks.
+        ``"small"``: 16x16 images, 256 per source, about 2 minutes on one
+        CPU core; for tests and the demo.  ``"default"``: 32x32 images,
+        2000 per source, about 14 minutes on one CPU core; for benchmarks.
 
     image_size : int, default=None
         Side of the square images, a power of two between 8 and 128.  None
