@@ -53,3 +53,44 @@ def load_net(saved, *, module_cls, criterion, device, version, owner):
     )
     net.history = History(saved.get("history", []))
     return net
+
+
+class NetStateMixin:
+    """Pickle support for estimators that own a skorch net as ``net_``.
+
+    The pickled state holds the net as plain data (:func:`dump_net_state`);
+    unpickling rebuilds it with :func:`load_net`.  Subclasses set
+    ``_net_module_cls``, ``_net_criterion`` and ``_net_state_version``, and
+    may override ``_after_net_loaded``.
+    """
+
+    _net_state_version = 1
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        net = state.pop("net_", None)
+        if net is not None:
+            module = getattr(net.module_, "_orig_mod", net.module_)  # torch.compile
+            state["_net_state"] = dump_net_state(
+                module, net.history, self._net_state_version
+            )
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved = state.pop("_net_state", None)
+        self.__dict__.update(state)
+        if saved is not None:
+            self.net_ = load_net(
+                saved,
+                module_cls=self._net_module_cls,
+                criterion=self._net_criterion,
+                device=self.device_,
+                version=self._net_state_version,
+                owner=type(self).__name__,
+            )
+            self.device_ = str(self.net_.device)
+            self._after_net_loaded()
+
+    def _after_net_loaded(self):
+        """Hook run after ``net_`` is rebuilt from a pickled state."""

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._bags import check_bag_labels, check_bags
-from .._net_state import dump_net_state, load_net
+from .._net_state import NetStateMixin
 from ._common import bag_batches, check_same_input, positive_int, positive_real, record_input
 
 __all__ = ["AttributionCNN"]
@@ -92,7 +92,9 @@ def _resolve_device(device):
     return str(device)
 
 
-class AttributionCNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class AttributionCNN(
+    NetStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Single-image CNN source classifier; bag feature = mean penultimate activation.
 
     In the style of Yu et al. (2019): a CNN is trained with cross-entropy to
@@ -343,27 +345,9 @@ class AttributionCNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return tags
 
     # ------------------------------------------------------------- persistence
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        net = state.pop("net_", None)
-        if net is not None:
-            state["_net_state"] = dump_net_state(net.module_, net.history, _STATE_VERSION)
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        saved = state.pop("_net_state", None)
-        self.__dict__.update(state)
-        if saved is not None:
-            self.net_ = load_net(
-                saved,
-                module_cls=_AttributionNet,
-                criterion=nn.CrossEntropyLoss,
-                device=self.device_,
-                version=_STATE_VERSION,
-                owner="AttributionCNN",
-            )
-            self.device_ = str(self.net_.device)
+    _net_module_cls = _AttributionNet
+    _net_criterion = nn.CrossEntropyLoss
+    _net_state_version = _STATE_VERSION
 
 
 def _expected_failed_checks(estimator):

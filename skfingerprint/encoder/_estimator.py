@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._bags import check_bag_labels, check_bags
-from .._net_state import dump_net_state, load_net
+from .._net_state import NetStateMixin
 from ._loss import SetContrastiveLoss
 from ._modules import DeepSet
 from ._sampling import BagSpecDataset, EpochBagPlanner, PKBatchSampler, collate_bags
@@ -40,7 +40,9 @@ def _positive_int(name, value, *, allow_none=False):
         raise ValueError(f"{name} must be a positive integer{extra}, got {value!r}.")
 
 
-class SetFingerprintEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class SetFingerprintEncoder(
+    NetStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Learn fingerprints of generative models from bags of their images.
 
     A DeepSet ``F(bag) = rho(pool_{x in bag} phi(x))`` (phi: a fully
@@ -568,28 +570,12 @@ class SetFingerprintEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return tags
 
     # ------------------------------------------------------------- persistence
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        net = state.pop("net_", None)
-        if net is not None:
-            state["_net_state"] = dump_net_state(self._module, net.history, _STATE_VERSION)
-        return state
+    _net_module_cls = DeepSet
+    _net_criterion = SetContrastiveLoss
+    _net_state_version = _STATE_VERSION
 
-    def __setstate__(self, state):
-        state = dict(state)
-        saved = state.pop("_net_state", None)
-        self.__dict__.update(state)
-        if saved is not None:
-            self.net_ = load_net(
-                saved,
-                module_cls=DeepSet,
-                criterion=SetContrastiveLoss,
-                device=self.device_,
-                version=_STATE_VERSION,
-                owner="SetFingerprintEncoder",
-            )
-            self.device_ = str(self.net_.device)
-            self._module.autocast_dtype = self._autocast_dtype(self.device_)
+    def _after_net_loaded(self):
+        self._module.autocast_dtype = self._autocast_dtype(self.device_)
 
 
 def _broadcast_seed(accelerator, seed):
