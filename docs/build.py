@@ -36,6 +36,11 @@ MODULES = [
     ("skfingerprint", "skfingerprint",
      "The set encoder, bags, persistence, baselines and the nearest-fingerprint "
      "classifier."),
+    ("skfingerprint.classifiers", "skfingerprint.classifiers",
+     "Nearest-fingerprint attribution, open-set rejection, enrollment of new "
+     "sources."),
+    ("skfingerprint.augment", "skfingerprint.augment",
+     "Post-processing of images (JPEG, resizing, blur, noise), for robustness."),
     ("skfingerprint.datasets", "skfingerprint.datasets",
      "Synthetic fingerprinted images, the model zoo, your own folders."),
     ("skfingerprint.metrics", "skfingerprint.metrics",

@@ -14,7 +14,8 @@ The main objects are re-exported here:
 Sub-packages: :mod:`skfingerprint.datasets`, :mod:`skfingerprint.metrics`,
 :mod:`skfingerprint.cluster`, :mod:`skfingerprint.visualization`,
 :mod:`skfingerprint.encoder`, :mod:`skfingerprint.baselines`,
-:mod:`skfingerprint.classifiers`.
+:mod:`skfingerprint.classifiers` (with open-set rejection and enrollment),
+:mod:`skfingerprint.augment` (post-processing of images).
 """
 
 __version__ = "0.1.0.dev0"

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
-from ._io import read_image
+from ._io import check_image_size, read_image
 
 _CHUNK_BYTES = 64 * 2**20  # scan big arrays for NaN / range in chunks
 
@@ -43,6 +43,34 @@ def _is_pathlike_array(arr):
     return False
 
 
+def _first_mismatch(X, name):
+    """Where nested sequences stop having one shape: ``"X[0] has shape ..."``."""
+    def shape(v):
+        try:
+            return np.shape(v)
+        except ValueError:  # itself ragged
+            return None
+
+    if not isinstance(X, (list, tuple)) or not X:
+        return ""
+    shapes = [shape(v) for v in X]
+    for i, s in enumerate(shapes):
+        if s is None:
+            return _first_mismatch(X[i], f"{name}[{i}]")
+        if s != shapes[0]:
+            return f": {name}[0] has shape {shapes[0]} but {name}[{i}] has shape {s}"
+    return ""
+
+
+def _ragged_error(X, name):
+    return ValueError(
+        f"{name} is ragged: its bags (or images) do not all have the same shape"
+        f"{_first_mismatch(X, name)}. Give every bag the same number of images "
+        "and every image the same size (mixed image sizes need resizing), e.g. "
+        "with skfingerprint.make_bags."
+    )
+
+
 def _as_array(X, name):
     if isinstance(X, np.ndarray):
         return X
@@ -51,18 +79,12 @@ def _as_array(X, name):
     if isinstance(X, (list, tuple)):
         try:
             arr = np.asarray(X)
-        except ValueError as exc:
-            raise ValueError(
-                f"{name} is ragged: its bags (or images) do not all have the same "
-                f"shape ({exc}). Give every bag the same number of images and every "
-                "image the same size, e.g. with skfingerprint.make_bags."
-            ) from None
-        if arr.dtype.kind == "O" and arr.ndim < 2:
-            raise ValueError(
-                f"{name} is ragged: its bags (or images) do not all have the same "
-                "shape. Give every bag the same number of images and every image "
-                "the same size, e.g. with skfingerprint.make_bags."
-            )
+        except ValueError:
+            raise _ragged_error(X, name) from None
+        if arr.dtype.kind == "O" and arr.ndim < 2 and any(
+            isinstance(v, (list, tuple, np.ndarray)) for v in arr.reshape(-1)
+        ):
+            raise _ragged_error(X, name)
         return arr
     raise TypeError(
         f"{name} must be an array of bags (ndarray, memmap or nested lists), got "
@@ -103,6 +125,19 @@ def _scan_numeric(arr, name, check_range):
             f"{name} holds integer images with values in [{lo:g}, {hi:g}], outside "
             "[0, 255]. Pass uint8 images in [0, 255] or floats in [0, 1]."
         )
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _looks_numeric(text):
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class BagSource:
@@ -219,6 +254,7 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
     """
     if isinstance(X, BagSource):
         return X
+    image_size = check_image_size(image_size)
     if hasattr(X, "iloc") or hasattr(X, "to_numpy"):
         X = X.to_numpy()
     if isinstance(X, (str, bytes)):
@@ -268,14 +304,21 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
             )
         paths = np.empty(arr.shape, dtype=object)
         for idx in np.ndindex(arr.shape):
-            paths[idx] = os.fspath(arr[idx])
+            paths[idx] = str(os.fsdecode(arr[idx]))  # np.str_/bytes -> str
         if check_files:
             missing = [p for p in paths.reshape(-1) if not os.path.isfile(p)]
             if missing:
+                hint = ""
+                if len(missing) == paths.size and _looks_numeric(missing[0]):
+                    hint = (
+                        f" {name} holds strings, which are read as image file "
+                        "paths; if they are numbers, convert them first, e.g. "
+                        "X.astype(float)."
+                    )
                 raise ValueError(
-                    f"{len(missing)} image file(s) in {name} do not exist, e.g. "
-                    f"{missing[0]!r}. Check the paths (relative paths are "
-                    f"resolved against {os.getcwd()!r})."
+                    f"{len(missing)} image file(s) in {name} do not exist (or are not "
+                    f"files), e.g. {missing[0]!r}. Check the paths (relative paths are "
+                    f"resolved against {os.getcwd()!r}).{hint}"
                 )
         first = read_image(paths[0, 0], mode="RGB", image_size=image_size)
         return BagSource("paths", paths, first.shape, image_size=image_size)
@@ -333,14 +376,55 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
     if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8 and not is_scalar:
         arr = arr.astype(np.uint8)  # range was checked: lossless
     if image_size is not None and not is_scalar:
-        hw = (image_size, image_size) if np.isscalar(image_size) else tuple(image_size)
-        if tuple(image_shape[:2]) != tuple(hw):
+        if tuple(image_shape[:2]) != tuple(image_size):
             raise ValueError(
                 f"{name} has images of size {image_shape[:2]}, but image_size="
                 f"{image_size!r}. image_size only resizes images read from files; "
                 "resize arrays before passing them, or set image_size=None."
             )
     return BagSource("array", arr, image_shape, is_scalar=is_scalar)
+
+
+def _label_kind(value):
+    if isinstance(value, (str, bytes)):
+        return "strings"
+    if isinstance(value, (numbers.Number, np.number, np.bool_)):
+        return "numbers"
+    return type(value).__name__
+
+
+def check_label_values(y, *, name="y"):
+    """Check that 1-D labels can name sources: sortable, no missing values.
+
+    Raises a ValueError for None, NaN or infinite labels, complex labels and
+    object arrays that mix strings and numbers (which cannot be sorted into
+    ``classes_``).
+    """
+    kind = y.dtype.kind
+    if kind == "c":
+        raise ValueError(
+            f"{name} holds complex numbers ({y.dtype}); labels must name the "
+            "source of each bag (strings or integers)."
+        )
+    if kind == "O":
+        values = y.reshape(-1)
+        if any(v is None for v in values):
+            raise ValueError(f"{name} contains missing labels (None).")
+        kinds = {_label_kind(v) for v in values}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"{name} mixes labels of different types ({', '.join(sorted(kinds))}"
+                f"); use one type for all labels, e.g. {name}.astype(str)."
+            )
+        if kinds == {"numbers"}:
+            try:
+                finite = np.isfinite(values.astype(np.float64)).all()
+            except (TypeError, ValueError):
+                finite = True
+            if not finite:
+                raise ValueError(f"{name} contains NaN or infinite labels.")
+    if kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{name} contains NaN or infinite labels.")
 
 
 def check_bag_labels(y, n_bags, *, name="y"):
@@ -362,10 +446,7 @@ def check_bag_labels(y, n_bags, *, name="y"):
             f"{name} has {y.shape[0]} labels but X has {n_bags} bags; give one "
             "label per bag."
         )
-    if y.dtype.kind == "O" and any(v is None for v in y):
-        raise ValueError(f"{name} contains missing labels (None).")
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
-        raise ValueError(f"{name} contains NaN or infinite labels.")
+    check_label_values(y, name=name)
     target = type_of_target(y)
     if target not in ("binary", "multiclass"):
         raise ValueError(
@@ -436,7 +517,9 @@ def make_bags(
     if bag_size < 1:
         raise ValueError(f"bag_size must be a positive integer, got {bag_size}.")
     if n_bags_per_model is not None and (
-        not isinstance(n_bags_per_model, numbers.Integral) or n_bags_per_model < 1
+        not isinstance(n_bags_per_model, numbers.Integral)
+        or isinstance(n_bags_per_model, bool)
+        or n_bags_per_model < 1
     ):
         raise ValueError(
             f"n_bags_per_model must be a positive integer or None, got "
@@ -472,6 +555,7 @@ def make_bags(
             f"labels has {labels.shape[0]} entries but images has "
             f"{images.shape[0]}; give one label per image."
         )
+    check_label_values(labels, name="labels")
     rng = check_random_state(random_state)
     classes = np.unique(labels)
     chosen, out_labels = [], []
@@ -480,7 +564,7 @@ def make_bags(
         n = idx.size
         if n < bag_size:
             raise ValueError(
-                f"Source {cls!r} has {n} images, fewer than one bag of "
+                f"Source {_plain(cls)!r} has {n} images, fewer than one bag of "
                 f"bag_size={bag_size}. Lower bag_size or add images."
             )
         if replace:
@@ -492,7 +576,7 @@ def make_bags(
             n_bags = possible if n_bags_per_model is None else n_bags_per_model
             if n_bags > possible:
                 raise ValueError(
-                    f"Source {cls!r} has {n} images: enough for {possible} disjoint "
+                    f"Source {_plain(cls)!r} has {n} images: enough for {possible} disjoint "
                     f"bags of {bag_size}, but n_bags_per_model={n_bags}. Lower "
                     "n_bags_per_model or bag_size, or pass replace=True to let "
                     "bags overlap."

@@ -66,6 +66,8 @@ _TRUSTED_TYPES = (
     "skfingerprint.baselines._spectrum.SpectrumFingerprint",
     "skfingerprint.baselines._attribution_cnn.AttributionCNN",
     "skfingerprint.classifiers._nearest.NearestFingerprintClassifier",
+    "skfingerprint.augment._transforms.RandomPostProcessing",
+    "skfingerprint.augment._transforms.PostProcess",
     # scikit-learn internals that skops does not trust by default: plain data
     # holders (the solver state of MLPClassifier/MLPRegressor).
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",

@@ -80,6 +80,25 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _seed(text):
+    value = _non_negative_int(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed between 0 and 2**32 - 1, got {text!r}"
+        )
+    return value
+
+
 def _existing_folder(path, what="folder"):
     if not os.path.exists(path):
         raise CommandError(f"{what} {path!r} does not exist")
@@ -193,8 +212,8 @@ def _cmd_zoo(args):
     from .datasets import make_model_zoo
 
     if args.zoo_command == "info":
-        folder, cached = _cached_zoos(args.data_home)
         with _user_errors():
+            folder, cached = _cached_zoos(args.data_home)
             try:
                 zoo = make_model_zoo(args.preset, image_size=args.image_size,
                                      data_home=args.data_home, random_state=args.seed,
@@ -276,6 +295,11 @@ def _cmd_fit(args):
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir):
         raise CommandError(f"the folder of the output file, {out_dir!r}, does not exist")
+    if os.path.isdir(args.output):
+        raise CommandError(
+            f"-o {args.output!r} is a folder; give a file path, e.g. "
+            f"{os.path.join(args.output, 'model.skfp')!r}"
+        )
     image_size = args.image_size
     data, X, y = _folder_bags(args.root, image_size=image_size, bag_size=args.bag_size,
                               seed=args.seed, layout=args.layout)
@@ -569,7 +593,7 @@ def build_parser():
     p.add_argument("--data", choices=["auto", "zoo", "synthetic"], default="auto",
                    help="the images: 'auto' (default) is the zoo, or with --quick the zoo "
                         "if cached and else the synthetic set")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     p.add_argument("--data-home", metavar="DIR",
                    help="cache folder of the zoo (default: $SKFINGERPRINT_DATA or "
                         "~/skfingerprint_data)")
@@ -600,7 +624,7 @@ def build_parser():
                             help="zoo preset (default: small)")
     zoo_common.add_argument("--image-size", type=_positive_int, default=None,
                             help="image side, a power of two (default: the preset's)")
-    zoo_common.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    zoo_common.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     zoo_common.add_argument("--data-home", metavar="DIR", help="cache folder")
     zp = zsub.add_parser(
         "build", parents=[zoo_common], formatter_class=fmt,
@@ -662,10 +686,10 @@ def build_parser():
                         "(default: the fixed disjoint bags)")
     p.add_argument("--layout", choices=["auto", "per_source", "genimage", "forensynths"],
                    default="auto", help="folder layout (default: auto)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     p.add_argument("--device", default="auto",
                    help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
-    p.add_argument("--num-workers", type=int, default=0,
+    p.add_argument("--num-workers", type=_non_negative_int, default=0,
                    help="image-decoding worker processes (default: 0)")
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="torch CPU threads (default: torch's choice; 1 is often faster "
@@ -714,7 +738,7 @@ def build_parser():
                    help="also cut the tree into this many families")
     p.add_argument("--bag-size", type=_positive_int, default=None,
                    help="images per bag (default: the model's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bags (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the bags (default: 0)")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(func=_cmd_families)
     return parser

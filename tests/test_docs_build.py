@@ -23,9 +23,10 @@ def test_api_reference_covers_every_public_object(tmp_path):
     assert missing == []
     index = (tmp_path / "index.md").read_text()
     import skfingerprint
-    from skfingerprint import cluster, datasets, metrics, visualization
+    from skfingerprint import augment, classifiers, cluster, datasets, metrics, visualization
 
-    for module in (skfingerprint, datasets, metrics, cluster, visualization):
+    for module in (skfingerprint, classifiers, augment, datasets, metrics, cluster,
+                   visualization):
         page = (tmp_path / f"{module.__name__}.md").read_text()
         for name in module.__all__:
             if name.startswith("__"):

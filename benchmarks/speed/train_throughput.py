@@ -71,7 +71,8 @@ def main(argv=None):
         durs = enc.net_.history[:, "dur"][1:]  # skip the warm-up epoch
         fit_rates.append(images_per_epoch / float(np.median(durs)))
 
-        module = DeepSet(in_channels=3, embedding_dim=32, channels=(16, 32, 64)).to(device)
+        module = DeepSet(in_channels=3, embedding_dim=32, channels=(16, 32, 64),
+                         n_full_res=1, radius=1.5).to(device)
         opt = torch.optim.Adam(module.parameters(), lr=1e-3)
         rng = np.random.RandomState(rep)
         times = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -14,6 +13,7 @@ from torch import nn
 
 from .._bags import check_bag_labels, check_bags
 from .._net_state import NetStateMixin
+from .._training import check_callbacks, fit_net
 from ._common import bag_batches, check_same_input, positive_int, positive_real, record_input
 
 __all__ = ["AttributionCNN"]
@@ -217,6 +217,7 @@ class AttributionCNN(
         positive_int("max_epochs", self.max_epochs)
         positive_int("batch_size", self.batch_size)
         positive_real("lr", self.lr)
+        check_callbacks(self.callbacks)
         try:
             channels = tuple(int(c) for c in self.channels)
         except (TypeError, ValueError):
@@ -267,7 +268,7 @@ class AttributionCNN(
         if classes.size < 2:
             raise ValueError(
                 f"AttributionCNN needs bags of at least 2 sources (classes) to "
-                f"learn to tell apart, got 1 class ({classes[0]!r})."
+                f"learn to tell apart, got 1 class ({classes.tolist()[0]!r})."
             )
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -278,7 +279,7 @@ class AttributionCNN(
                 highpass=bool(self.highpass),
             )
         self.device_ = device
-        callbacks = list(self.callbacks or [])
+        callbacks = check_callbacks(self.callbacks)
         self.net_ = NeuralNet(
             module=module,
             criterion=nn.CrossEntropyLoss,
@@ -293,10 +294,9 @@ class AttributionCNN(
             device=device,
             verbose=int(self.verbose),
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning, append=True)
-            self.net_.fit(_ImageDataset(bags, y_idx), y=None)
-        losses = [h["train_loss"] for h in self.net_.history]
+        # an interrupt (Ctrl-C) keeps the last weights, with a warning
+        fit_net(self, _ImageDataset(bags, y_idx))
+        losses = [h["train_loss"] for h in self.net_.history if "train_loss" in h]
         if not np.isfinite(losses).all():
             raise RuntimeError("Training diverged (loss is NaN or infinite); lower lr.")
         self.classes_ = classes
@@ -317,7 +317,7 @@ class AttributionCNN(
         -------
         Z : ndarray of shape (n_bags, feature_dim), dtype float32
         """
-        check_is_fitted(self, "net_")
+        check_is_fitted(self, ("net_", "image_shape_"))
         bags = check_bags(X, image_size=self.image_size)
         check_same_input(self, bags)
         module = self.net_.module_

@@ -1,5 +1,12 @@
-"""Classifiers of bag features: attribution of bags to sources."""
+"""Classifiers of bag features: attribution of bags to sources.
 
-from ._nearest import NearestFingerprintClassifier
+:class:`NearestFingerprintClassifier` attributes a bag to the nearest source
+fingerprint; it can reject bags of unknown sources (``reject_threshold``)
+and enroll new sources without retraining (:meth:`~NearestFingerprintClassifier.enroll`,
+or :func:`enroll` through a fitted Pipeline); :func:`calibrate_threshold`
+sets the rejection threshold on held-out bags.
+"""
 
-__all__ = ["NearestFingerprintClassifier"]
+from ._nearest import NearestFingerprintClassifier, calibrate_threshold, enroll
+
+__all__ = ["NearestFingerprintClassifier", "calibrate_threshold", "enroll"]

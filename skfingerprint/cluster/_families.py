@@ -1,5 +1,7 @@
 """Model fingerprints, distances between them, and families of sources (Sec. 4.2)."""
 
+import numbers
+
 import numpy as np
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
@@ -178,6 +180,20 @@ def cluster_families(
     """
     if (n_families is None) == (distance_threshold is None):
         raise ValueError("Give exactly one of n_families and distance_threshold.")
+    if n_families is not None and (
+        isinstance(n_families, bool) or not isinstance(n_families, numbers.Integral)
+    ):
+        raise TypeError(f"n_families must be an int, got {n_families!r}.")
+    if distance_threshold is not None and (
+        isinstance(distance_threshold, bool)
+        or not isinstance(distance_threshold, numbers.Real)
+        or not np.isfinite(distance_threshold)
+        or distance_threshold < 0
+    ):
+        raise ValueError(
+            "distance_threshold must be a finite number >= 0 (a distance "
+            f"between sources lies in [0, 1]), got {distance_threshold!r}."
+        )
     D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=labels)
     _, y_checked = _validate_embeddings(Z, y)
     classes, _ = _resolve_labels(y_checked, labels)

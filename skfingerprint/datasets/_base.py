@@ -48,6 +48,11 @@ def get_data_home(data_home=None):
             f"default), got {type(data_home).__name__}."
         ) from None
     data_home = os.path.expanduser(data_home)
+    if os.path.exists(data_home) and not os.path.isdir(data_home):
+        raise NotADirectoryError(
+            f"data_home {data_home!r} is a file, not a folder; pass a folder "
+            f"(it is created if missing), or unset {_ENV_VAR}."
+        )
     os.makedirs(data_home, exist_ok=True)
     return data_home
 

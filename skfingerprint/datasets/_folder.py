@@ -629,11 +629,25 @@ def _read_manifest_columns(manifest, columns):
                 "path of a CSV file or a pandas DataFrame."
             )
         delimiter = "\t" if path.lower().endswith(".tsv") else ","
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f, delimiter=delimiter)
-            available = list(reader.fieldnames or [])
-            _check_columns(columns, available, path)
-            rows = list(reader)
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as f:
+                reader = csv.DictReader(f, delimiter=delimiter)
+                available = list(reader.fieldnames or [])
+                _check_columns(columns, available, path)
+                rows = list(reader)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValueError(
+                f"The manifest {path!r} is not a readable CSV text file "
+                f"({type(exc).__name__}: {exc}); pass a UTF-8 CSV file with a "
+                "header line, or a pandas DataFrame."
+            ) from None
+        for i, row in enumerate(rows):
+            if None in row:  # csv.DictReader's key for surplus fields
+                raise ValueError(
+                    f"{path}, line {i + 2}: {len(available) + len(row[None])} "
+                    f"fields, but the header names {len(available)}; quote "
+                    "fields that contain the delimiter."
+                )
         data = {c: [row[c] for row in rows] for c in columns}
         return path, os.path.dirname(path), data, 2  # data starts on line 2
     if hasattr(manifest, "columns") or isinstance(manifest, Mapping):

@@ -127,7 +127,11 @@ def make_fingerprinted_images(
     for name, value in (("strength", strength), ("noise", noise)):
         if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-    if not (0.0 <= family_share <= 1.0):
+    if (
+        isinstance(family_share, bool)
+        or not isinstance(family_share, numbers.Real)
+        or not (0.0 <= family_share <= 1.0)
+    ):
         raise ValueError(f"family_share must be in [0, 1], got {family_share!r}.")
 
     rng = check_random_state(random_state)

@@ -688,6 +688,12 @@ def make_model_zoo(preset="small", *, image_size=None, data_home=None,
         )
     cfg = _PRESETS[preset]
     image_size = cfg["image_size"] if image_size is None else _check_image_size(image_size)
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0
+    ):
+        raise ValueError(
+            f"n_jobs must be None or a non-zero int (-1: all CPUs), got {n_jobs!r}."
+        )
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if not 0 <= random_state < 2**32:
             raise ValueError(

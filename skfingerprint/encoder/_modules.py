@@ -32,7 +32,7 @@ class ImageEncoder(nn.Module):
         Number of 3x3 convolutions at full resolution (stage 0).
     """
 
-    def __init__(self, in_channels=3, channels=(32, 64, 128), n_full_res=2):
+    def __init__(self, in_channels=3, channels=(16, 32, 64), n_full_res=1):
         super().__init__()
         self.in_channels = int(in_channels)
         layers = []
@@ -97,8 +97,8 @@ class DeepSet(nn.Module):
         self,
         in_channels=3,
         embedding_dim=32,
-        channels=(32, 64, 128),
-        n_full_res=2,
+        channels=(16, 32, 64),
+        n_full_res=1,
         rho_hidden=128,
         pooling="mean",
         chunk_size=1024,

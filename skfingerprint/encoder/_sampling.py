@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["EpochBagPlanner", "PKBatchSampler", "BagSpecDataset"]
+__all__ = ["EpochBagPlanner", "PKBatchSampler", "SeededBatches", "BagSpecDataset"]
 
 
 class EpochBagPlanner:
@@ -119,11 +119,48 @@ class PKBatchSampler:
         return max(1, total // self.batch_size)
 
 
-class BagSpecDataset(torch.utils.data.Dataset):
-    """Dataset indexed by planned bags; loads their images from a BagSource."""
+class SeededBatches:
+    """Wraps a batch sampler; gives every planned bag its own random seed.
 
-    def __init__(self, bags):
+    The ``i``-th bag of the ``b``-th batch of the ``e``-th epoch (the
+    ``e``-th iteration) gets the entropy ``(seed, e, b, i)``, appended to its
+    spec: the augmentation of a bag is then drawn from
+    ``numpy.random.default_rng((seed, e, b, i))``, the same in the main
+    process and in any DataLoader worker, whatever the order in which the
+    workers load the batches.
+    """
+
+    def __init__(self, batch_sampler, seed):
+        self.batch_sampler = batch_sampler
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def __iter__(self):
+        epoch = self.epoch
+        self.epoch += 1
+        for b, batch in enumerate(self.batch_sampler):
+            yield [
+                tuple(spec[:3]) + ((self.seed, epoch, b, i),)
+                for i, spec in enumerate(batch)
+            ]
+
+    def __len__(self):
+        return len(self.batch_sampler)
+
+
+class BagSpecDataset(torch.utils.data.Dataset):
+    """Dataset indexed by planned bags; loads their images from a BagSource.
+
+    ``augmentation``, when given, is called as ``augmentation(images, rng)``
+    on the images of each bag (``(k, H, W, C)``, uint8, or float32 for
+    floating input) with ``rng = numpy.random.default_rng(spec[3])`` (the
+    seed that :class:`SeededBatches` attaches), and must return an array of
+    the same shape and dtype.
+    """
+
+    def __init__(self, bags, augmentation=None):
         self.bags = bags
+        self.augmentation = augmentation
 
     def __len__(self):
         return self.bags.n_bags
@@ -141,7 +178,20 @@ class BagSpecDataset(torch.utils.data.Dataset):
             ).reshape(bag_idx.shape + self.bags.image_shape)
         else:  # pragma: no cover - all planned bags share one size
             images = [self._one(s) for s in specs]
+        if self.augmentation is not None:
+            images = [self._augment(images[i], specs[i]) for i in range(len(specs))]
         return [(images[i], specs[i][0]) for i in range(len(specs))]
+
+    def _augment(self, images, spec):
+        rng = np.random.default_rng(spec[3] if len(spec) > 3 else None)
+        out = np.asarray(self.augmentation(images, rng))
+        if out.shape != images.shape or out.dtype != images.dtype:
+            raise ValueError(
+                f"augmentation must return an array of the shape and dtype of the "
+                f"images of a bag ({images.shape}, {images.dtype}), got "
+                f"{out.shape}, {out.dtype}."
+            )
+        return out
 
     def _one(self, spec):
         return self.bags.take(spec[1], spec[2].reshape(-1, 1))[:, 0]

@@ -3,17 +3,81 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, column_or_1d
+
+from .._bags import check_label_values
 
 _KINDS = ("contrast", "frobenius")
 
 
+def _check_embeddings(Z, name="Z"):
+    """``Z`` as a finite float64 array of shape (n_rows, n_features), or a clear error."""
+    if Z is None:
+        raise ValueError(
+            f"{name} is None; pass an array of shape (n_bags, n_features), e.g. "
+            "the output of an encoder's transform."
+        )
+    if not hasattr(Z, "iloc") and not sp.issparse(Z):
+        try:
+            arr = np.asarray(Z)
+        except ValueError:
+            arr = None
+        if arr is None or (
+            arr.dtype.kind == "O"
+            and arr.ndim == 1
+            and any(isinstance(v, (list, tuple, np.ndarray)) for v in arr)
+        ):
+            raise ValueError(
+                f"{name} is ragged: its rows do not all have the same length. "
+                "Every bag needs an embedding of the same n_features values."
+            )
+        if arr.dtype.kind == "c":
+            raise ValueError(
+                f"Complex data not supported: {name} has dtype {arr.dtype}; "
+                "embeddings must be real numbers."
+            )
+        if arr.dtype.kind in ("U", "S", "O"):
+            try:
+                arr.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{name} must hold numbers (one embedding vector per bag), but "
+                    f"it holds {'strings' if arr.dtype.kind != 'O' else 'objects'} "
+                    "that are not numbers. Pass the output of an encoder's "
+                    "transform, not the bags or their labels."
+                ) from None
+    return check_array(Z, dtype=np.float64, ensure_2d=True, input_name=name)
+
+
+def _check_source_labels(y, n_rows, name="y"):
+    """1-D labels naming the source of each of ``n_rows`` bags."""
+    if y is None:
+        raise ValueError(
+            f"{name} is None; give the source of every bag (one label per row of Z)."
+        )
+    check_label_values(np.asarray(y), name=name)
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} has {y.shape[0]} labels but Z has {n_rows} rows (bags); give "
+            "one label per bag."
+        )
+    target = type_of_target(y)
+    if target not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Unknown label type: {name} looks {target!r}; labels must name the "
+            "source of each bag (strings or integers)."
+        )
+    return y
+
+
 def _validate_embeddings(Z, y):
     """Validate ``Z`` (n_bags, n_features) and ``y`` (n_bags,); return float64 Z."""
-    Z = check_array(Z, dtype=np.float64, ensure_2d=True, input_name="Z")
-    y = column_or_1d(y, warn=True)
-    check_consistent_length(Z, y)
+    Z = _check_embeddings(Z, "Z")
+    y = _check_source_labels(y, Z.shape[0])
     if Z.shape[1] < 2:
         raise ValueError(
             f"Z has {Z.shape[1]} feature(s); the Pearson correlation between an "
@@ -141,7 +205,7 @@ def fingerprint_correlation_matrix(Z, y, *, fingerprints=None, labels=None):
         F = sums / counts[:, None]
     else:
         leave_one_out = False
-        F = check_array(fingerprints, dtype=np.float64, input_name="fingerprints")
+        F = _check_embeddings(fingerprints, "fingerprints")
         if F.shape != (n_sources, Z.shape[1]):
             raise ValueError(
                 f"fingerprints has shape {F.shape}; expected (n_sources, n_features) "

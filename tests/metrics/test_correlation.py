@@ -206,7 +206,7 @@ def test_no_warning_for_ordinary_embeddings():
     [
         (np.array([[0.0, np.nan], [1.0, 2.0]]), [0, 1], "NaN"),
         (np.array([[0.0, np.inf], [1.0, 2.0]]), [0, 1], "infinity"),
-        (np.zeros((3, 2)), [0, 1], "inconsistent numbers of samples"),
+        (np.zeros((3, 2)), [0, 1], "one label per bag"),
         (np.arange(4.0), [0, 0, 1, 1], "Expected 2D array"),
         (np.zeros((4, 1)), [0, 0, 1, 1], "at least 2 of them"),
     ],

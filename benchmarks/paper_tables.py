@@ -1,0 +1,400 @@
+"""The paper's experiments (Tables 2, 3, A.3; Figures 3, 4) on our model zoo.
+
+One command per experiment, each writing a markdown table (+ JSON, + PNG
+figures) to ``benchmarks/results/``::
+
+    python benchmarks/paper_tables.py attribution [--quick]   # Tables 3 and 2
+    python benchmarks/paper_tables.py stability [--quick]     # Fig. 4, Table A.3
+    python benchmarks/paper_tables.py families [--quick]      # Fig. 3 + ARI
+    python benchmarks/paper_tables.py all [--quick]
+
+``attribution`` runs one stratified 10-fold cross-validation over disjoint
+bags per bag size (1, 10, 50); in each fold every method is fitted on the
+training bags only, and its held-out features feed (a) a three-layer MLP
+(standardised input), (b) ``NearestFingerprintClassifier`` and (c) the
+decorrelation score against the training-fold fingerprints (Table 2), so
+both tables come from the same folds.  ``--quick`` is a smoke run (small
+zoo, 3 folds, 2 epochs) whose results are written with a ``_quick`` suffix.
+
+Methods: PRNU (Marra et al. 2019) with correlation matching, residual
+spectra (Durall et al. 2020 / Frank et al. 2020), a supervised single-image
+CNN (Yu et al. 2019 style), DSF- (``SetFingerprintEncoder(bag_size=1)``: one
+image per bag) and DSF+ (``SetFingerprintEncoder()`` on the bags), each with
+its defaults.
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from _common import env_markdown, environment, results_dir, write_results
+
+SEED = 0
+FULL = dict(preset="default", images_per_source=500, bag_sizes=(1, 10, 50), folds=10,
+            epochs=None)
+QUICK = dict(preset="small", images_per_source=60, bag_sizes=(1, 5), folds=3, epochs=2)
+
+
+# --------------------------------------------------------------------- helpers
+def load_zoo(preset):
+    from skfingerprint.datasets import make_model_zoo
+
+    return make_model_zoo(preset, random_state=SEED)
+
+
+def subsample(zoo, n_per_source):
+    """The first ``n_per_source`` images of every source (zoo order is random)."""
+    keep = np.concatenate([np.flatnonzero(zoo.labels == s)[:n_per_source]
+                           for s in np.unique(zoo.labels)])
+    return zoo.images[keep], zoo.labels[keep]
+
+
+def epochs_kw(cfg):
+    return {} if cfg["epochs"] is None else {"max_epochs": cfg["epochs"]}
+
+
+def make_methods(cfg):
+    """name -> (transformer factory, metric of NearestFingerprintClassifier)."""
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
+
+    ep = epochs_kw(cfg)
+    return {
+        "PRNU (Marra)": (lambda: PRNUFingerprint(), "correlation"),
+        "Spectrum (Durall/Frank)": (lambda: SpectrumFingerprint(), "correlation"),
+        "CNN (Yu)": (lambda: AttributionCNN(random_state=SEED, **ep), "euclidean"),
+        "DSF-": (lambda: SetFingerprintEncoder(bag_size=1, random_state=SEED, **ep),
+                 "euclidean"),
+        "DSF+": (lambda: SetFingerprintEncoder(random_state=SEED, **ep), "euclidean"),
+    }
+
+
+def mlp():
+    """The paper's downstream classifier: three fully connected layers."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), MLPClassifier(
+        hidden_layer_sizes=(128, 64), max_iter=500, random_state=SEED))
+
+
+def class_means(Z, y, classes):
+    return np.stack([Z[y == c].mean(axis=0) for c in classes])
+
+
+def macro_auc(y, proba, classes):
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, proba, multi_class="ovr", average="macro",
+                               labels=classes))
+
+
+def fmt(values, digits=3):
+    values = np.asarray(values, float)
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+
+# ----------------------------------------------------------------- attribution
+def run_attribution(cfg, suffix, only=None):
+    from sklearn.model_selection import StratifiedKFold
+
+    from skfingerprint import make_bags
+    from skfingerprint.classifiers import NearestFingerprintClassifier
+    from skfingerprint.metrics import decorrelation_score
+
+    zoo = load_zoo(cfg["preset"])
+    images, labels = subsample(zoo, cfg["images_per_source"])
+    classes = np.unique(labels)
+    methods = make_methods(cfg)
+    if only:
+        methods = {k: v for k, v in methods.items() if k in only}
+    results = {}  # (method, bag size) -> metrics per fold
+    seconds = {}
+    t_all = time.perf_counter()
+    for b in cfg["bag_sizes"]:
+        X, y = make_bags(images, labels, bag_size=b, random_state=SEED)
+        cv = StratifiedKFold(cfg["folds"], shuffle=True, random_state=SEED)
+        for fold, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y)):
+            for name, (factory, metric) in methods.items():
+                if b == 1 and name == "DSF+":
+                    # with bags of one image DSF+ *is* DSF- (same estimator)
+                    if ("DSF-", b) in results:
+                        results[name, b] = results["DSF-", b]
+                        continue
+                start = time.perf_counter()
+                est = factory().fit(X[tr], y[tr])
+                Ztr, Zte = est.transform(X[tr]), est.transform(X[te])
+                fit_s = time.perf_counter() - start
+                rec = results.setdefault((name, b), {k: [] for k in (
+                    "mlp_acc", "mlp_auc", "nc_acc", "nc_auc", "decorrelation",
+                    "seconds")})
+                clf = mlp().fit(Ztr, y[tr])
+                rec["mlp_acc"].append(float(np.mean(clf.predict(Zte) == y[te])))
+                rec["mlp_auc"].append(macro_auc(y[te], clf.predict_proba(Zte), classes))
+                nc = NearestFingerprintClassifier(metric=metric).fit(Ztr, y[tr])
+                rec["nc_acc"].append(float(np.mean(nc.predict(Zte) == y[te])))
+                rec["nc_auc"].append(macro_auc(y[te], nc.predict_proba(Zte), classes))
+                rec["decorrelation"].append(float(decorrelation_score(
+                    Zte, y[te], fingerprints=class_means(Ztr, y[tr], classes),
+                    labels=classes)))
+                rec["seconds"].append(fit_s)
+                seconds[name] = seconds.get(name, 0.0) + fit_s
+                print(f"b={b} fold={fold} {name}: mlp {rec['mlp_acc'][-1]:.3f} "
+                      f"nc {rec['nc_acc'][-1]:.3f} dec {rec['decorrelation'][-1]:.3f} "
+                      f"({fit_s:.1f} s)", flush=True)
+    wall = time.perf_counter() - t_all
+    env = environment()
+    n_src = len(classes)
+    epochs_note = "" if cfg["epochs"] is None else f" but max_epochs={cfg['epochs']}"
+    data_md = (
+        f"Data: model zoo preset `{cfg['preset']}` (`make_model_zoo('{cfg['preset']}', "
+        f"random_state={SEED})`), {n_src} sources (real + generators), the first "
+        f"{cfg['images_per_source']} images of each source, image size "
+        f"{images.shape[1]}x{images.shape[2]}; disjoint bags (`make_bags(..., "
+        f"random_state={SEED})`); stratified {cfg['folds']}-fold CV (shuffle, "
+        f"random_state={SEED}); every method is fitted on the training folds only, "
+        f"with its defaults{epochs_note}."
+        f" Chance accuracy {1 / n_src:.3f}.\n")
+    payload = {"env": env, "config": {k: v for k, v in cfg.items()}, "seed": SEED,
+               "wall_seconds": wall,
+               "results": {f"{m} | bag {b}": r for (m, b), r in results.items()}}
+    names = list(methods)
+
+    t3 = ["# Table 3 on the model zoo: source attribution\n", data_md,
+          "MLP: `StandardScaler` + `MLPClassifier(hidden_layer_sizes=(128, 64))` (three "
+          "fully connected layers, as the paper). NC: `NearestFingerprintClassifier` "
+          "(correlation for PRNU and spectra, Euclidean for the learned embeddings). "
+          "AUC: macro one-vs-rest ROC AUC of `predict_proba`. Mean ± std over folds. "
+          "DSF- uses one image of each bag (the paper's single-image encoder); with bags "
+          "of 1 image DSF+ and DSF- are the same estimator.\n"]
+    for b in cfg["bag_sizes"]:
+        t3 += [f"\n## {b} image{'s' if b > 1 else ''} per bag\n",
+               "| method | MLP accuracy | MLP AUC | NC accuracy | NC AUC | fit+transform s/fold |",
+               "|---|---|---|---|---|---|"]
+        for m in names:
+            r = results.get((m, b))
+            if r:
+                t3.append(f"| {m} | {fmt(r['mlp_acc'])} | {fmt(r['mlp_auc'])} | "
+                          f"{fmt(r['nc_acc'])} | {fmt(r['nc_auc'])} | "
+                          f"{np.mean(r['seconds']):.1f} |")
+    t3 += ["", f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(env),
+           f"Reproduce: `python benchmarks/paper_tables.py attribution"
+           f"{' --quick' if suffix else ''}`\n"]
+
+    t2 = ["# Table 2 on the model zoo: decorrelation of held-out fingerprints\n", data_md,
+          "`decorrelation_score(Z_test, y_test, fingerprints=<class means of the training "
+          "fold>)` (kind='contrast': 1 = every bag correlates only with its own source's "
+          "fingerprint, 0 = no better than with the others), mean ± std over folds, from "
+          "the same folds as Table 3.\n",
+          "| method | " + " | ".join(f"bag {b}" for b in cfg["bag_sizes"]) + " |",
+          "|---|" + "---|" * len(cfg["bag_sizes"])]
+    for m in names:
+        t2.append(f"| {m} | " + " | ".join(
+            fmt(results[m, b]["decorrelation"]) if (m, b) in results else "-"
+            for b in cfg["bag_sizes"]) + " |")
+    t2 += ["", env_markdown(env),
+           f"Reproduce: `python benchmarks/paper_tables.py attribution"
+           f"{' --quick' if suffix else ''}`\n"]
+    write_results("paper_table3_attribution" + suffix, "\n".join(t3), payload)
+    write_results("paper_table2_decorrelation" + suffix, "\n".join(t2),
+                  {"env": env, "decorrelation": {
+                      f"{m} | bag {b}": r["decorrelation"] for (m, b), r in results.items()}})
+    return results
+
+
+# ------------------------------------------------------------------- stability
+def run_stability(cfg, suffix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from skfingerprint import SetFingerprintEncoder, make_bags
+    from skfingerprint.metrics import DecorrelationScorer
+    from skfingerprint.visualization import StabilityDisplay
+    from sklearn.pipeline import Pipeline
+
+    zoo = load_zoo(cfg["preset"])
+    n_img = min(np.bincount(np.unique(zoo.labels, return_inverse=True)[1]))
+    quick = bool(suffix)
+    big_bag = 20 if quick else 100
+    bag_grid = [1, 2, 5, 10, 20] if quick else [1, 2, 5, 10, 20, 50, 100]
+    nbags_grid = [2, 5, 10] if quick else [2, 5, 10, 20, 50, 100]
+    folds = 3
+    scoring = {"decorrelation": DecorrelationScorer(), "accuracy": "accuracy"}
+    env = environment()
+    payload = {"env": env, "seed": SEED, "folds": folds}
+    md = ["# Stability (Fig. 4, Table A.3) on the model zoo\n",
+          f"Data: model zoo preset `{cfg['preset']}`, all {n_img} images of each of "
+          f"{len(np.unique(zoo.labels))} sources. `GridSearchCV(Pipeline([('fp', "
+          "SetFingerprintEncoder()), ('clf', MLP)]), scoring={'decorrelation': "
+          f"DecorrelationScorer(), 'accuracy': 'accuracy'}}, cv={folds})` (stratified, "
+          f"shuffled, random_state={SEED}); MLP as in Table 3.\n"]
+    figs = {}
+    experiments = [
+        ("images per bag", "fp__bag_size", bag_grid,
+         dict(bag_size=big_bag), {}),
+        ("bags per model", "fp__n_bags_per_model", nbags_grid,
+         dict(bag_size=10), {"bag_size": 10}),
+    ]
+    for title, param, grid, bag_kw, enc_kw in experiments:
+        X, y = make_bags(zoo.images, zoo.labels, random_state=SEED, **bag_kw)
+        pipe = Pipeline([("fp", SetFingerprintEncoder(random_state=SEED, **enc_kw,
+                                                      **epochs_kw(cfg))),
+                         ("clf", mlp())])
+        search = GridSearchCV(pipe, {param: grid}, scoring=scoring,
+                              refit=False,
+                              cv=StratifiedKFold(folds, shuffle=True, random_state=SEED))
+        start = time.perf_counter()
+        search.fit(X, y)
+        wall = time.perf_counter() - start
+        res = search.cv_results_
+        rows = []
+        for i, v in enumerate(res["param_" + param]):
+            rows.append({param: int(v),
+                         "decorrelation_mean": float(res["mean_test_decorrelation"][i]),
+                         "decorrelation_std": float(res["std_test_decorrelation"][i]),
+                         "accuracy_mean": float(res["mean_test_accuracy"][i]),
+                         "accuracy_std": float(res["std_test_accuracy"][i]),
+                         "fit_seconds": float(res["mean_fit_time"][i])})
+        payload[title] = {"rows": rows, "wall_seconds": wall, "bags": bag_kw,
+                          "n_bags": len(y)}
+        if param == "fp__bag_size":
+            setup = (f"{len(y)} bags of {big_bag} images ({len(y) // len(np.unique(y))} "
+                     "per source); in training each bag is subsampled to `bag_size` "
+                     "random images per epoch, at test time the first `bag_size` "
+                     "images of each held-out bag are used.")
+        else:
+            setup = (f"{len(y)} bags of 10 images; `bag_size=10`, and every epoch "
+                     "draws `n_bags_per_model` bags per source from the pooled "
+                     "training images (with fewer than 2 bags a source has no "
+                     "positive pair, so the grid starts at 2).")
+        md += [f"\n## Score against {title} (`{param}`)\n", setup + "\n",
+               f"| {param.split('__')[1]} | decorrelation | accuracy | fit s |",
+               "|---|---|---|---|"]
+        md += [f"| {r[param]} | {r['decorrelation_mean']:.3f} ± "
+               f"{r['decorrelation_std']:.3f} | {r['accuracy_mean']:.3f} ± "
+               f"{r['accuracy_std']:.3f} | {r['fit_seconds']:.1f} |" for r in rows]
+        md.append(f"\nWall time: {wall / 60:.1f} min.\n")
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), constrained_layout=True)
+        for ax, score in zip(axes, ("decorrelation", "accuracy")):
+            StabilityDisplay.from_cv_results(res, param, score=score, xscale="log",
+                                             ax=ax)
+            ax.set_title(f"{score} vs {title}")
+        key = "bag_size" if param == "fp__bag_size" else "n_bags"
+        name = f"paper_fig4_stability_{key}{suffix}.png"
+        fig.savefig(os.path.join(results_dir(), name), dpi=110)
+        plt.close(fig)
+        figs[title] = name
+        md.append(f"![{title}]({name})\n")
+        print(title, rows, flush=True)
+    md += [env_markdown(env), f"Reproduce: `python benchmarks/paper_tables.py stability"
+           f"{' --quick' if suffix else ''}`\n"]
+    payload["figures"] = figs
+    write_results("paper_tableA3_stability" + suffix, "\n".join(md), payload)
+
+
+# -------------------------------------------------------------------- families
+def run_families(cfg, suffix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import adjusted_rand_score
+
+    from skfingerprint import make_bags
+    from skfingerprint.cluster import cluster_families, fingerprint_distances
+    from skfingerprint.visualization import CorrelationMatrixDisplay, FamilyDendrogramDisplay
+
+    zoo = load_zoo(cfg["preset"])
+    b = 32 if not suffix else 8
+    X, y = make_bags(zoo.images, zoo.labels, bag_size=b, random_state=SEED)
+    half = np.zeros(len(y), bool)
+    for s in np.unique(y):
+        idx = np.flatnonzero(y == s)
+        half[idx[: len(idx) // 2]] = True
+    classes = np.unique(y)
+    true = [zoo.families[s] for s in classes]
+    n_fam = len(set(true))
+    env = environment()
+    rows, payload = [], {"env": env, "seed": SEED, "bag_size": b}
+    for name, (factory, _) in make_methods(cfg).items():
+        start = time.perf_counter()
+        est = factory().fit(X[half], y[half])
+        Ztr, Zte = est.transform(X[half]), est.transform(X[~half])
+        secs = time.perf_counter() - start
+        F = class_means(Ztr, y[half], classes)
+        clusters = cluster_families(Zte, y[~half], n_families=n_fam, fingerprints=F,
+                                    labels=classes)
+        pred = [clusters[s] for s in classes]
+        ari = float(adjusted_rand_score(true, pred))
+        rows.append({"method": name, "ari": ari, "clusters": {str(s): int(c) for s, c in
+                                                              clusters.items()},
+                     "seconds": secs})
+        print(name, f"ARI {ari:.3f}", flush=True)
+        if name == "DSF+":
+            fig, axes = plt.subplots(1, 2, figsize=(15, 6.5), constrained_layout=True,
+                                     gridspec_kw={"width_ratios": [1.6, 1]})
+            CorrelationMatrixDisplay.from_predictions(
+                Zte, y[~half], fingerprints=F, labels=classes, families=true,
+                ax=axes[0], values_format=".1f")
+            axes[0].set_title("DSF+: |corr| of held-out bags with the source "
+                              "fingerprints (true families outlined)", fontsize=9)
+            D = fingerprint_distances(Zte, y[~half], fingerprints=F, labels=classes)
+            from scipy.cluster.hierarchy import linkage
+            from scipy.spatial.distance import squareform
+
+            link = linkage(squareform(D, checks=False), method="average")
+            FamilyDendrogramDisplay(link, display_labels=list(classes),
+                                    families=true).plot(ax=axes[1])
+            axes[1].set_title(f"DSF+ average linkage; ARI with the true families "
+                              f"{ari:.2f}", fontsize=9)
+            fig.savefig(os.path.join(results_dir(), f"paper_fig3_families{suffix}.png"),
+                        dpi=100)
+            plt.close(fig)
+    payload["rows"] = rows
+    md = ["# Families (Fig. 3) on the model zoo\n",
+          f"Data: model zoo preset `{cfg['preset']}`, bags of {b}, half of each "
+          f"source's bags to fit each method, the other half held out. Held-out bags "
+          f"are compared with the training fingerprints (class means); sources are "
+          f"clustered by average linkage on `fingerprint_distances` (1 - mean |corr|) "
+          f"into {n_fam} clusters (`cluster_families`) and compared with the true "
+          f"families ({', '.join(sorted(set(true)))}) by the adjusted Rand index "
+          f"(1 = identical, 0 = chance).\n",
+          "| method | ARI | clusters | fit+transform s |", "|---|---|---|---|"]
+    for r in rows:
+        groups = {}
+        for s, c in r["clusters"].items():
+            groups.setdefault(c, []).append(s)
+        desc = "; ".join("{" + ", ".join(v) + "}" for v in groups.values())
+        md.append(f"| {r['method']} | {r['ari']:.3f} | {desc} | {r['seconds']:.0f} |")
+    md += ["", f"![families](paper_fig3_families{suffix}.png)\n", env_markdown(env),
+           f"Reproduce: `python benchmarks/paper_tables.py families"
+           f"{' --quick' if suffix else ''}`\n"]
+    write_results("paper_fig3_families" + suffix, "\n".join(md), payload)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment",
+                        choices=["attribution", "stability", "families", "all"])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: small zoo, 3 folds, 2 epochs (files *_quick)")
+    parser.add_argument("--methods", nargs="+", help="attribution: only these methods")
+    args = parser.parse_args(argv)
+    cfg = dict(QUICK if args.quick else FULL)
+    suffix = "_quick" if args.quick else ""
+    if args.experiment in ("attribution", "all"):
+        run_attribution(cfg, suffix, args.methods)
+    if args.experiment in ("families", "all"):
+        run_families(cfg, suffix)
+    if args.experiment in ("stability", "all"):
+        run_stability(cfg, suffix)
+
+
+if __name__ == "__main__":
+    main()

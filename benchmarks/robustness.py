@@ -1,0 +1,184 @@
+"""Robustness of attribution to post-processing of the test images (issue 9).
+
+Bag-level attribution accuracy (bags of 10, the model zoo) when the
+held-out bags are clean, JPEG-compressed (quality 95, 75, 50), resized to
+half size and back, or blurred (Gaussian, sigma = 1 pixel), for DSF+
+(``SetFingerprintEncoder``) trained on clean bags and trained with
+``augmentation=RandomPostProcessing()`` (random JPEG, resizing, blur and
+noise of each training image), and for the baselines (residual spectra,
+PRNU, a single-image CNN), all trained on clean bags.  Each method's
+features feed a ``NearestFingerprintClassifier`` and an MLP, both fitted on
+the clean training bags.  One stratified 50/50 split of the bags::
+
+    python benchmarks/robustness.py [--quick] [--skip-cnn]
+
+Writes ``benchmarks/results/robustness.md`` and ``.json`` (``_quick``
+suffix with ``--quick``: the small zoo of 16x16 images, 100 images per
+source, 3 epochs).  Full mode: the default zoo (32x32, cached), 500 images
+per source (25 training and 25 test bags per source), default epochs.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _common import env_markdown, environment, write_results  # noqa: E402
+
+SEED = 0
+FULL = dict(preset="default", images_per_source=500, bag_size=10, epochs=None)
+QUICK = dict(preset="small", images_per_source=100, bag_size=10, epochs=3)
+
+# name -> (kind, value) of skfingerprint.augment.PostProcess; None: clean
+CONDITIONS = {
+    "clean": None,
+    "JPEG q=95": ("jpeg", 95),
+    "JPEG q=75": ("jpeg", 75),
+    "JPEG q=50": ("jpeg", 50),
+    "resize x0.5": ("resize", 0.5),
+    "blur sigma=1": ("blur", 1.0),
+}
+
+
+def load_bags(cfg):
+    from skfingerprint import make_bags
+    from skfingerprint.datasets import make_model_zoo
+
+    zoo = make_model_zoo(cfg["preset"], random_state=SEED)
+    keep = np.concatenate([np.flatnonzero(zoo.labels == s)[: cfg["images_per_source"]]
+                           for s in zoo.sources])
+    X, y = make_bags(zoo.images[keep], zoo.labels[keep], bag_size=cfg["bag_size"],
+                     random_state=SEED)
+    return zoo, X, y
+
+
+def make_methods(cfg, skip_cnn=False):
+    """name -> (transformer factory, metric of NearestFingerprintClassifier)."""
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.augment import RandomPostProcessing
+    from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
+
+    ep = {} if cfg["epochs"] is None else {"max_epochs": cfg["epochs"]}
+    methods = {
+        "DSF+": (lambda: SetFingerprintEncoder(random_state=SEED, **ep), "euclidean"),
+        "DSF+ with augmentation": (lambda: SetFingerprintEncoder(
+            augmentation=RandomPostProcessing(), random_state=SEED, **ep), "euclidean"),
+        "Spectrum (Durall/Frank)": (lambda: SpectrumFingerprint(), "correlation"),
+        "PRNU (Marra)": (lambda: PRNUFingerprint(), "correlation"),
+        "CNN (Yu)": (lambda: AttributionCNN(random_state=SEED, **ep), "euclidean"),
+    }
+    if skip_cnn:
+        del methods["CNN (Yu)"]
+    return methods
+
+
+def mlp():
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), MLPClassifier(
+        hidden_layer_sizes=(128, 64), max_iter=500, random_state=SEED))
+
+
+def main(argv=None):
+    from sklearn.model_selection import train_test_split
+
+    from skfingerprint.augment import PostProcess
+    from skfingerprint.classifiers import NearestFingerprintClassifier
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small zoo, 100 images per source, 3 epochs: a smoke run")
+    parser.add_argument("--skip-cnn", action="store_true", help="leave out the CNN baseline")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    t_all = time.perf_counter()
+    zoo, X, y = load_bags(cfg)
+    train, test = train_test_split(np.arange(len(y)), test_size=0.5, stratify=y,
+                                   random_state=SEED)
+    X_tr, y_tr, y_te = X[train], y[train], y[test]
+    start = time.perf_counter()
+    X_test = {name: X[test] if pp is None else PostProcess(*pp).transform(X[test])
+              for name, pp in CONDITIONS.items()}
+    perturb_s = time.perf_counter() - start
+    for name, Xc in X_test.items():
+        diff = np.abs(Xc.astype(float) - X[test]).mean()
+        print(f"{name:>14}: mean |change| {diff:.2f} grey levels")
+
+    results = {}
+    for name, (factory, metric) in make_methods(cfg, args.skip_cnn).items():
+        start = time.perf_counter()
+        est = factory().fit(X_tr, y_tr)
+        Z_tr = est.transform(X_tr)
+        fit_s = time.perf_counter() - start
+        nfc = NearestFingerprintClassifier(metric).fit(Z_tr, y_tr)
+        net = mlp().fit(Z_tr, y_tr)
+        rec = {"metric": metric, "fit_seconds": fit_s, "nfc": {}, "mlp": {}}
+        start = time.perf_counter()
+        for cond, Xc in X_test.items():
+            Z = est.transform(Xc)
+            rec["nfc"][cond] = float(np.mean(nfc.predict(Z) == y_te))
+            rec["mlp"][cond] = float(np.mean(net.predict(Z) == y_te))
+        rec["test_seconds"] = time.perf_counter() - start
+        results[name] = rec
+        print(f"{name}: " + ", ".join(f"{c} {rec['mlp'][c]:.2f}" for c in CONDITIONS)
+              + f" (MLP); fit {fit_s:.1f} s", flush=True)
+    seconds = time.perf_counter() - t_all
+
+    env = environment()
+    chance = 1.0 / len(zoo.sources)
+    n_per = cfg["images_per_source"] // cfg["bag_size"]
+    md = [
+        "# Robustness of attribution to post-processing\n",
+        f"Zoo: preset `{cfg['preset']}` ({zoo.image_size}x{zoo.image_size}), the first "
+        f"{cfg['images_per_source']} images of each of the {len(zoo.sources)} sources, "
+        f"disjoint bags of {cfg['bag_size']} ({n_per} per source), one stratified 50/50 "
+        f"split of the bags ({len(train)} training, {len(test)} test bags; chance = "
+        f"{chance:.3f}). Every method is fitted on the clean training bags"
+        + ("" if cfg["epochs"] is None else f" (`max_epochs={cfg['epochs']}` for the "
+           "networks)")
+        + "; \"DSF+ with augmentation\" perturbs each training image at random "
+        "(`SetFingerprintEncoder(augmentation=RandomPostProcessing())`: JPEG quality "
+        "50-100, resize x0.5-1, blur sigma 0-1, noise sigma 0-2/255, each with "
+        "probability 0.5). The test bags are post-processed with "
+        "`skfingerprint.augment.PostProcess`. The test perturbations lie within "
+        "the range of the training augmentation, a favourable setting for it. "
+        f"Total run time {seconds / 60:.1f} min.\n",
+    ]
+    for clf_name, key in (("`NearestFingerprintClassifier`", "nfc"),
+                          ("`StandardScaler -> MLPClassifier((128, 64))`", "mlp")):
+        md += [
+            f"Bag-level accuracy, {clf_name} on the features:\n",
+            "| method | " + " | ".join(CONDITIONS) + " |",
+            "|---|" + "---|" * len(CONDITIONS),
+        ]
+        for name, rec in results.items():
+            extra = f" ({rec['metric']})" if key == "nfc" else ""
+            md.append(f"| {name}{extra} | "
+                      + " | ".join(f"{rec[key][c]:.3f}" for c in CONDITIONS) + " |")
+        md.append("")
+    md += [
+        "Seconds: fit + transform of the training bags, and transform + predict "
+        "of the test bags under all conditions:\n",
+        "| method | fit (s) | test (s) |",
+        "|---|---|---|",
+    ]
+    md += [f"| {name} | {rec['fit_seconds']:.1f} | {rec['test_seconds']:.1f} |"
+           for name, rec in results.items()]
+    md += ["", f"Post-processing all test bags: {perturb_s:.1f} s.", "",
+           env_markdown(env),
+           f"Reproduce: `python benchmarks/robustness.py{' --quick' if args.quick else ''}`\n"]
+    write_results("robustness" + ("_quick" if args.quick else ""), "\n".join(md), {
+        "env": env, "config": cfg, "seed": SEED, "seconds": seconds,
+        "conditions": {k: v for k, v in CONDITIONS.items()}, "results": results})
+    print(f"done in {seconds / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""SetFingerprintEncoder(augmentation=...): post-processed training bags."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skfingerprint import SetFingerprintEncoder, load, save
+from skfingerprint.augment import RandomPostProcessing
+
+FAST = dict(max_epochs=2, random_state=0)
+
+
+class CountingAugmentation:
+    """Records the bags it sees; adds a constant (a visible change)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, images, rng):
+        self.calls.append((images.shape, images.dtype, int(rng.integers(1 << 30))))
+        return np.clip(images.astype(np.int16) + 7, 0, 255).astype(images.dtype)
+
+
+def test_augmentation_is_applied_in_fit_only(small_bags):
+    X, y = small_bags
+    aug = CountingAugmentation()
+    enc = SetFingerprintEncoder(augmentation=aug, **FAST).fit(X, y)
+    assert enc.augmentation is aug  # stored unchanged
+    n_bags = len(aug.calls)
+    assert n_bags == 2 * len(X)  # every bag, every epoch
+    assert {c[:2] for c in aug.calls} == {(X.shape[1:], np.dtype(np.uint8))}
+    # a fresh generator per bag and epoch
+    assert len({c[2] for c in aug.calls}) == n_bags
+    enc.transform(X)
+    assert len(aug.calls) == n_bags  # never in transform
+    plain = SetFingerprintEncoder(**FAST).fit(X, y)
+    assert not np.allclose(plain.transform(X), enc.transform(X))
+
+
+def test_deterministic_with_random_post_processing(small_bags):
+    X, y = small_bags
+    aug = RandomPostProcessing(p=0.8)
+    Z1 = SetFingerprintEncoder(augmentation=aug, **FAST).fit_transform(X, y)
+    Z2 = SetFingerprintEncoder(augmentation=clone(aug), **FAST).fit_transform(X, y)
+    np.testing.assert_array_equal(Z1, Z2)
+    other = SetFingerprintEncoder(augmentation=aug, max_epochs=2, random_state=1)
+    assert not np.allclose(other.fit_transform(X, y), Z1)
+
+
+def test_same_augmentation_in_dataloader_workers(small_bags):
+    X, y = small_bags
+
+    def aug(images, rng):
+        return RandomPostProcessing(p=1.0)(images, rng)
+
+    Z0 = SetFingerprintEncoder(augmentation=aug, max_epochs=1, random_state=0).fit_transform(X, y)
+    Z2 = SetFingerprintEncoder(augmentation=aug, max_epochs=1, num_workers=2,
+                               random_state=0).fit_transform(X, y)
+    np.testing.assert_allclose(Z0, Z2, rtol=1e-5, atol=1e-5)
+
+
+def test_float_bags_get_float_images(small_bags):
+    X, y = small_bags
+    aug = CountingAugmentation()
+    with pytest.raises(ValueError, match="shape and dtype"):
+        # float32 images come in; returning another dtype is refused
+        SetFingerprintEncoder(augmentation=lambda x, rng: x.astype(np.float64),
+                              **FAST).fit(X / 255.0, y)
+    SetFingerprintEncoder(augmentation=aug, max_epochs=1, random_state=0).fit(X / 255.0, y)
+    assert {c[1] for c in aug.calls} == {np.dtype(np.float32)}
+    SetFingerprintEncoder(augmentation=RandomPostProcessing(), max_epochs=1,
+                          random_state=0).fit(X / 255.0, y)
+
+
+def test_bad_augmentation(small_bags):
+    X, y = small_bags
+    with pytest.raises(ValueError, match="augmentation must be None or a callable"):
+        SetFingerprintEncoder(augmentation="jpeg", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="shape and dtype"):
+        SetFingerprintEncoder(augmentation=lambda x, rng: x[:1], **FAST).fit(X, y)
+
+
+def test_clone_pickle_and_safe_save_round_trip(small_bags, tmp_path):
+    X, y = small_bags
+    aug = RandomPostProcessing(jpeg_quality=(70, 95), blur_sigma=None, p=0.6)
+    enc = SetFingerprintEncoder(augmentation=aug, **FAST).fit(X, y)
+    c = clone(enc)
+    assert c.augmentation is not aug
+    assert c.augmentation.get_params() == aug.get_params()
+    assert enc.get_params()["augmentation__p"] == 0.6  # tunable in a grid
+    path = tmp_path / "enc.skfp"
+    save(enc, path)
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.transform(X), enc.transform(X))
+    assert isinstance(loaded.augmentation, RandomPostProcessing)
+    assert loaded.augmentation.get_params() == aug.get_params()
+    # the loaded encoder refits identically
+    np.testing.assert_array_equal(
+        clone(loaded).fit_transform(X, y), clone(enc).fit_transform(X, y)
+    )
