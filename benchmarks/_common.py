@@ -35,7 +35,9 @@ def environment():
 
 
 def results_dir():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    """``benchmarks/results``, or ``$SKFINGERPRINT_BENCHMARK_RESULTS`` (tests)."""
+    path = os.environ.get("SKFINGERPRINT_BENCHMARK_RESULTS") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "results")
     os.makedirs(path, exist_ok=True)
     return path
 

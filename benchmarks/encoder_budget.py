@@ -15,6 +15,7 @@ Writes benchmarks/results/encoder_budget.md and .json.
 """
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -42,6 +43,24 @@ def split(zoo):
     return train
 
 
+def merge_previous(rows):
+    """Keep the rows of settings not rerun now from the last results file."""
+    import json
+
+    from _common import results_dir
+
+    path = os.path.join(results_dir(), "encoder_budget.json")
+    if not os.path.exists(path):
+        return rows
+    with open(path) as fh:
+        old = json.load(fh).get("rows", [])
+    now = {r["config"] for r in rows}
+    kept = [r for r in old if r["config"] not in now]
+    order = list(CONFIGS) + ["shipped defaults"]
+    return sorted(kept + rows, key=lambda r: order.index(r["config"])
+                  if r["config"] in order else len(order))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS),
@@ -61,6 +80,7 @@ def main(argv=None):
         configs["shipped defaults"] = {}
     rows = []
     for name, params in configs.items():
+        load = os.getloadavg()[0]
         start = time.perf_counter()
         enc = SetFingerprintEncoder(random_state=SEED, **params).fit(Xtr, ytr)
         fit_s = time.perf_counter() - start
@@ -69,6 +89,7 @@ def main(argv=None):
         Z10 = enc.transform(X10)
         row = {
             "config": name, "params": params, "fit_seconds": fit_s,
+            "date": time.strftime("%Y-%m-%d %H:%M"), "load_average_1min": load,
             "train_images": int(Xtr.shape[0] * Xtr.shape[1]),
             "final_loss": float(enc.net_.history[-1, "train_loss"]),
             "accuracy_bag1": float(nc.score(enc.transform(X1), y1)),
@@ -78,6 +99,7 @@ def main(argv=None):
         }
         rows.append(row)
         print(row, flush=True)
+    rows = merge_previous(rows)
     env = environment()
     md = ["# Training budget of the encoder's defaults\n",
           f"Training: default zoo (13 sources, 32x32), {Xtr.shape[0]} bags of 32 "
@@ -85,13 +107,19 @@ def main(argv=None):
           f"{len(y10)} bags of 10. Nearest-centroid accuracy on the encoder's "
           "fingerprints; decorrelation (contrast) of held-out bags of 10 against the "
           "training fingerprints. Fit time includes the final encoding of the "
-          "training bags.\n",
-          "| setting | fit seconds | final loss | accuracy (1 image) | "
+          "training bags. Each row keeps the date of its own run (`encoder_budget.json`); "
+          "the 1-minute load average at the start of each fit tells whether other jobs "
+          "shared the 2 cores (about 0-1: quiet).\n",
+          "| setting | fit seconds | load avg. | final loss | accuracy (1 image) | "
           "accuracy (bag of 10) | decorrelation (bag of 10) |",
-          "|---|---|---|---|---|---|"]
-    md += [f"| {r['config']} `{r['params']}` | {r['fit_seconds']:.0f} | "
-           f"{r['final_loss']:.3f} | {r['accuracy_bag1']:.3f} | "
-           f"{r['accuracy_bag10']:.3f} | {r['decorrelation_bag10']:.3f} |" for r in rows]
+          "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        load = r.get("load_average_1min")
+        md.append(
+            f"| {r['config']} `{r['params']}` | {r['fit_seconds']:.0f} | "
+            f"{'n/a' if load is None else f'{load:.1f}'} | {r['final_loss']:.3f} | "
+            f"{r['accuracy_bag1']:.3f} | {r['accuracy_bag10']:.3f} | "
+            f"{r['decorrelation_bag10']:.3f} |")
     md += ["", env_markdown(env), "Reproduce: `python benchmarks/encoder_budget.py`\n"]
     write_results("encoder_budget", "\n".join(md), {"env": env, "rows": rows})
 

@@ -90,6 +90,18 @@ def _non_negative_int(text):
     return value
 
 
+def _rate(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number strictly between 0 and 1, got {text!r}")
+    return value
+
+
 def _seed(text):
     value = _non_negative_int(text)
     if value >= 2**32:
@@ -317,14 +329,22 @@ def _cmd_fit(args):
         print(f"{len(data.paths)} images of {sources.size} sources "
               f"({', '.join(sources[:8])}{', ...' if sources.size > 8 else ''}) "
               f"-> {len(y)} bags of {args.bag_size}")
+    epochs = {} if args.epochs is None else {"max_epochs": args.epochs}
     encoder = SetFingerprintEncoder(
         bag_size=args.bag_size, n_bags_per_model=args.bags_per_source,
-        max_epochs=args.epochs, image_size=image_size, device=args.device,
+        image_size=image_size, device=args.device,
         random_state=args.seed, verbose=0 if args.quiet else 1,
-        num_workers=args.num_workers,
+        num_workers=args.num_workers, **epochs,
     )
+    rejecting = {}
+    if args.reject_rate is not None:
+        rejecting = {"reject_threshold": "auto", "false_rejection_rate": args.reject_rate}
     model = Pipeline([("fingerprint", encoder),
-                      ("classify", NearestFingerprintClassifier())])
+                      ("classify", NearestFingerprintClassifier(**rejecting))])
+    train = np.arange(len(y))
+    calibration = train[:0]
+    if rejecting:
+        train, calibration = _calibration_split(y, args.calibration, args.seed)
     import torch
 
     start = time.perf_counter()
@@ -333,15 +353,45 @@ def _cmd_fit(args):
         torch.set_num_threads(args.threads)
     try:
         with _user_errors():
-            model.fit(X, y)
+            model.fit(X[train], y[train])
+            if calibration.size:
+                # the threshold from bags that neither the encoder nor the
+                # classifier saw; then their features join the fingerprints
+                Z = model[:-1].transform(X[calibration])
+                classify = model.steps[-1][1]
+                classify.calibrate_threshold(Z, y[calibration])
+                for source in np.unique(y[calibration]):
+                    classify.enroll(Z[y[calibration] == source], source)
     finally:
         torch.set_num_threads(threads)
     with _user_errors():
         save(model, args.output)
     if not args.quiet:
+        if calibration.size:
+            print(f"rejection threshold {model.steps[-1][1].threshold_:.4g} (distance), "
+                  f"calibrated on {calibration.size} held-out bags for a "
+                  f"false-rejection rate of {args.reject_rate}")
         print(f"trained in {time.perf_counter() - start:.0f} s on {encoder.device_}; "
               f"saved to {args.output}")
     return 0
+
+
+def _calibration_split(y, share, seed):
+    """Indices of training and calibration bags: ``share`` of each source's bags."""
+    rng = np.random.RandomState(seed)
+    train, calibration = [], []
+    for source in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == source))
+        n_cal = int(round(share * idx.size))
+        if idx.size - n_cal < 2 or n_cal < 1:
+            raise CommandError(
+                f"source {source!r} has {idx.size} bags: too few to hold out "
+                f"--calibration {share} of them and keep 2 for training; add images, "
+                "lower --bag-size, or change --calibration"
+            )
+        calibration.append(idx[:n_cal])
+        train.append(idx[n_cal:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(calibration))
 
 
 # ---------------------------------------------------------------------------
@@ -393,23 +443,33 @@ def _cmd_attribute(args):
         groups.setdefault(len(bag), []).append(i)
     probas = [None] * len(bags)
     scores = [None] * len(bags)
+    unknown = [np.nan] * len(bags)
     for n, idx in groups.items():
         X = np.array([bags[i] for i in idx], dtype=object).reshape(len(idx), n)
         with _user_errors():
             Z = _transform(encoder, X, desc="attribute", verbose=not args.quiet and not args.json)
         P = classifier.predict_proba(Z)
         S = classifier.decision_function(Z) if hasattr(classifier, "decision_function") else P
+        U = classifier.unknown_score(Z) if hasattr(classifier, "unknown_score") else None
         for row, i in enumerate(idx):
             probas[i], scores[i] = P[row], S[row]
+            if U is not None:
+                unknown[i] = U[row]
     classes = [str(c) for c in classifier.classes_]
+    threshold = float(getattr(classifier, "threshold_", np.inf))
+    unknown_label = str(getattr(classifier, "unknown_label", "unknown"))
     for i, bag in enumerate(bags):
         order = np.argsort(probas[i])[::-1]
         best = int(order[0])
         second = int(order[1]) if len(order) > 1 else None
+        rejected = bool(unknown[i] > threshold)
         results.append({
             "bag": i,
             "n_images": len(bag),
-            "source": classes[best],
+            "source": unknown_label if rejected else classes[best],
+            "nearest_source": classes[best],
+            "unknown_score": float(unknown[i]),
+            "threshold": None if np.isinf(threshold) else threshold,
             "probability": float(probas[i][best]),
             "score": float(scores[i][best]),
             "runner_up": None if second is None else classes[second],
@@ -421,7 +481,7 @@ def _cmd_attribute(args):
         json.dump({"model": args.model, "bags": results}, sys.stdout, indent=2)
         print()
         return 0
-    width = max([len(c) for c in classes] + [len("runner-up")])
+    width = max([len(c) for c in classes] + [len("runner-up"), len(unknown_label)])
     print(f"{'bag':>4}  {'images':>6}  {'source':<{width}}  {'prob':>5}  {'score':>6}  "
           f"{'runner-up':<{width}}  {'prob':>5}  files")
     for r in results:
@@ -429,6 +489,8 @@ def _cmd_attribute(args):
         shown = ", ".join(names[:3]) + (f", ... ({len(names) - 3} more)" if len(names) > 3 else "")
         ru = r["runner_up"] or "-"
         rp = "-" if r["runner_up_probability"] is None else f"{r['runner_up_probability']:.3f}"
+        if r["source"] != r["nearest_source"]:  # rejected: show the nearest instead
+            ru, rp = r["nearest_source"], f"{r['probability']:.3f}"
         print(f"{r['bag'] + 1:>4}  {r['n_images']:>6}  {r['source']:<{width}}  "
               f"{r['probability']:.3f}  {r['score']:>6.3f}  {ru:<{width}}  {rp:>5}  {shown}")
     return 0
@@ -665,6 +727,7 @@ def build_parser():
             skfingerprint fit images/ --bag-size 16 -o model.skfp
             skfingerprint fit images/ --bag-size 8 --epochs 40 --image-size 64 -o model.skfp
             skfingerprint fit images/ --bag-size 32 --device cuda -o model.skfp
+            skfingerprint fit images/ --bag-size 16 --reject-rate 0.05 -o model.skfp
 
             with images/ laid out as
               images/real/0001.png
@@ -676,8 +739,17 @@ def build_parser():
                    help="images per bag")
     p.add_argument("-o", "--output", required=True, metavar="MODEL",
                    help="model file to write (e.g. model.skfp)")
-    p.add_argument("--epochs", type=_positive_int, default=20,
-                   help="training epochs (default: 20)")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="training epochs (default: the encoder's, 10)")
+    p.add_argument("--reject-rate", type=_rate, default=None, metavar="RATE",
+                   help="answer 'unknown' for bags far from every source, with the "
+                        "threshold set so that about RATE of new bags of known sources "
+                        "are rejected (e.g. 0.05); it is calibrated on --calibration "
+                        "of the bags, held out from training and enrolled afterwards "
+                        "(default: closed set, never 'unknown')")
+    p.add_argument("--calibration", type=_rate, default=0.2, metavar="SHARE",
+                   help="with --reject-rate: share of each source's bags held out "
+                        "from training to calibrate the threshold (default: 0.2)")
     p.add_argument("--image-size", type=_positive_int, default=None,
                    help="decode every image to this square size (centre crop + resize); "
                         "needed when the images differ in size")
@@ -704,7 +776,10 @@ def build_parser():
             "Attribute the images of folders (searched recursively) or files, "
             "taken together as one bag, or in bags of --bag-size in sorted order "
             "(the last bag may be smaller). For each bag print the predicted "
-            "source with its probability and score, the runner-up, and the files."),
+            "source with its probability and score, the runner-up, and the files. "
+            "With a model fitted with --reject-rate, a bag far from every source is "
+            "answered 'unknown' (the runner-up column then shows the nearest "
+            "source); --json gives each bag's unknown_score and the threshold."),
         epilog=_examples("""
             skfingerprint attribute model.skfp suspicious/             # the folder as one bag
             skfingerprint attribute model.skfp suspicious/ --bag-size 16

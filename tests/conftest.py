@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from skfingerprint import make_bags
 from skfingerprint.datasets import make_fingerprinted_images
@@ -29,3 +30,12 @@ def attribution_bags():
     return X, y, data
 
 
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (tiny networks: thread sync would dominate)."""
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)

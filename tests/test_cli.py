@@ -247,4 +247,57 @@ def test_demo_writes_the_report(tmp_path, monkeypatch, capsys):
 def test_parser_is_reusable():
     parser = build_parser()
     args = parser.parse_args(["fit", "root", "--bag-size", "8", "-o", "m.skfp"])
-    assert (args.epochs, args.image_size, args.seed, args.device) == (20, None, 0, "auto")
+    assert (args.epochs, args.image_size, args.seed, args.device) == (None, None, 0, "auto")
+
+
+def test_fit_reject_rate_calibrates_on_held_out_bags_and_attribute_says_unknown(
+        tmp_path, capsys):
+    """--reject-rate: threshold from held-out bags; a new source is 'unknown'."""
+    known, new = tmp_path / "known", tmp_path / "new"
+    data = make_fingerprinted_images(n_models=4, n_families=4, n_images_per_model=40,
+                                     image_size=16, strength=0.05, random_state=0)
+    unseen = data.sources[-1]
+    for i, (img, label) in enumerate(zip(data.images, data.labels)):
+        folder = (new if label == unseen else known) / label
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{i:04d}.png")
+    model_path = str(tmp_path / "model.skfp")
+    status = main(["fit", str(known), "--bag-size", "4", "--epochs", "8",
+                   "--reject-rate", "0.1", "--calibration", "0.3", "--seed", "0",
+                   "--device", "cpu", "--threads", "1", "-o", model_path])
+    assert status == 0
+    assert "calibrated on 9 held-out bags" in capsys.readouterr().out  # 3 of 10 per source
+    model = load(model_path)
+    clf = model.steps[-1][1]
+    assert np.isfinite(clf.threshold_) and clf.false_rejection_rate == 0.1
+    # the calibration bags were enrolled: every known bag counts in a fingerprint
+    assert clf.class_counts_.tolist() == [10, 10, 10]
+
+    assert main(["attribute", model_path, str(new / unseen), "--bag-size", "4",
+                 "--json"]) == 0  # 40 images: 10 bags
+    bags = json.loads(capsys.readouterr().out)["bags"]
+    for b in bags:
+        assert b["threshold"] == pytest.approx(clf.threshold_)
+        assert (b["source"] == "unknown") == (b["unknown_score"] > b["threshold"])
+        assert b["nearest_source"] in data.sources[:-1]
+    assert sum(b["source"] == "unknown" for b in bags) >= 8  # of 10 bags
+    assert main(["attribute", model_path, str(new / unseen), "--bag-size", "4"]) == 0
+    assert "unknown" in capsys.readouterr().out
+    # bags of a known source are attributed to it, not rejected
+    source = data.sources[0]
+    assert main(["attribute", model_path, str(known / source), "--bag-size", "4",
+                 "--json"]) == 0
+    bags = json.loads(capsys.readouterr().out)["bags"]
+    assert sum(b["source"] == source for b in bags) >= 8
+
+
+def test_reject_rate_needs_enough_bags(tmp_path, capsys):
+    root = tmp_path / "tree"
+    _write_tree(str(root), n_models=2, n_images=8)
+    status = main(["fit", str(root), "--bag-size", "4", "--reject-rate", "0.05",
+                   "-o", str(tmp_path / "m.skfp")])
+    _assert_usage_error(capsys, status, "too few to hold out")
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", str(root), "--bag-size", "4", "--reject-rate", "5",
+              "-o", str(tmp_path / "m.skfp")])
+    assert exc.value.code == 2

@@ -63,9 +63,10 @@ class ImageEncoder(nn.Module):
         x = torch.cat([x, _RESIDUAL_GAIN * (x - local_mean)], dim=1)
         h = self.features(x)
         flat = h.flatten(2)
-        mean = flat.mean(dim=2)
-        std = (flat.var(dim=2, unbiased=False) + 1e-6).sqrt()
-        return torch.cat([mean, std], dim=1)
+        mean = flat.mean(dim=2, keepdim=True)
+        # written out: torch.var is 2-3x slower on CPU (forward + backward)
+        var = (flat - mean).square().mean(dim=2)
+        return torch.cat([mean.squeeze(2), (var + 1e-6).sqrt()], dim=1)
 
 
 class DeepSet(nn.Module):

@@ -32,14 +32,6 @@ def _tiny_config():
 
 
 @pytest.fixture
-def one_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
-@pytest.fixture
 def tiny(monkeypatch, tmp_path, one_thread):
     """A 'tiny' preset and a private data home; returns the data home.
 

@@ -1,0 +1,81 @@
+"""Smoke tests of the paper-table benchmarks (``benchmarks/paper_tables.py``).
+
+The benchmark code runs end to end on a small synthetic set in place of the
+model zoo (which the full and ``--quick`` runs use), with 1-epoch fits, and
+writes its tables to a temporary folder: every method, bag size and figure
+must be there.  The figures themselves are measured by the full run.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                     "benchmarks")
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture
+def paper_tables(monkeypatch, tmp_path, one_thread):
+    from skfingerprint.datasets import make_fingerprinted_images
+
+    monkeypatch.syspath_prepend(BENCH)
+    monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
+    sys.modules.pop("paper_tables", None)
+    import paper_tables
+
+    def fake_zoo(preset):
+        return make_fingerprinted_images(n_models=4, n_families=2,
+                                         n_images_per_model=40, image_size=8,
+                                         random_state=0)
+
+    monkeypatch.setattr(paper_tables, "load_zoo", fake_zoo)
+    return paper_tables
+
+
+def _cfg(**kw):
+    cfg = dict(preset="synthetic", images_per_source=40, bag_sizes=(1, 4), folds=3,
+               epochs=1)
+    cfg.update(kw)
+    return cfg
+
+
+def test_attribution_tables_have_every_method_and_bag_size(paper_tables, tmp_path):
+    results = paper_tables.run_attribution(_cfg(), "_smoke")
+    methods = list(paper_tables.make_methods(_cfg()))
+    assert set(results) == {(m, b) for m in methods for b in (1, 4)}
+    for rec in results.values():
+        assert len(rec["mlp_acc"]) == 3  # one per fold
+        assert all(0.0 <= a <= 1.0 for a in rec["mlp_acc"] + rec["nc_acc"])
+        assert all(0.0 <= a <= 1.0 for a in rec["mlp_auc"] + rec["nc_auc"])
+    # with bags of one image DSF+ is DSF-: the same fits, not a second run
+    assert results["DSF+", 1] is results["DSF-", 1]
+    t3 = (tmp_path / "paper_table3_attribution_smoke.md").read_text()
+    t2 = (tmp_path / "paper_table2_decorrelation_smoke.md").read_text()
+    for m in methods:
+        assert t3.count(f"| {m} |") == 2 and t2.count(f"| {m} |") == 1
+    payload = json.loads((tmp_path / "paper_table3_attribution_smoke.json").read_text())
+    assert payload["config"]["folds"] == 3 and "env" in payload
+
+
+def test_families_table_and_figure(paper_tables, tmp_path):
+    paper_tables.run_families(_cfg(), "_smoke")
+    md = (tmp_path / "paper_fig3_families_smoke.md").read_text()
+    assert (tmp_path / "paper_fig3_families_smoke.png").stat().st_size > 0
+    rows = json.loads((tmp_path / "paper_fig3_families_smoke.json").read_text())["rows"]
+    assert len(rows) == 5 and all(-1.0 <= r["ari"] <= 1.0 for r in rows)
+    assert "| DSF+ |" in md
+
+
+@pytest.mark.slow
+def test_stability_grid_searches(paper_tables, tmp_path):
+    paper_tables.run_stability(_cfg(), "_quick")
+    payload = json.loads((tmp_path / "paper_tableA3_stability_quick.json").read_text())
+    sizes = [r["fp__bag_size"] for r in payload["images per bag"]["rows"]]
+    assert sizes == [1, 2, 5, 10, 20]
+    assert np.isfinite([r["decorrelation_mean"]
+                        for r in payload["bags per model"]["rows"]]).all()
