@@ -109,7 +109,9 @@ def main(argv=None):
           "training fingerprints. Fit time includes the final encoding of the "
           "training bags. Each row keeps the date of its own run (`encoder_budget.json`); "
           "the 1-minute load average at the start of each fit tells whether other jobs "
-          "shared the 2 cores (about 0-1: quiet).\n",
+          "shared the 2 cores (about 0-1: quiet; n/a: an earlier run that did not record "
+          "it, taken beside other jobs and before phi's std pooling was made faster, so "
+          "compare its quality, not its time).\n",
           "| setting | fit seconds | load avg. | final loss | accuracy (1 image) | "
           "accuracy (bag of 10) | decorrelation (bag of 10) |",
           "|---|---|---|---|---|---|---|"]
