@@ -20,11 +20,34 @@ Sub-packages: :mod:`skfingerprint.datasets`, :mod:`skfingerprint.metrics`,
 
 __version__ = "0.1.0.dev0"
 
-from ._bags import make_bags
-from ._persistence import load, save
-from .baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
-from .classifiers import NearestFingerprintClassifier
-from .encoder import SetFingerprintEncoder
+# The public objects are imported on first use (PEP 562), so that
+# ``import skfingerprint`` and the command line's ``--help`` do not pay for
+# importing torch and scikit-learn.
+_LAZY = {
+    "make_bags": "._bags",
+    "load": "._persistence",
+    "save": "._persistence",
+    "AttributionCNN": ".baselines",
+    "PRNUFingerprint": ".baselines",
+    "SpectrumFingerprint": ".baselines",
+    "NearestFingerprintClassifier": ".classifiers",
+    "SetFingerprintEncoder": ".encoder",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "__version__",
