@@ -30,7 +30,7 @@ def paper_tables(monkeypatch, tmp_path, one_thread):
 
     def fake_zoo(preset):
         return make_fingerprinted_images(n_models=4, n_families=2,
-                                         n_images_per_model=40, image_size=8,
+                                         n_images_per_model=120, image_size=8,
                                          random_state=0)
 
     monkeypatch.setattr(paper_tables, "load_zoo", fake_zoo)
@@ -71,7 +71,6 @@ def test_families_table_and_figure(paper_tables, tmp_path):
     assert "| DSF+ |" in md
 
 
-@pytest.mark.slow
 def test_stability_grid_searches(paper_tables, tmp_path):
     paper_tables.run_stability(_cfg(), "_quick")
     payload = json.loads((tmp_path / "paper_tableA3_stability_quick.json").read_text())

@@ -180,7 +180,6 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
 def test_torchrun_two_processes_gather_global_batch(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
