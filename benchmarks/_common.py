@@ -60,3 +60,30 @@ def env_markdown(env):
         f"- versions: " + ", ".join(f"{k} {v[k]}" for k in v) + "\n"
         f"- date: {env['date']}\n"
     )
+
+
+def zoo_subset(preset, n_per_source, seed=0):
+    """The zoo and the first ``n_per_source`` images of each of its sources.
+
+    Returns ``(zoo, images, labels)``, sources in the zoo's order; the images
+    of a source are already in random order.
+    """
+    import numpy as np
+
+    from skfingerprint.datasets import make_model_zoo
+
+    zoo = make_model_zoo(preset, random_state=seed)
+    keep = np.concatenate([np.flatnonzero(zoo.labels == s)[:n_per_source]
+                           for s in zoo.sources])
+    return zoo, zoo.images[keep], zoo.labels[keep]
+
+
+def paper_mlp(seed=0):
+    """The downstream classifier of the paper's tables: three fully connected
+    layers (two hidden), on standardised features."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), MLPClassifier(
+        hidden_layer_sizes=(128, 64), max_iter=500, random_state=seed))

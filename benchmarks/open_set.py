@@ -41,7 +41,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import env_markdown, environment, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    env_markdown, environment, paper_mlp, write_results, zoo_subset)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=400, bag_size=10, epochs=None,
@@ -53,13 +54,9 @@ QUICK = dict(preset="small", images_per_source=200, bag_size=10, epochs=3,
 def load_bags(cfg):
     """Disjoint bags of the first ``images_per_source`` images of every source."""
     from skfingerprint import make_bags
-    from skfingerprint.datasets import make_model_zoo
 
-    zoo = make_model_zoo(cfg["preset"], random_state=SEED)
-    keep = np.concatenate([np.flatnonzero(zoo.labels == s)[: cfg["images_per_source"]]
-                           for s in zoo.sources])
-    X, y = make_bags(zoo.images[keep], zoo.labels[keep], bag_size=cfg["bag_size"],
-                     random_state=SEED)
+    zoo, images, labels = zoo_subset(cfg["preset"], cfg["images_per_source"], SEED)
+    X, y = make_bags(images, labels, bag_size=cfg["bag_size"], random_state=SEED)
     return zoo, X, y
 
 
@@ -71,13 +68,7 @@ def split_half(y):
 
 
 def mlp():
-    """The downstream classifier of the paper's tables: three layers."""
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), MLPClassifier(
-        hidden_layer_sizes=(128, 64), max_iter=500, random_state=SEED))
+    return paper_mlp(SEED)
 
 
 def closed_set(clf, Z):

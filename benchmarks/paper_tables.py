@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from _common import env_markdown, environment, results_dir, write_results
+from _common import env_markdown, environment, paper_mlp, results_dir, write_results
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=500, bag_sizes=(1, 10, 50), folds=10,
@@ -73,12 +73,7 @@ def make_methods(cfg):
 
 def mlp():
     """The paper's downstream classifier: three fully connected layers."""
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), MLPClassifier(
-        hidden_layer_sizes=(128, 64), max_iter=500, random_state=SEED))
+    return paper_mlp(SEED)
 
 
 def class_means(Z, y, classes):

@@ -447,13 +447,18 @@ def check_bag_labels(y, n_bags, *, name="y"):
             "label per bag."
         )
     check_label_values(y, name=name)
+    check_source_target(y, name=name)
+    return y
+
+
+def check_source_target(y, *, name="y"):
+    """Refuse labels that do not name sources (continuous, multi-output, ...)."""
     target = type_of_target(y)
     if target not in ("binary", "multiclass"):
         raise ValueError(
             f"Unknown label type: {name} looks {target!r}; labels must name the "
             "source of each bag (strings or integers)."
         )
-    return y
 
 
 def make_bags(

@@ -5,10 +5,9 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
-from .._bags import check_label_values
+from .._bags import check_label_values, check_source_target
 
 _KINDS = ("contrast", "frobenius")
 
@@ -65,12 +64,7 @@ def _check_source_labels(y, n_rows, name="y"):
             f"{name} has {y.shape[0]} labels but Z has {n_rows} rows (bags); give "
             "one label per bag."
         )
-    target = type_of_target(y)
-    if target not in ("binary", "multiclass"):
-        raise ValueError(
-            f"Unknown label type: {name} looks {target!r}; labels must name the "
-            "source of each bag (strings or integers)."
-        )
+    check_source_target(y, name=name)
     return y
 
 
