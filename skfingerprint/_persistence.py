@@ -66,6 +66,7 @@ _TRUSTED_TYPES = (
     "skfingerprint.baselines._spectrum.SpectrumFingerprint",
     "skfingerprint.baselines._attribution_cnn.AttributionCNN",
     "skfingerprint.classifiers._nearest.NearestFingerprintClassifier",
+    "skfingerprint.classifiers._calibrated.HeldOutRejectionClassifier",
     "skfingerprint.augment._transforms.RandomPostProcessing",
     "skfingerprint.augment._transforms.PostProcess",
     # scikit-learn internals that skops does not trust by default: plain data

@@ -156,6 +156,18 @@ def _transform(encoder, X, *, desc, verbose, chunk=64):
     return np.concatenate(parts)
 
 
+@contextlib.contextmanager
+def _cli_names(names):
+    """Speak in command-line options in the messages of ``CommandError``."""
+    try:
+        yield
+    except CommandError as exc:
+        message = str(exc)
+        for python, option in names.items():
+            message = message.replace(python, option)
+        raise CommandError(message) from exc.__cause__
+
+
 def _folder_bags(root, *, image_size, bag_size, seed, layout="auto"):
     """Paths of a folder tree made into disjoint bags of ``bag_size``."""
     from . import make_bags
@@ -299,7 +311,7 @@ def _cmd_fit(args):
     from sklearn.pipeline import Pipeline
 
     from . import SetFingerprintEncoder, save
-    from .classifiers import NearestFingerprintClassifier
+    from .classifiers import HeldOutRejectionClassifier, NearestFingerprintClassifier
 
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir):
@@ -338,10 +350,7 @@ def _cmd_fit(args):
         rejecting = {"reject_threshold": "auto", "false_rejection_rate": args.reject_rate}
     model = Pipeline([("fingerprint", encoder),
                       ("classify", NearestFingerprintClassifier(**rejecting))])
-    train = np.arange(len(y))
-    calibration = train[:0]
-    if rejecting:
-        train, calibration = _calibration_split(y, args.calibration, args.seed)
+
     import torch
 
     start = time.perf_counter()
@@ -349,46 +358,30 @@ def _cmd_fit(args):
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
-        with _user_errors():
-            model.fit(X[train], y[train])
-            if calibration.size:
+        with _cli_names({"calibration_size=": "--calibration ",
+                         "calibration_size": "--calibration"}), _user_errors():
+            if rejecting:
                 # the threshold from bags that neither the encoder nor the
                 # classifier saw; then their features join the fingerprints
-                Z = model[:-1].transform(X[calibration])
-                classify = model.steps[-1][1]
-                classify.calibrate_threshold(Z, y[calibration])
-                for source in np.unique(y[calibration]):
-                    classify.enroll(Z[y[calibration] == source], source)
+                held_out = HeldOutRejectionClassifier(
+                    model, calibration_size=args.calibration, random_state=args.seed)
+                model = held_out.fit(X, y).estimator_
+                encoder = model.steps[0][1]
+                n_calibration = held_out.calibration_indices_.size
+            else:
+                model.fit(X, y)
     finally:
         torch.set_num_threads(threads)
     with _user_errors():
         save(model, args.output)
     if not args.quiet:
-        if calibration.size:
+        if rejecting:
             print(f"rejection threshold {model.steps[-1][1].threshold_:.4g} (distance), "
-                  f"calibrated on {calibration.size} held-out bags for a "
+                  f"calibrated on {n_calibration} held-out bags for a "
                   f"false-rejection rate of {args.reject_rate}")
         print(f"trained in {time.perf_counter() - start:.0f} s on {encoder.device_}; "
               f"saved to {args.output}")
     return 0
-
-
-def _calibration_split(y, share, seed):
-    """Indices of training and calibration bags: ``share`` of each source's bags."""
-    rng = np.random.RandomState(seed)
-    train, calibration = [], []
-    for source in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == source))
-        n_cal = int(round(share * idx.size))
-        if idx.size - n_cal < 2 or n_cal < 1:
-            raise CommandError(
-                f"source {source!r} has {idx.size} bags: too few to hold out "
-                f"--calibration {share} of them and keep 2 for training; add images, "
-                "lower --bag-size, or change --calibration"
-            )
-        calibration.append(idx[:n_cal])
-        train.append(idx[n_cal:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(calibration))
 
 
 # ---------------------------------------------------------------------------

@@ -4,9 +4,16 @@
 fingerprint; it can reject bags of unknown sources (``reject_threshold``)
 and enroll new sources without retraining (:meth:`~NearestFingerprintClassifier.enroll`,
 or :func:`enroll` through a fitted Pipeline); :func:`calibrate_threshold`
-sets the rejection threshold on held-out bags.
+sets the rejection threshold on held-out bags, and
+:class:`HeldOutRejectionClassifier` holds bags out of training to do so.
 """
 
+from ._calibrated import HeldOutRejectionClassifier
 from ._nearest import NearestFingerprintClassifier, calibrate_threshold, enroll
 
-__all__ = ["NearestFingerprintClassifier", "calibrate_threshold", "enroll"]
+__all__ = [
+    "HeldOutRejectionClassifier",
+    "NearestFingerprintClassifier",
+    "calibrate_threshold",
+    "enroll",
+]
