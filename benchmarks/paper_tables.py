@@ -201,42 +201,80 @@ def run_attribution(cfg, suffix, only=None):
 
 
 # ------------------------------------------------------------------- stability
-def run_stability(cfg, suffix):
+STABILITY_PARTS = ("bag_size", "n_bags", "large_bags")
+
+
+def _stability_experiments(quick):
+    """key -> (title, searched parameter, grid, make_bags kwargs, encoder kwargs)."""
+    big = 20 if quick else 100
+    huge = 40 if quick else 300
+    return {
+        "bag_size": ("images per bag", "fp__bag_size",
+                     [1, 2, 5, 10, 20] if quick else [1, 2, 5, 10, 20, 50, 100],
+                     dict(bag_size=big), {}),
+        "n_bags": ("bags per model", "fp__n_bags_per_model",
+                   [2, 5, 10] if quick else [2, 5, 10, 20, 50, 100],
+                   dict(bag_size=10), {"bag_size": 10}),
+        "large_bags": ("images per bag, up to 300", "fp__bag_size",
+                       [10, 20, 40] if quick else [50, 100, 200, 300],
+                       dict(bag_size=huge), {"n_bags_per_model": 10}),
+    }
+
+
+def _stability_setup(key, n_bags, n_sources, bag_kw, enc_kw):
+    per = n_bags // n_sources
+    if key == "bag_size":
+        return (f"{n_bags} bags of {bag_kw['bag_size']} images ({per} per source); in "
+                "training each bag is subsampled to `bag_size` random images per "
+                "epoch, at test time the first `bag_size` images of each held-out bag "
+                "are used.")
+    if key == "n_bags":
+        return (f"{n_bags} bags of 10 images; `bag_size=10`, and every epoch draws "
+                "`n_bags_per_model` bags per source from the pooled training images "
+                "(with fewer than 2 bags a source has no positive pair, so the grid "
+                "starts at 2).")
+    return (f"{n_bags} bags of {bag_kw['bag_size']} images ({per} per source: the zoo's "
+            f"images allow no more); every epoch draws n_bags_per_model="
+            f"{enc_kw['n_bags_per_model']} bags of `bag_size` images per source from "
+            "the pooled training images; at test time the first `bag_size` images of "
+            "each held-out bag (2 per source and fold: a noisier estimate than above).")
+
+
+def run_stability(cfg, suffix, parts=STABILITY_PARTS):
+    """Grid searches over the bag parameters; ``parts`` not run keep their
+    previous results (read back from the JSON file)."""
+    import json
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
 
     from skfingerprint import SetFingerprintEncoder, make_bags
     from skfingerprint.metrics import DecorrelationScorer
     from skfingerprint.visualization import StabilityDisplay
-    from sklearn.pipeline import Pipeline
 
     zoo = load_zoo(cfg["preset"])
     n_img = min(np.bincount(np.unique(zoo.labels, return_inverse=True)[1]))
-    quick = bool(suffix)
-    big_bag = 20 if quick else 100
-    bag_grid = [1, 2, 5, 10, 20] if quick else [1, 2, 5, 10, 20, 50, 100]
-    nbags_grid = [2, 5, 10] if quick else [2, 5, 10, 20, 50, 100]
+    n_sources = len(np.unique(zoo.labels))
+    experiments = _stability_experiments(bool(suffix))
     folds = 3
     scoring = {"decorrelation": DecorrelationScorer(), "accuracy": "accuracy"}
     env = environment()
-    payload = {"env": env, "seed": SEED, "folds": folds}
-    md = ["# Stability (Fig. 4, Table A.3) on the model zoo\n",
-          f"Data: model zoo preset `{cfg['preset']}`, all {n_img} images of each of "
-          f"{len(np.unique(zoo.labels))} sources. `GridSearchCV(Pipeline([('fp', "
-          "SetFingerprintEncoder()), ('clf', MLP)]), scoring={'decorrelation': "
-          f"DecorrelationScorer(), 'accuracy': 'accuracy'}}, cv={folds})` (stratified, "
-          f"shuffled, random_state={SEED}); MLP as in Table 3.\n"]
-    figs = {}
-    experiments = [
-        ("images per bag", "fp__bag_size", bag_grid,
-         dict(bag_size=big_bag), {}),
-        ("bags per model", "fp__n_bags_per_model", nbags_grid,
-         dict(bag_size=10), {"bag_size": 10}),
-    ]
-    for title, param, grid, bag_kw, enc_kw in experiments:
+    name = "paper_tableA3_stability" + suffix
+    payload = {}
+    old_path = os.path.join(results_dir(), name + ".json")
+    if set(parts) != set(STABILITY_PARTS) and os.path.exists(old_path):
+        with open(old_path) as fh:
+            payload = json.load(fh)
+        for key, (title, *_) in experiments.items():
+            if title in payload:
+                payload[title].setdefault("date", payload.get("env", {}).get("date"))
+    payload.update({"env": env, "seed": SEED, "folds": folds})
+    for key in parts:
+        title, param, grid, bag_kw, enc_kw = experiments[key]
         X, y = make_bags(zoo.images, zoo.labels, random_state=SEED, **bag_kw)
         pipe = Pipeline([("fp", SetFingerprintEncoder(random_state=SEED, **enc_kw,
                                                       **epochs_kw(cfg))),
@@ -256,41 +294,51 @@ def run_stability(cfg, suffix):
                          "accuracy_mean": float(res["mean_test_accuracy"][i]),
                          "accuracy_std": float(res["std_test_accuracy"][i]),
                          "fit_seconds": float(res["mean_fit_time"][i])})
-        payload[title] = {"rows": rows, "wall_seconds": wall, "bags": bag_kw,
-                          "n_bags": len(y)}
-        if param == "fp__bag_size":
-            setup = (f"{len(y)} bags of {big_bag} images ({len(y) // len(np.unique(y))} "
-                     "per source); in training each bag is subsampled to `bag_size` "
-                     "random images per epoch, at test time the first `bag_size` "
-                     "images of each held-out bag are used.")
-        else:
-            setup = (f"{len(y)} bags of 10 images; `bag_size=10`, and every epoch "
-                     "draws `n_bags_per_model` bags per source from the pooled "
-                     "training images (with fewer than 2 bags a source has no "
-                     "positive pair, so the grid starts at 2).")
-        md += [f"\n## Score against {title} (`{param}`)\n", setup + "\n",
-               f"| {param.split('__')[1]} | decorrelation | accuracy | fit s |",
-               "|---|---|---|---|"]
-        md += [f"| {r[param]} | {r['decorrelation_mean']:.3f} ± "
-               f"{r['decorrelation_std']:.3f} | {r['accuracy_mean']:.3f} ± "
-               f"{r['accuracy_std']:.3f} | {r['fit_seconds']:.1f} |" for r in rows]
-        md.append(f"\nWall time: {wall / 60:.1f} min.\n")
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), constrained_layout=True)
         for ax, score in zip(axes, ("decorrelation", "accuracy")):
             StabilityDisplay.from_cv_results(res, param, score=score, xscale="log",
                                              ax=ax)
             ax.set_title(f"{score} vs {title}")
-        key = "bag_size" if param == "fp__bag_size" else "n_bags"
-        name = f"paper_fig4_stability_{key}{suffix}.png"
-        fig.savefig(os.path.join(results_dir(), name), dpi=110)
+        figure = f"paper_fig4_stability_{key}{suffix}.png"
+        fig.savefig(os.path.join(results_dir(), figure), dpi=110)
         plt.close(fig)
-        figs[title] = name
-        md.append(f"![{title}]({name})\n")
+        payload[title] = {
+            "rows": rows, "wall_seconds": wall, "bags": bag_kw, "n_bags": len(y),
+            "param": param, "figure": figure, "date": env["date"],
+            "setup": _stability_setup(key, len(y), n_sources, bag_kw, enc_kw)}
         print(title, rows, flush=True)
+
+    md = ["# Stability (Fig. 4, Table A.3) on the model zoo\n",
+          f"Data: model zoo preset `{cfg['preset']}`, all {n_img} images of each of "
+          f"{n_sources} sources. `GridSearchCV(Pipeline([('fp', "
+          "SetFingerprintEncoder()), ('clf', MLP)]), scoring={'decorrelation': "
+          f"DecorrelationScorer(), 'accuracy': 'accuracy'}}, cv={folds})` (stratified, "
+          f"shuffled, random_state={SEED}); MLP as in Table 3.\n"]
+    for key in STABILITY_PARTS:
+        title = experiments[key][0]
+        part = payload.get(title)
+        if part is None:
+            continue
+        # results written before these fields were recorded
+        _, param, _, bag_kw, enc_kw = experiments[key]
+        part.setdefault("param", param)
+        part.setdefault("figure", f"paper_fig4_stability_{key}{suffix}.png")
+        part.setdefault("date", payload.get("env", {}).get("date", "?"))
+        part.setdefault("setup", _stability_setup(key, part["n_bags"], n_sources,
+                                                  part["bags"], enc_kw))
+        md += [f"\n## Score against {title} (`{param}`)\n", part["setup"] + "\n",
+               f"| {param.split('__')[1]} | decorrelation | accuracy | fit s |",
+               "|---|---|---|---|"]
+        md += [f"| {r[param]} | {r['decorrelation_mean']:.3f} ± "
+               f"{r['decorrelation_std']:.3f} | {r['accuracy_mean']:.3f} ± "
+               f"{r['accuracy_std']:.3f} | {r['fit_seconds']:.1f} |"
+               for r in part["rows"]]
+        md.append(f"\nWall time: {part['wall_seconds'] / 60:.1f} min "
+                  f"(run {part['date']}).\n")
+        md.append(f"![{title}]({part['figure']})\n")
     md += [env_markdown(env), f"Reproduce: `python benchmarks/paper_tables.py stability"
-           f"{' --quick' if suffix else ''}`\n"]
-    payload["figures"] = figs
-    write_results("paper_tableA3_stability" + suffix, "\n".join(md), payload)
+           f"{' --quick' if suffix else ''}` (`--parts {' '.join(STABILITY_PARTS)}`)\n"]
+    write_results(name, "\n".join(md), payload)
 
 
 # -------------------------------------------------------------------- families
@@ -380,6 +428,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: small zoo, 3 folds, 2 epochs (files *_quick)")
     parser.add_argument("--methods", nargs="+", help="attribution: only these methods")
+    parser.add_argument("--parts", nargs="+", choices=STABILITY_PARTS,
+                        default=list(STABILITY_PARTS),
+                        help="stability: only these grid searches (the others keep "
+                             "their results)")
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     suffix = "_quick" if args.quick else ""
@@ -388,7 +440,7 @@ def main(argv=None):
     if args.experiment in ("families", "all"):
         run_families(cfg, suffix)
     if args.experiment in ("stability", "all"):
-        run_stability(cfg, suffix)
+        run_stability(cfg, suffix, args.parts)
 
 
 if __name__ == "__main__":

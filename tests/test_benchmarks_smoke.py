@@ -30,7 +30,7 @@ def paper_tables(monkeypatch, tmp_path, one_thread):
 
     def fake_zoo(preset):
         return make_fingerprinted_images(n_models=4, n_families=2,
-                                         n_images_per_model=120, image_size=8,
+                                         n_images_per_model=240, image_size=8,
                                          random_state=0)
 
     monkeypatch.setattr(paper_tables, "load_zoo", fake_zoo)
@@ -76,5 +76,16 @@ def test_stability_grid_searches(paper_tables, tmp_path):
     payload = json.loads((tmp_path / "paper_tableA3_stability_quick.json").read_text())
     sizes = [r["fp__bag_size"] for r in payload["images per bag"]["rows"]]
     assert sizes == [1, 2, 5, 10, 20]
+    large = [r["fp__bag_size"] for r in payload["images per bag, up to 300"]["rows"]]
+    assert large == [10, 20, 40]
+    md = (tmp_path / "paper_tableA3_stability_quick.md").read_text()
+    assert md.count("## Score against") == 3
+    # a part run alone keeps the others' results
+    before = payload["bags per model"]["rows"]
+    paper_tables.run_stability(_cfg(), "_quick", parts=["bag_size"])
+    after = json.loads((tmp_path / "paper_tableA3_stability_quick.json").read_text())
+    assert after["bags per model"]["rows"] == before
+    assert (tmp_path / "paper_tableA3_stability_quick.md").read_text().count(
+        "## Score against") == 3
     assert np.isfinite([r["decorrelation_mean"]
                         for r in payload["bags per model"]["rows"]]).all()
