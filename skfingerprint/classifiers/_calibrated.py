@@ -6,8 +6,9 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from scipy.sparse import issparse
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._bags import check_label_values, check_source_target
 
@@ -34,7 +35,9 @@ def _take(X, idx):
         return X.iloc[idx]
     if hasattr(X, "shape") and hasattr(X, "__getitem__"):
         return X[idx]
-    return [X[i] for i in idx]
+    if isinstance(X, (list, tuple)):
+        return [X[i] for i in idx]
+    return np.asarray(X)[idx]
 
 
 def calibration_split(y, calibration_size, random_state):
@@ -159,21 +162,44 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
                 "sources."
             )
         if y is None:
-            raise ValueError("y is None; give the source of every bag.")
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None: give the source of every bag."
+            )
+        if issparse(X):
+            raise TypeError(
+                "Sparse data was passed, but dense data (bags or features) is "
+                "required."
+            )
+        y = column_or_1d(y, warn=True)
+        if not hasattr(X, "shape") and not hasattr(X, "__len__"):
+            X = np.asarray(X)
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        if n != y.shape[0]:
+            raise ValueError(
+                f"X has {n} samples (bags) but y has {y.shape[0]} labels; give one "
+                "label per bag."
+            )
+        if n == 1:
+            raise ValueError(
+                "n_samples=1: one bag cannot be split into training and calibration "
+                "bags."
+            )
         check_label_values(y, name="y")
         check_source_target(y, name="y")
         train, cal = calibration_split(y, c, self.random_state)
         self.estimator_ = clone(self.estimator).fit(_take(X, train), y[train])
         final = _final_step(self.estimator_)
         Z = _features(self.estimator_, _take(X, cal))
+        if not hasattr(Z, "shape"):  # a list of feature rows
+            Z = np.asarray(Z)
         final.calibrate_threshold(Z, y[cal])
         for source in np.unique(y[cal]):
             final.enroll(Z[y[cal] == source], source)
         self.classes_ = final.classes_
         self.threshold_ = final.threshold_
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
         self.calibration_indices_ = cal
         return self
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skfingerprint import SetFingerprintEncoder, load, save
 from skfingerprint.classifiers import (
@@ -16,6 +17,24 @@ def _blobs(n, spread, rng):
     centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     X = np.concatenate([c + rng.normal(0, spread, (n, 2)) for c in centers])
     return X, np.repeat(["a", "b", "c"], n)
+
+
+def _expected_failed(est):
+    return {
+        name: "rejected bags (a few % of the check's blobs) are predicted "
+        "unknown_label by design, which is not in classes_ nor in y"
+        for name in ("check_classifiers_train", "check_classifiers_classes")
+    }
+
+
+@parametrize_with_checks(
+    [HeldOutRejectionClassifier(
+        NearestFingerprintClassifier("euclidean", reject_threshold="auto",
+                                     unknown_label=-1), random_state=0)],
+    expected_failed_checks=_expected_failed,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
 
 
 class _Shrink(TransformerMixin, BaseEstimator):
