@@ -43,25 +43,8 @@ def _fit_small(path):
     joblib.dump(enc, path)
 
 
-def _peak_rss_mib():
-    """Peak RSS of this process (VmHWM).
-
-    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries that high-water
-    mark over ``fork`` and ``exec``, so a fresh child would report its
-    parent's peak.
-    """
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _status_mib(field):
-    """A field of /proc/self/status (e.g. RssAnon, RssFile) in MiB; nan if absent."""
+    """A field of /proc/self/status (VmHWM, RssAnon, RssFile) in MiB; nan if absent."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
@@ -70,6 +53,19 @@ def _status_mib(field):
     except OSError:
         pass
     return float("nan")
+
+
+def _peak_rss_mib():
+    """Peak RSS of this process (VmHWM).
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries that high-water
+    mark over ``fork`` and ``exec``, so a fresh child would report its
+    parent's peak (that is the fallback where /proc is missing).
+    """
+    peak = _status_mib("VmHWM")
+    if peak == peak:  # not nan
+        return peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(model_path, data_path, n_images, workers):

@@ -241,9 +241,31 @@ def _scan(paths, *, on_error, verify):
             f"Skipped {len(bad)} of {n} image files that {what} "
             f"(on_error='skip'): {named}{more}.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # _scan < _read_headers < loader < the user's call
         )
     return keep, sizes, np.asarray(formats, dtype=str)
+
+
+def _read_headers(paths, labels, *, what, on_error, verify, image_size):
+    """Scan the files, drop the unreadable ones (``on_error="skip"``), check
+    their sizes and warn about format confounds.
+
+    Returns the kept ``paths``, ``labels``, ``sizes``, ``formats`` and the
+    boolean ``keep`` mask over the given files.
+    """
+    keep, sizes, formats = _scan(paths, on_error=on_error, verify=verify)
+    kept = [p for p, k in zip(paths, keep) if k]
+    labels = [lab for lab, k in zip(labels, keep) if k]
+    if not kept:
+        raise ValueError(
+            f"None of the {len(paths)} {what} could be read "
+            "(on_error='skip' skipped them all)."
+        )
+    sizes, formats = sizes[keep], formats[keep]
+    _check_sizes(kept, sizes, image_size)
+    # stacklevel 4: the warning points at the caller of the public loader
+    _warn_confounds(np.asarray(labels), formats, sizes, image_size, stacklevel=4)
+    return kept, labels, sizes, formats, keep
 
 
 def _check_sizes(paths, sizes, image_size):
@@ -572,19 +594,10 @@ def load_image_folder(
             f"{', '.join(extensions)}."
         )
 
-    labels = [rec[0] for rec in records]
-    paths = [rec[3] for rec in records]
-    keep, sizes, formats = _scan(paths, on_error=on_error, verify=verify)
-    paths = [p for p, k in zip(paths, keep) if k]
-    labels = [lab for lab, k in zip(labels, keep) if k]
-    sizes, formats = sizes[keep], formats[keep]
-    if not paths:
-        raise ValueError(
-            f"None of the {len(records)} image files in {root!r} could be read "
-            "(on_error='skip' skipped them all)."
-        )
-    _check_sizes(paths, sizes, image_size)
-    _warn_confounds(np.asarray(labels), formats, sizes, image_size, stacklevel=3)
+    paths, labels, sizes, formats, keep = _read_headers(
+        [rec[3] for rec in records], [rec[0] for rec in records],
+        what=f"image files in {root!r}", on_error=on_error, verify=verify,
+        image_size=image_size)
 
     extra = {"layout": layout}
     if layout == "genimage":
@@ -806,17 +819,9 @@ def load_image_manifest(
     if not paths:
         raise ValueError(f"The manifest {where} lists no image.")
 
-    keep, sizes, formats = _scan(paths, on_error=on_error, verify=verify)
-    paths = [p for p, k in zip(paths, keep) if k]
-    labels = [lab for lab, k in zip(labels, keep) if k]
-    sizes, formats = sizes[keep], formats[keep]
-    if not paths:
-        raise ValueError(
-            f"None of the {len(keep)} images of {where} could be read "
-            "(on_error='skip' skipped them all)."
-        )
-    _check_sizes(paths, sizes, image_size)
-    _warn_confounds(np.asarray(labels), formats, sizes, image_size, stacklevel=3)
+    paths, labels, sizes, formats, keep = _read_headers(
+        paths, labels, what=f"images of {where}", on_error=on_error, verify=verify,
+        image_size=image_size)
     sources = sorted(set(labels))
     descr = (
         f"{len(paths)} images from {len(sources)} sources "
