@@ -11,9 +11,16 @@ with :func:`check_bags`:
   "images" of any real value; this makes the estimators usable on plain
   tabular data and by scikit-learn's common checks);
 * ``(n_bags, bag_size)`` of strings or path-like objects: image files,
-  decoded lazily, batch by batch.
+  decoded lazily, batch by batch;
+* in patch mode only, nested lists (or an object array of shape
+  ``(n_bags, bag_size)``) of images ``(H, W[, C])`` of different sizes.
 
 A ``numpy.memmap`` works like an ndarray and is never loaded whole.
+
+What reaches the network from each image is one of (see :mod:`._patches`):
+the whole image (the default), the image resized to ``image_size`` (files
+only; resampling erases high-frequency traces), or ``patches_per_image``
+aligned crops of ``patch_size`` (patch mode: any, and mixed, image sizes).
 """
 
 from __future__ import annotations
@@ -23,9 +30,12 @@ import os
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import validate_params
 from sklearn.utils.multiclass import type_of_target
 
 from ._io import check_image_size, read_image
+from ._patches import PatchSpec
+from ._validation import POSITIVE_INT
 
 _CHUNK_BYTES = 64 * 2**20  # scan big arrays for NaN / range in chunks
 
@@ -66,8 +76,8 @@ def _ragged_error(X, name):
     return ValueError(
         f"{name} is ragged: its bags (or images) do not all have the same shape"
         f"{_first_mismatch(X, name)}. Give every bag the same number of images "
-        "and every image the same size (mixed image sizes need resizing), e.g. "
-        "with skfingerprint.make_bags."
+        "(e.g. with skfingerprint.make_bags); for images of mixed sizes use patch "
+        "mode (patch_size=64, say), which crops instead of resizing."
     )
 
 
@@ -147,16 +157,26 @@ class BagSource:
 
     Attributes
     ----------
-    kind : {"array", "paths"}
+    kind : {"array", "paths", "images"}
+        A numeric array, an array of file paths, or (patch mode) an object
+        array of images of different sizes.
     n_bags : int
     bag_size : int
+        Images per bag.
     image_shape : tuple of int
-        ``(H, W, C)`` of every image.
+        ``(H, W, C)`` of every item handed to the network: the image, or the
+        patch in patch mode.
     is_scalar : bool
         True for 2D numeric input (bags of scalar items).
+    patch : PatchSpec or None
+        The patch settings (patch mode), else None.
+    items_per_image : int
+        Items each image contributes: ``patch.per_image`` in patch mode, else 1.
     """
 
-    def __init__(self, kind, data, image_shape, *, is_scalar=False, image_size=None):
+    def __init__(
+        self, kind, data, image_shape, *, is_scalar=False, image_size=None, patch=None
+    ):
         self.kind = kind
         self.data = data
         self.n_bags = int(data.shape[0])
@@ -164,33 +184,47 @@ class BagSource:
         self.image_shape = tuple(int(s) for s in image_shape)
         self.is_scalar = is_scalar
         self.image_size = image_size
+        self.patch = patch
 
     def __len__(self):
         return self.n_bags
+
+    @property
+    def items_per_image(self):
+        return 1 if self.patch is None else self.patch.per_image
 
     @property
     def dtype(self):
         """dtype of the images handed to the network (uint8 or float32)."""
         if self.kind == "paths" or self.data.dtype == np.uint8:
             return np.dtype(np.uint8)
+        if self.kind == "images":
+            return np.dtype(np.uint8 if self.data.flat[0].dtype == np.uint8 else np.float32)
         return np.dtype(np.float32)
 
-    def take(self, bags, items):
-        """Images of the given bags and items, shape ``(len(bags), k, H, W, C)``.
+    def take(self, bags, items, rng=None):
+        """Items of the given bags and images, ``(len(bags), k * items_per_image, H, W, C)``.
 
         Parameters
         ----------
         bags : array of int, shape (n,)
         items : array of int, shape (n, k)
             Indices of the images inside each bag.
+        rng : numpy.random.Generator or None, default=None
+            Patch mode: draws random aligned crops (training); None takes each
+            image's deterministic grid of crops (transform).  Ignored outside
+            patch mode.
         """
         bags = np.asarray(bags, dtype=np.intp)
         items = np.asarray(items, dtype=np.intp)
-        if self.kind == "paths":
-            paths = self.data[bags[:, None], items]
-            out = np.empty(paths.shape + self.image_shape, dtype=np.uint8)
-            for idx in np.ndindex(paths.shape):
-                out[idx] = self._read(paths[idx])
+        if self.kind != "array" or self.patch is not None:
+            per = self.items_per_image
+            out = np.empty(
+                (items.shape[0], items.shape[1] * per) + self.image_shape, dtype=self.dtype
+            )
+            for i, j in np.ndindex(items.shape):
+                entry = self.data[bags[i], items[i, j]]
+                out[i, j * per : (j + 1) * per] = self._items(entry, rng)
             return out
         # group by bag so that memmaps are read with few, ordered accesses
         out = np.asarray(self.data[bags[:, None], items])
@@ -202,19 +236,110 @@ class BagSource:
             out = out.astype(np.float32, copy=False)
         return out
 
+    def _items(self, entry, rng):
+        """The item(s) one image contributes: ``(items_per_image, H, W, C)``."""
+        if self.kind == "paths":
+            image, where = self._read(entry), f"Image {os.fspath(entry)!r}"
+        else:
+            image, where = np.asarray(entry), "An image of X"
+            if image.ndim == 2:
+                image = image[..., None]
+            if image.dtype != np.uint8:
+                image = image.astype(np.float32, copy=False)
+        if self.patch is None:
+            return image[None]
+        return self.patch.crops(image, rng, where=where)
+
     def _read(self, path):
         img = read_image(path, mode="RGB", image_size=self.image_size)
-        if img.shape != self.image_shape:
+        if self.patch is None and img.shape != self.image_shape:
             raise ValueError(
                 f"Image {os.fspath(path)!r} has shape {img.shape}, but the first "
                 f"image of the bags has shape {self.image_shape}: the images have "
-                "mixed sizes. Pass image_size=(H, W) to resize and centre-crop "
-                "every image to one size."
+                "mixed sizes. Use patch mode (patch_size=64, say), which crops "
+                "every image without resizing, or image_size=(H, W), which "
+                "resizes (and blurs the traces of the generators)."
             )
         return img
 
 
-def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True):
+def check_patch_settings(patch_size, patches_per_image, image_size=None):
+    """A :class:`~skfingerprint._patches.PatchSpec`, or None outside patch mode.
+
+    ``patches_per_image`` is validated by the estimators' parameter
+    constraints (a positive int).
+
+    Raises a ValueError when ``patch_size`` and ``image_size`` are both given
+    (patch mode crops; ``image_size`` resizes).
+    """
+    patch_size = check_image_size(patch_size, name="patch_size")
+    if patch_size is None:
+        return None
+    if image_size is not None:
+        raise ValueError(
+            f"patch_size={patch_size!r} and image_size={image_size!r} exclude each "
+            "other: patch mode crops images of any size without resizing them; "
+            "set image_size=None."
+        )
+    return PatchSpec(patch_size, patches_per_image)
+
+
+def _is_mixed_size_list(X):
+    """Nested lists / a 2-D object array that NumPy cannot stack into images."""
+    if isinstance(X, np.ndarray):
+        return X.dtype.kind == "O" and X.ndim == 2 and not _is_pathlike_array(X)
+    if not isinstance(X, (list, tuple)):
+        return False
+    try:
+        arr = np.asarray(X)
+    except ValueError:
+        return True
+    return arr.dtype.kind == "O" and not _is_pathlike_array(arr)
+
+
+def _image_list(X, name):
+    """Nested lists or an object array of images of mixed sizes (patch mode)."""
+    if isinstance(X, np.ndarray) and X.dtype.kind == "O" and X.ndim == 2:
+        rows = X.tolist()
+    elif isinstance(X, (list, tuple)) and all(isinstance(b, (list, tuple)) for b in X):
+        rows = [list(b) for b in X]
+    else:
+        return None
+    if not rows or len({len(r) for r in rows}) != 1 or not rows[0]:
+        return None
+    out = np.empty((len(rows), len(rows[0])), dtype=object)
+    channels = None
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            where = f"{name}[{i}][{j}]"
+            if not isinstance(image, np.ndarray):
+                try:
+                    image = np.asarray(image)
+                except ValueError:
+                    raise _ragged_error(X, name) from None
+            if image.ndim not in (2, 3) or image.dtype.kind not in ("u", "i", "f"):
+                raise ValueError(
+                    f"{where} must be a numeric image of shape (H, W) or (H, W, C), "
+                    f"got shape {image.shape} and dtype {image.dtype}."
+                )
+            _scan_numeric(image[None], where, check_range=True)
+            c = 1 if image.ndim == 2 else image.shape[2]
+            if channels is None:
+                channels = c
+            elif c != channels:
+                raise ValueError(
+                    f"{where} has {c} channel(s), but {name}[0][0] has {channels}; "
+                    "give every image the same number of channels."
+                )
+            if image.dtype.kind in ("u", "i") and image.dtype != np.uint8:
+                image = image.astype(np.uint8)  # range was checked: lossless
+            out[i, j] = image
+    return out, channels
+
+
+def check_bags(
+    X, *, name="X", image_size=None, patch=None, min_bag_size=1, check_files=True
+):
     """Validate bags and return a canonical :class:`BagSource`.
 
     Parameters
@@ -225,7 +350,12 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
         Name used in error messages.
     image_size : int, (int, int) or None, default=None
         For path arrays: resize and centre-crop every decoded image to this
-        size.  When None, every file must have the size of the first one.
+        size.  When None (and not in patch mode), every file must have the
+        size of the first one.
+    patch : PatchSpec or None, default=None
+        Patch mode (from :func:`check_patch_settings`): every image gives
+        ``patch.per_image`` aligned crops of ``patch.size``; images may have
+        any size of at least the patch, and differ in size.
     min_bag_size : int, default=1
         Smallest accepted number of images per bag.
     check_files : bool, default=True
@@ -251,10 +381,19 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
     >>> bags = check_bags(np.zeros((4, 3, 8, 8, 3), dtype=np.uint8))
     >>> bags.n_bags, bags.bag_size, bags.image_shape
     (4, 3, (8, 8, 3))
+    >>> patch = check_patch_settings(8, 4)
+    >>> bags = check_bags([[np.zeros((16, 24, 3)), np.zeros((8, 8, 3))]], patch=patch)
+    >>> bags.kind, bags.image_shape, bags.take([0], [[0, 1]]).shape
+    ('images', (8, 8, 3), (1, 8, 8, 8, 3))
     """
     if isinstance(X, BagSource):
         return X
     image_size = check_image_size(image_size)
+    if patch is not None and _is_mixed_size_list(X):
+        listed = _image_list(X, name)
+        if listed is not None:
+            data, channels = listed
+            return BagSource("images", data, patch.size + (channels,), patch=patch)
     if hasattr(X, "iloc") or hasattr(X, "to_numpy"):
         X = X.to_numpy()
     if isinstance(X, (str, bytes)):
@@ -321,7 +460,8 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
                     f"resolved against {os.getcwd()!r}).{hint}"
                 )
         first = read_image(paths[0, 0], mode="RGB", image_size=image_size)
-        return BagSource("paths", paths, first.shape, image_size=image_size)
+        shape = first.shape if patch is None else patch.size + (first.shape[2],)
+        return BagSource("paths", paths, shape, image_size=image_size, patch=patch)
 
     if arr.dtype.kind == "O":
         try:
@@ -364,6 +504,12 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
             "For channels-first data use np.moveaxis(X, 2, -1)."
         )
     is_scalar = arr.ndim == 2
+    if is_scalar and patch is not None:
+        raise ValueError(
+            f"{name} has 2 dimensions {arr.shape} (bags of scalar items), but patch "
+            "mode crops images: give bags of images (n_bags, bag_size, H, W[, C]) "
+            "or set patch_size=None."
+        )
     _scan_numeric(arr, name, check_range=not is_scalar)
     if is_scalar:
         if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8:
@@ -382,7 +528,15 @@ def check_bags(X, *, name="X", image_size=None, min_bag_size=1, check_files=True
                 f"{image_size!r}. image_size only resizes images read from files; "
                 "resize arrays before passing them, or set image_size=None."
             )
-    return BagSource("array", arr, image_shape, is_scalar=is_scalar)
+    if patch is not None:
+        if image_shape[0] < patch.size[0] or image_shape[1] < patch.size[1]:
+            raise ValueError(
+                f"{name} has images of size {image_shape[0]}x{image_shape[1]} (height "
+                f"x width), smaller than patch_size={patch.size}. Lower patch_size "
+                f"to at most ({image_shape[0]}, {image_shape[1]})."
+            )
+        image_shape = patch.size + image_shape[2:]
+    return BagSource("array", arr, image_shape, is_scalar=is_scalar, patch=patch)
 
 
 def _label_kind(value):
@@ -461,6 +615,17 @@ def check_source_target(y, *, name="y"):
         )
 
 
+@validate_params(
+    {
+        "images": "no_validation",  # checked below, with messages about images
+        "labels": ["array-like"],
+        "bag_size": [POSITIVE_INT],
+        "n_bags_per_model": [POSITIVE_INT, None],
+        "replace": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_bags(
     images,
     labels,
@@ -517,19 +682,6 @@ def make_bags(
     >>> X.shape, y.tolist()
     ((5, 2, 8, 8, 3), ['gan', 'gan', 'gan', 'real', 'real'])
     """
-    if not isinstance(bag_size, numbers.Integral) or isinstance(bag_size, bool):
-        raise TypeError(f"bag_size must be a positive integer, got {bag_size!r}.")
-    if bag_size < 1:
-        raise ValueError(f"bag_size must be a positive integer, got {bag_size}.")
-    if n_bags_per_model is not None and (
-        not isinstance(n_bags_per_model, numbers.Integral)
-        or isinstance(n_bags_per_model, bool)
-        or n_bags_per_model < 1
-    ):
-        raise ValueError(
-            f"n_bags_per_model must be a positive integer or None, got "
-            f"{n_bags_per_model!r}."
-        )
     images = _as_array(images, "images")
     if images.ndim == 0 or images.shape[0] == 0:
         raise ValueError("images is empty; give at least one image per source.")

@@ -3,17 +3,20 @@
 import numbers
 
 import numpy as np
-from scipy.cluster.hierarchy import linkage
+from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
-from sklearn.cluster import AgglomerativeClustering
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ..metrics._correlation import (
+    _DATA,
+    _SOURCES,
     _resolve_labels,
     _validate_embeddings,
     fingerprint_correlation_matrix,
 )
 
 
+@validate_params({**_DATA, "labels": _SOURCES["labels"]}, prefer_skip_nested_validation=True)
 def model_fingerprints(Z, y, *, labels=None):
     """Fingerprint of each source: the mean embedding of its bags.
 
@@ -58,6 +61,7 @@ def model_fingerprints(Z, y, *, labels=None):
     return classes, sums / counts[:, None]
 
 
+@validate_params({**_DATA, **_SOURCES}, prefer_skip_nested_validation=True)
 def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
     """Distances between sources from the correlation of their fingerprints.
 
@@ -123,17 +127,57 @@ def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
 
 
 def _average_linkage(D):
-    """SciPy average-linkage matrix of a square distance matrix (leaf order optimal)."""
+    """SciPy average-linkage matrix of a square distance matrix (leaf order optimal).
+
+    The one clustering back-end of the library: :func:`cluster_families`, the
+    dendrogram and the correlation-matrix display all cut or draw this tree,
+    so they always agree.
+    """
     return linkage(squareform(D, checks=False), method="average", optimal_ordering=True)
 
 
+def cut_families(D, *, n_families=None, distance_threshold=None):
+    """Cluster ids (0, 1, ... in order of first appearance) from a distance matrix.
+
+    Average linkage (:func:`_average_linkage`) cut into ``n_families`` or at
+    ``distance_threshold`` (clusters closer than it are merged).
+    """
+    n = D.shape[0]
+    if n == 1:
+        raw = np.zeros(1, dtype=int)
+    elif n_families is not None:
+        raw = fcluster(_average_linkage(D), n_families, criterion="maxclust")
+    else:
+        # merged when their average distance is below the threshold
+        heights = _average_linkage(D)[:, 2]
+        below = heights[heights < distance_threshold]
+        t = below.max() if below.size else -1.0
+        raw = fcluster(_average_linkage(D), t, criterion="distance")
+    renumber = {}
+    for cluster in np.asarray(raw).tolist():
+        renumber.setdefault(cluster, len(renumber))
+    return np.array([renumber[c] for c in np.asarray(raw).tolist()], dtype=int)
+
+
+@validate_params(
+    {
+        **_DATA,
+        "n_families": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "distance_threshold": [Interval(numbers.Real, 0, np.inf, closed="left"), None],
+        **_SOURCES,
+    },
+    prefer_skip_nested_validation=True,
+)
 def cluster_families(
     Z, y, *, n_families=None, distance_threshold=None, fingerprints=None, labels=None
 ):
     """Group sources into families by average-linkage clustering of their fingerprints.
 
-    Runs ``AgglomerativeClustering(metric="precomputed", linkage="average")`` on
-    :func:`fingerprint_distances` and returns each source's cluster. Give
+    Cuts the average-linkage tree of :func:`fingerprint_distances` (SciPy's
+    ``linkage(method="average")``, the tree that
+    :class:`~skfingerprint.visualization.FamilyDendrogramDisplay` draws; the
+    same clusters as ``AgglomerativeClustering(metric="precomputed",
+    linkage="average")``) and returns each source's cluster. Give
     exactly one of ``n_families`` (cut into that many families) and
     ``distance_threshold`` (merge only below that distance).
 
@@ -179,40 +223,19 @@ def cluster_families(
     1.0
     """
     if (n_families is None) == (distance_threshold is None):
-        raise ValueError("Give exactly one of n_families and distance_threshold.")
-    if n_families is not None and (
-        isinstance(n_families, bool) or not isinstance(n_families, numbers.Integral)
-    ):
-        raise TypeError(f"n_families must be an int, got {n_families!r}.")
-    if distance_threshold is not None and (
-        isinstance(distance_threshold, bool)
-        or not isinstance(distance_threshold, numbers.Real)
-        or not np.isfinite(distance_threshold)
-        or distance_threshold < 0
-    ):
         raise ValueError(
-            "distance_threshold must be a finite number >= 0 (a distance "
-            f"between sources lies in [0, 1]), got {distance_threshold!r}."
+            "Give exactly one of n_families and distance_threshold (got "
+            f"n_families={n_families!r}, distance_threshold={distance_threshold!r})."
         )
     D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=labels)
     _, y_checked = _validate_embeddings(Z, y)
     classes, _ = _resolve_labels(y_checked, labels)
     n_sources = classes.size
-    if n_families is not None and not 1 <= n_families <= n_sources:
+    if n_families is not None and n_families > n_sources:
         raise ValueError(
             f"n_families must be between 1 and the number of sources ({n_sources}); "
             f"got {n_families}."
         )
-    if n_sources == 1:
-        raw = np.zeros(1, dtype=int)
-    else:
-        raw = AgglomerativeClustering(
-            n_clusters=n_families,
-            distance_threshold=distance_threshold,
-            metric="precomputed",
-            linkage="average",
-        ).fit_predict(D)
-    renumber = {}
-    for cluster in raw.tolist():
-        renumber.setdefault(cluster, len(renumber))
-    return {source: renumber[c] for source, c in zip(classes.tolist(), raw.tolist())}
+    ids = cut_families(D, n_families=n_families, distance_threshold=distance_threshold)
+    return dict(zip(classes.tolist(), ids.tolist()))
+

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import functools
-import numbers
 import sys
 import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._bags import check_bag_labels, check_bags
+from .._bags import check_bag_labels, check_bags, check_patch_settings
 from .._net_state import NetStateMixin
 from .._training import check_callbacks, fit_net
+from .._validation import (
+    NON_NEGATIVE_INT,
+    POSITIVE_FINITE,
+    POSITIVE_INT,
+    check_positive_int_tuple,
+    resolve_device,
+)
 from ._loss import SetContrastiveLoss
+from ..cluster import model_fingerprints
 from ._modules import DeepSet
 from ._sampling import (
     BagSpecDataset,
@@ -29,22 +42,6 @@ from ._sampling import (
 __all__ = ["SetFingerprintEncoder"]
 
 _STATE_VERSION = 1
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if isinstance(device, torch.device):
-        return str(device)
-    return device
-
-
-def _positive_int(name, value, *, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be a positive integer{extra}, got {value!r}.")
 
 
 class SetFingerprintEncoder(
@@ -117,7 +114,27 @@ class SetFingerprintEncoder(
         paper's loss has 1).
     image_size : int, (int, int) or None, default=None
         For bags of image file paths: resize and centre-crop every decoded
-        image to this size.  None requires files of one size.
+        image to this size.  None requires files of one size (outside patch
+        mode).  Resizing resamples the pixels and erases much of the
+        high-frequency traces that fingerprints are made of (resize x0.5
+        takes the nearest-fingerprint accuracy of the model zoo from 1.00 to
+        0.67, ``benchmarks/results/robustness.md``): prefer ``patch_size``
+        for images of mixed or large sizes.
+    patch_size : int, (int, int) or None, default=None
+        Patch mode: every image contributes ``patches_per_image`` crops of
+        this size (height, width) to its bag's set, never resized, so images
+        of any size of at least the patch, and of mixed sizes, can be
+        fingerprinted.  Crops start at multiples of 8 pixels (the JPEG block
+        grid and the period of common upsampling layers stay in phase); in
+        ``fit`` they are drawn afresh every epoch, in ``transform`` they are
+        a deterministic grid spread over the image.  With ``bag_size=1`` on a
+        large image, the fingerprint is the set fingerprint of that one
+        image's patches.  None (default) uses whole images.  Excludes
+        ``image_size``.
+    patches_per_image : int, default=8
+        Crops per image in patch mode (ignored otherwise).  Cost and memory
+        per image are bounded by ``patch_size x patches_per_image``, whatever
+        the size of the image.
     chunk_size : int, default=1024
         Most images sent through phi at once; larger batches and bags are
         encoded chunk by chunk (gradient-checkpointed in training), which
@@ -190,6 +207,11 @@ class SetFingerprintEncoder(
     n_features_in_ : int
         Number of items per bag seen in ``fit`` for 2D input (bags of scalar
         items); not set for image bags.
+    input_shape_ : tuple of int
+        ``(H, W, C)`` of the items the network saw in ``fit``: the images, or
+        the patches in patch mode.  Outside patch mode ``transform`` requires
+        images of this size (the fingerprint of a fully convolutional
+        network with global pooling depends on the image size).
     embedding_center_ : ndarray of shape (embedding_dim,)
         Subtracted from raw embeddings (zeros when ``scale_output=False``).
     embedding_scale_ : float
@@ -239,6 +261,8 @@ class SetFingerprintEncoder(
         batch_size=32,
         temperature=1.0,
         image_size=None,
+        patch_size=None,
+        patches_per_image=8,
         chunk_size=1024,
         scale_output=True,
         num_workers=0,
@@ -264,6 +288,8 @@ class SetFingerprintEncoder(
         self.batch_size = batch_size
         self.temperature = temperature
         self.image_size = image_size
+        self.patch_size = patch_size
+        self.patches_per_image = patches_per_image
         self.chunk_size = chunk_size
         self.scale_output = scale_output
         self.num_workers = num_workers
@@ -276,96 +302,46 @@ class SetFingerprintEncoder(
         self.accelerator = accelerator
         self.augmentation = augmentation
 
-    # ------------------------------------------------------------------ checks
-    def _check_params(self):
-        _positive_int("embedding_dim", self.embedding_dim)
-        _positive_int("rho_hidden", self.rho_hidden)
-        _positive_int("max_epochs", self.max_epochs)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("chunk_size", self.chunk_size)
-        _positive_int("bag_size", self.bag_size, allow_none=True)
-        _positive_int("n_bags_per_model", self.n_bags_per_model, allow_none=True)
-        if not isinstance(self.full_res_layers, numbers.Integral) or self.full_res_layers < 0:
-            raise ValueError(
-                f"full_res_layers must be an integer >= 0, got {self.full_res_layers!r}."
-            )
-        try:
-            channels = tuple(int(c) for c in self.channels)
-        except (TypeError, ValueError):
-            channels = ()
-        if not channels or min(channels) < 1 or any(
-            isinstance(c, bool) or not isinstance(c, numbers.Integral) for c in self.channels
-        ):
-            raise ValueError(
-                f"channels must be a non-empty tuple of positive integers, got "
-                f"{self.channels!r}."
-            )
-        if self.pooling not in ("mean", "sum"):
-            raise ValueError(f"pooling must be 'mean' or 'sum', got {self.pooling!r}.")
-        if self.embedding_radius is not None and not (
-            isinstance(self.embedding_radius, numbers.Real)
-            and np.isfinite(self.embedding_radius)
-            and self.embedding_radius > 0
-        ):
-            raise ValueError(
-                f"embedding_radius must be a positive number or None, got "
-                f"{self.embedding_radius!r}."
-            )
-        for name in ("lr", "temperature"):
-            value = getattr(self, name)
-            if not (
-                isinstance(value, numbers.Real)
-                and not isinstance(value, bool)
-                and np.isfinite(value)
-                and value > 0
-            ):
-                raise ValueError(
-                    f"{name} must be a positive finite number, got {value!r}."
-                )
-        if not isinstance(self.verbose, numbers.Integral):
-            raise ValueError(f"verbose must be an int (0 or 1), got {self.verbose!r}.")
-        check_callbacks(self.callbacks, owner=type(self).__name__)
-        if not isinstance(self.num_workers, numbers.Integral) or self.num_workers < 0:
-            raise ValueError(
-                f"num_workers must be an integer >= 0, got {self.num_workers!r}."
-            )
-        if self.augmentation is not None and not callable(self.augmentation):
-            raise ValueError(
-                "augmentation must be None or a callable augmentation(images, rng), "
-                f"e.g. skfingerprint.augment.RandomPostProcessing(), got "
-                f"{self.augmentation!r}."
-            )
-        device = _resolve_device(self.device)
-        try:
-            torch.device(device)
-        except (RuntimeError, TypeError):
-            raise ValueError(
-                f"device must be 'auto', 'cpu', 'cuda' or a torch device, got "
-                f"{self.device!r}."
-            ) from None
-        if str(device).startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but CUDA is not available here; use "
-                "device='auto' or 'cpu'."
-            )
-        if self.precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(
-                f"precision must be 'auto', 'float32' or 'bfloat16', got "
-                f"{self.precision!r}."
-            )
-        return channels, device
+    _parameter_constraints: dict = {
+        "embedding_dim": [POSITIVE_INT],
+        "channels": [tuple, list],
+        "full_res_layers": [NON_NEGATIVE_INT],
+        "rho_hidden": [POSITIVE_INT],
+        "embedding_radius": [POSITIVE_FINITE, None],
+        "pooling": [StrOptions({"mean", "sum"})],
+        "bag_size": [POSITIVE_INT, None],
+        "n_bags_per_model": [POSITIVE_INT, None],
+        "max_epochs": [POSITIVE_INT],
+        "lr": [POSITIVE_FINITE],
+        "batch_size": [POSITIVE_INT],
+        "temperature": [POSITIVE_FINITE],
+        "image_size": "no_validation",  # check_image_size
+        "patch_size": "no_validation",  # check_patch_settings
+        "patches_per_image": [POSITIVE_INT],
+        "chunk_size": [POSITIVE_INT],
+        "scale_output": ["boolean"],
+        "num_workers": [NON_NEGATIVE_INT],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "compile": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": "no_validation",  # check_callbacks
+        "accelerator": [HasMethods(["prepare"]), None],
+        "augmentation": [callable, None],
+    }
 
-    def _autocast_dtype(self, device):
-        if self.precision == "float32":
-            return None
-        on_cuda = str(device).startswith("cuda")
-        if self.precision == "bfloat16":
-            return torch.bfloat16
-        if on_cuda and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return None
+    def _resolve_params(self):
+        """What the constraints cannot express; returns (channels, device, patch)."""
+        channels = check_positive_int_tuple(self.channels, "channels")
+        check_callbacks(self.callbacks, owner=type(self).__name__)
+        patch = check_patch_settings(
+            self.patch_size, self.patches_per_image, self.image_size
+        )
+        return channels, resolve_device(self.device), patch
 
     # --------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the set encoder on bags ``X`` with sources ``y``.
 
@@ -373,7 +349,8 @@ class SetFingerprintEncoder(
         ----------
         X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
             Bags of images (uint8 or floats in [0, 1]), of image paths, or of
-            scalar items (2D numeric input).
+            scalar items (2D numeric input); in patch mode also nested lists
+            of images of different sizes.
         y : array-like of shape (n_bags,)
             Source of each bag.
 
@@ -382,11 +359,37 @@ class SetFingerprintEncoder(
         self : SetFingerprintEncoder
             The fitted encoder.
         """
+        self._fit(X, y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y):
+        """Fit, and return the fingerprints of the training bags.
+
+        The same as ``fit(X, y).transform(X)``, but each training bag is
+        read (and its files decoded) for the fingerprints only once: ``fit``
+        computes them anyway, for ``fingerprints_`` and the output scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags, as in ``fit``.
+        y : array-like of shape (n_bags,)
+            Source of each bag.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_bags, embedding_dim), dtype float32
+            The fingerprints of the training bags.
+        """
+        return self._fit(X, y)
+
+    def _fit(self, X, y):
         from skorch import NeuralNet
         from skorch.callbacks import ProgressBar
 
-        channels, device = self._check_params()
-        bags = check_bags(X, image_size=self.image_size)
+        channels, device, patch = self._resolve_params()
+        bags = check_bags(X, image_size=self.image_size, patch=patch)
         y = check_bag_labels(y, bags.n_bags)
         classes, y_idx = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -400,7 +403,7 @@ class SetFingerprintEncoder(
                 "of the P x K sampler (2 sources x 2 bags, so that every bag has "
                 "a positive and a negative); batches of 4 bags are used.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         counts = np.bincount(y_idx, minlength=classes.size)
         k = bags.bag_size if self.bag_size is None else int(self.bag_size)
@@ -423,7 +426,7 @@ class SetFingerprintEncoder(
                 "bag: it serves as a negative only, with no positive pair to "
                 "attract. Give at least 2 bags per source.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
 
         rng = check_random_state(self.random_state)
@@ -436,13 +439,13 @@ class SetFingerprintEncoder(
             seed = _broadcast_seed(accelerator, seed)
         self.device_ = device
         module = self._build_module(bags.image_shape[2], channels, seed)
-        module.autocast_dtype = self._autocast_dtype(device)
         planner = EpochBagPlanner(bags.bag_size, y_idx, k, self.n_bags_per_model)
         sampler = PKBatchSampler(
             planner, self.batch_size, np.random.RandomState(seed ^ 0x5EED)
         )
-        if self.augmentation is not None:
-            # a seed per bag and epoch: deterministic in any DataLoader worker
+        if self.augmentation is not None or patch is not None:
+            # a seed per bag and epoch (augmentation, random crops):
+            # deterministic in any DataLoader worker
             sampler = SeededBatches(sampler, seed ^ 0xA06)
         callbacks = check_callbacks(self.callbacks, owner=type(self).__name__)
         if self.verbose and (accelerator is None or accelerator.is_main_process):
@@ -495,6 +498,7 @@ class SetFingerprintEncoder(
             self.n_features_in_ = bags.bag_size
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
+        self.input_shape_ = bags.image_shape
         self._n_features_out = int(self.embedding_dim)
 
         raw = self._encode(bags, k)
@@ -513,10 +517,8 @@ class SetFingerprintEncoder(
         self.embedding_center_ = center.astype(np.float32)
         self.embedding_scale_ = scale
         Z = self._scale(raw)
-        self.fingerprints_ = np.stack(
-            [Z[y_idx == c].mean(axis=0) for c in range(classes.size)]
-        ).astype(np.float32)
-        return self
+        self.fingerprints_ = model_fingerprints(Z, y_idx)[1].astype(np.float32)
+        return Z
 
     def _build_module(self, in_channels, channels, seed):
         with torch.random.fork_rng(devices=[]):
@@ -530,6 +532,7 @@ class SetFingerprintEncoder(
                 pooling=self.pooling,
                 chunk_size=int(self.chunk_size),
                 radius=self.embedding_radius,
+                precision=self.precision,
             )
         return module
 
@@ -549,7 +552,7 @@ class SetFingerprintEncoder(
         module = self.net_.module_
         module.eval()
         k = min(k, bags.bag_size)
-        step = max(1, int(self.chunk_size) // k)
+        step = max(1, self._module.chunk_size // (k * bags.items_per_image))
         batches = _BagBatches(bags, k, step)
         workers = int(self.num_workers) if bags.kind == "paths" else 0
         on_cuda = str(self.device_).startswith("cuda")
@@ -580,8 +583,10 @@ class SetFingerprintEncoder(
         ----------
         X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
             Bags in any form accepted by ``fit``; images must have the number
-            of channels seen in ``fit``.  Bags may hold a different number of
-            images than in ``fit``.
+            of channels seen in ``fit`` and, outside patch mode, its image
+            size.  Bags may hold a different number of images than in
+            ``fit``; in patch mode images may have any size of at least
+            ``patch_size``.
 
         Returns
         -------
@@ -589,7 +594,8 @@ class SetFingerprintEncoder(
             The fingerprints.
         """
         check_is_fitted(self, ("net_", "fingerprints_"))
-        bags = check_bags(X, image_size=self.image_size)
+        _, _, patch = self._resolve_params()
+        bags = check_bags(X, image_size=self.image_size, patch=patch)
         if bags.is_scalar != (hasattr(self, "n_features_in_")):
             kind = "scalar items (2D input)" if bags.is_scalar else "images"
             raise ValueError(
@@ -601,6 +607,15 @@ class SetFingerprintEncoder(
             raise ValueError(
                 f"X has images with {bags.image_shape[2]} channel(s), but the "
                 f"encoder was fitted on images with {expected}."
+            )
+        fitted_shape = getattr(self, "input_shape_", bags.image_shape)
+        if not bags.is_scalar and bags.image_shape[:2] != tuple(fitted_shape[:2]):
+            raise ValueError(
+                f"X has images of size {bags.image_shape[:2]}, but the encoder was "
+                f"fitted on images of size {tuple(fitted_shape[:2])}: outside patch "
+                "mode the fingerprints depend on the image size. Give images of "
+                "the training size, or fit with patch_size=... (patch mode) to "
+                "fingerprint images of any size."
             )
         if bags.is_scalar and bags.bag_size != self.n_features_in_:
             raise ValueError(
@@ -626,8 +641,6 @@ class SetFingerprintEncoder(
     _net_criterion = SetContrastiveLoss
     _net_state_version = _STATE_VERSION
 
-    def _after_net_loaded(self):
-        self._module.autocast_dtype = self._autocast_dtype(self.device_)
 
 
 def _broadcast_seed(accelerator, seed):

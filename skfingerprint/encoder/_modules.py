@@ -92,6 +92,10 @@ class DeepSet(nn.Module):
         Largest number of images sent through phi at once.  Larger batches are
         processed chunk by chunk; during training each chunk is
         gradient-checkpointed, so activation memory is bounded by one chunk.
+    precision : {"auto", "float32", "bfloat16"}
+        Arithmetic of phi: ``"auto"`` is bfloat16 autocast on CUDA devices
+        that support it, float32 elsewhere.  Pooling, rho and the loss always
+        run in float32.
     """
 
     def __init__(
@@ -104,6 +108,7 @@ class DeepSet(nn.Module):
         pooling="mean",
         chunk_size=1024,
         radius=None,
+        precision="auto",
     ):
         super().__init__()
         self.config = dict(
@@ -115,9 +120,14 @@ class DeepSet(nn.Module):
             pooling=str(pooling),
             chunk_size=int(chunk_size),
             radius=None if radius is None else float(radius),
+            precision=str(precision),
         )
         if pooling not in ("mean", "sum"):
             raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}.")
+        if precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(
+                f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
+            )
         self.phi = ImageEncoder(in_channels, tuple(channels), n_full_res)
         # Standardising the pooled features across the bags of a batch keeps
         # small between-bag differences (the artifacts) at a usable scale from
@@ -134,9 +144,7 @@ class DeepSet(nn.Module):
         self.pooling = pooling
         self.chunk_size = int(chunk_size)
         self.radius = None if radius is None else float(radius)
-        # Mixed precision for phi (e.g. torch.bfloat16 on GPUs); None: float32.
-        # Pooling, rho and the loss always run in float32.
-        self.autocast_dtype = None
+        self.precision = str(precision)
         for m in self.rho:
             if isinstance(m, nn.Linear):
                 nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
@@ -160,6 +168,18 @@ class DeepSet(nn.Module):
     def in_channels(self):
         return self.phi.in_channels
 
+    def autocast_dtype(self, device_type):
+        """The autocast dtype of phi on a device of this type (None: float32)."""
+        if self.precision == "bfloat16":
+            return torch.bfloat16
+        if (
+            self.precision == "auto"
+            and device_type == "cuda"
+            and torch.cuda.is_bf16_supported()
+        ):
+            return torch.bfloat16
+        return None
+
     def forward(self, x):
         if x.ndim != 5:
             raise ValueError(
@@ -172,7 +192,7 @@ class DeepSet(nn.Module):
             x = x.float()
         x = x.flatten(0, 1).permute(0, 3, 1, 2).sub(0.5)
         x = x.contiguous(memory_format=torch.channels_last)
-        dtype = self.autocast_dtype
+        dtype = self.autocast_dtype(x.device.type)
         with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
             feats = self.encode_images(x).reshape(n_bags, bag_size, -1)
         feats = feats.float()

@@ -152,10 +152,11 @@ class BagSpecDataset(torch.utils.data.Dataset):
     """Dataset indexed by planned bags; loads their images from a BagSource.
 
     ``augmentation``, when given, is called as ``augmentation(images, rng)``
-    on the images of each bag (``(k, H, W, C)``, uint8, or float32 for
-    floating input) with ``rng = numpy.random.default_rng(spec[3])`` (the
-    seed that :class:`SeededBatches` attaches), and must return an array of
-    the same shape and dtype.
+    on the items of each bag (``(k, H, W, C)``, or ``(k * patches_per_image,
+    h, w, C)`` in patch mode; uint8, or float32 for floating input) with
+    ``rng = numpy.random.default_rng(spec[3])`` (the seed that
+    :class:`SeededBatches` attaches; in patch mode the random crops are drawn
+    from it first), and must return an array of the same shape and dtype.
     """
 
     def __init__(self, bags, augmentation=None):
@@ -169,22 +170,27 @@ class BagSpecDataset(torch.utils.data.Dataset):
         return self.__getitems__([spec])[0]
 
     def __getitems__(self, specs):
-        sizes = {len(s[1]) for s in specs}
-        if len(sizes) == 1:
+        # one generator per planned bag: random crops (patch mode), then the
+        # augmentation, draw from it in this order
+        rngs = [np.random.default_rng(s[3]) if len(s) > 3 else None for s in specs]
+        shape = self.bags.image_shape
+        if self.bags.patch is None and len({len(s[1]) for s in specs}) == 1:
             bag_idx = np.stack([s[1] for s in specs])
             item_idx = np.stack([s[2] for s in specs])
             images = self.bags.take(
                 bag_idx.reshape(-1), item_idx.reshape(-1, 1)
-            ).reshape(bag_idx.shape + self.bags.image_shape)
-        else:  # pragma: no cover - all planned bags share one size
-            images = [self._one(s) for s in specs]
+            ).reshape((len(specs), -1) + shape)
+        else:
+            images = [
+                self.bags.take(s[1], s[2].reshape(-1, 1), rng=rng).reshape((-1,) + shape)
+                for s, rng in zip(specs, rngs)
+            ]
         if self.augmentation is not None:
-            images = [self._augment(images[i], specs[i]) for i in range(len(specs))]
+            images = [self._augment(images[i], rngs[i]) for i in range(len(specs))]
         return [(images[i], specs[i][0]) for i in range(len(specs))]
 
-    def _augment(self, images, spec):
-        rng = np.random.default_rng(spec[3] if len(spec) > 3 else None)
-        out = np.asarray(self.augmentation(images, rng))
+    def _augment(self, images, rng):
+        out = np.asarray(self.augmentation(images, rng or np.random.default_rng()))
         if out.shape != images.shape or out.dtype != images.dtype:
             raise ValueError(
                 f"augmentation must return an array of the shape and dtype of the "
@@ -192,9 +198,6 @@ class BagSpecDataset(torch.utils.data.Dataset):
                 f"{out.shape}, {out.dtype}."
             )
         return out
-
-    def _one(self, spec):
-        return self.bags.take(spec[1], spec[2].reshape(-1, 1))[:, 0]
 
 
 def collate_bags(samples):

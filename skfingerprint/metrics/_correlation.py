@@ -5,11 +5,20 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.utils._param_validation import (
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 from sklearn.utils.validation import check_array, column_or_1d
 
 from .._bags import check_label_values, check_source_target
 
 _KINDS = ("contrast", "frobenius")
+# Z and y are validated by _validate_embeddings, with messages about bags
+_DATA = {"Z": "no_validation", "y": "no_validation"}
+_SOURCES = {"fingerprints": ["array-like", None], "labels": ["array-like", None]}
+_KIND = {"kind": [StrOptions(set(_KINDS))]}
 
 
 def _check_embeddings(Z, name="Z"):
@@ -118,6 +127,7 @@ def _standardize_rows(A):
     return out, constant
 
 
+@validate_params({**_DATA, **_SOURCES}, prefer_skip_nested_validation=True)
 def fingerprint_correlation_matrix(Z, y, *, fingerprints=None, labels=None):
     """Mean absolute correlation of each source's bags with each fingerprint.
 
@@ -248,11 +258,11 @@ def _score_from_rho(rho, kind):
     return float(1.0 - np.linalg.norm(rho - np.eye(n_sources)) / n_sources)
 
 
-def _check_kind(kind):
-    if kind not in _KINDS:
-        raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}.")
+def _check_kind(kind, caller_name="decorrelation_score"):
+    validate_parameter_constraints(_KIND, {"kind": kind}, caller_name=caller_name)
 
 
+@validate_params({**_DATA, **_SOURCES, **_KIND}, prefer_skip_nested_validation=True)
 def decorrelation_score(Z, y, *, fingerprints=None, labels=None, kind="contrast"):
     """How distinct each source's fingerprint is from the others' (higher is better).
 
@@ -351,6 +361,5 @@ def decorrelation_score(Z, y, *, fingerprints=None, labels=None, kind="contrast"
     0.083
     0.023
     """
-    _check_kind(kind)
     rho = fingerprint_correlation_matrix(Z, y, fingerprints=fingerprints, labels=labels)
     return _score_from_rho(rho, kind)

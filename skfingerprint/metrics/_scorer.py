@@ -95,7 +95,7 @@ class DecorrelationScorer:
         -------
         score : float
         """
-        _check_kind(self.kind)
+        _check_kind(self.kind, caller_name=type(self).__name__)
         return decorrelation_score(_embed(estimator, X), y, kind=self.kind)
 
     def __repr__(self):

@@ -124,7 +124,7 @@ def test_invalid_kind_repr_and_pickle():
     rng = np.random.RandomState(8)
     X, y = informative_data(rng)
     selector = column_selector().fit(X)
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(ValueError, match="'kind' parameter.*among"):
         DecorrelationScorer(kind="paper")(selector, X, y)
     assert repr(DecorrelationScorer()) == "DecorrelationScorer()"
     scorer = pickle.loads(pickle.dumps(DecorrelationScorer(kind="frobenius")))

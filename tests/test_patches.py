@@ -1,0 +1,156 @@
+"""Patch mode: aligned crops in the bag data model, used by the encoder."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.base import clone
+
+from skfingerprint import SetFingerprintEncoder, load, make_bags, save
+from skfingerprint._bags import check_bags, check_patch_settings
+from skfingerprint._patches import PATCH_ALIGN, aligned_offsets, grid_offsets
+
+TINY = dict(embedding_dim=4, channels=(4, 8), rho_hidden=8, max_epochs=1,
+            device="cpu", random_state=0)
+
+
+def _coords_image(h, w):
+    """An image whose pixel (y, x) stores y in channel 0 and x in channel 1."""
+    yy, xx = np.mgrid[:h, :w]
+    return np.stack([yy, xx, np.zeros_like(yy)], axis=-1).astype(np.float32) / 255.0
+
+
+def _offsets(patches):
+    """(y, x) of the top-left pixel of each patch of a coordinates image."""
+    return [(round(p[0, 0, 0] * 255), round(p[0, 0, 1] * 255)) for p in patches]
+
+
+def test_training_crops_are_aligned_random_and_fresh():
+    spec = check_patch_settings(16, 6)
+    image = _coords_image(100, 90)
+    rng = np.random.default_rng(0)
+    first, second = spec.crops(image, rng), spec.crops(image, rng)
+    for y, x in _offsets(first) + _offsets(second):
+        assert y % PATCH_ALIGN == 0 and x % PATCH_ALIGN == 0
+        assert y + 16 <= 100 and x + 16 <= 90
+    assert _offsets(first) != _offsets(second)  # drawn afresh
+    assert len(set(_offsets(first))) == 6  # distinct while the image has enough
+
+
+def test_transform_grid_is_deterministic_spread_and_aligned():
+    spec = check_patch_settings((16, 24), 4)
+    image = _coords_image(96, 120)
+    a, b = spec.crops(image), spec.crops(image)
+    np.testing.assert_array_equal(a, b)
+    offs = _offsets(a)
+    assert offs == [(0, 0), (0, 96), (80, 0), (80, 96)]  # the corners of 96x120
+    assert all(y % 8 == 0 and x % 8 == 0 for y, x in offs)
+
+
+def test_grid_repeats_when_the_image_has_few_positions():
+    oy, ox = grid_offsets(aligned_offsets(16, 16), aligned_offsets(24, 16), 5)
+    assert list(zip(oy.tolist(), ox.tolist())) == [(0, 0), (0, 8), (0, 0), (0, 8), (0, 0)]
+
+
+def test_mixed_sizes_in_one_bag_of_arrays():
+    spec = check_patch_settings(8, 3)
+    bags = check_bags([[np.zeros((8, 8, 3), np.uint8), np.ones((20, 33, 3), np.uint8)]],
+                      patch=spec)
+    assert bags.kind == "images" and bags.items_per_image == 3
+    out = bags.take([0], [[0, 1]])
+    assert out.shape == (1, 6, 8, 8, 3) and out.dtype == np.uint8
+    assert (out[0, :3] == 0).all() and (out[0, 3:] == 1).all()  # image by image
+
+
+def test_mixed_sizes_without_patch_mode_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match="ragged.*patch mode"):
+        check_bags([[np.zeros((8, 8, 3)), np.zeros((9, 8, 3))]])
+
+
+def _write(root, name, size, seed):
+    path = os.path.join(root, name)
+    rng = np.random.RandomState(seed)
+    Image.fromarray(rng.randint(0, 256, size + (3,)).astype(np.uint8)).save(path)
+    return path
+
+
+def test_path_bags_of_mixed_sizes_and_the_small_image_error(tmp_path):
+    paths = [_write(tmp_path, f"{i}.png", s, i)
+             for i, s in enumerate([(24, 40), (16, 16), (33, 17), (40, 24)])]
+    X = np.array(paths, dtype=object).reshape(2, 2)
+    y = np.array(["a", "b"])
+    enc = SetFingerprintEncoder(patch_size=16, patches_per_image=2, **TINY)
+    Z = enc.fit(np.concatenate([X, X]), np.r_[y, y]).transform(X)
+    assert Z.shape == (2, 4) and np.isfinite(Z).all()
+    assert enc.input_shape_ == (16, 16, 3)
+    small = _write(tmp_path, "small.png", (12, 30), 9)
+    with pytest.raises(ValueError, match=r"small\.png.*12x30.*smaller than patch_size"):
+        enc.transform(np.array([[paths[0], small]], dtype=object))
+
+
+def test_patch_mode_is_deterministic_and_fit_transform_equals_transform(small_bags):
+    X, y = small_bags
+    params = dict(TINY, max_epochs=2, patch_size=8, patches_per_image=3)
+    a = SetFingerprintEncoder(**params)
+    Za = a.fit_transform(X, y)
+    Zb = SetFingerprintEncoder(**params).fit(X, y).transform(X)
+    np.testing.assert_array_equal(Za, Zb)
+    np.testing.assert_allclose(a.transform(X), Za, rtol=1e-5, atol=1e-6)
+
+
+def test_bag_size_one_on_large_images_is_a_set_of_patches():
+    rng = np.random.RandomState(0)
+    X = (rng.rand(8, 1, 40, 40, 3) * 255).astype(np.uint8)
+    y = np.repeat(["a", "b"], 4)
+    enc = SetFingerprintEncoder(patch_size=16, patches_per_image=5, **TINY).fit(X, y)
+    assert enc.transform(X).shape == (8, 4)
+
+
+def test_patch_settings_survive_clone_pickle_and_the_safe_format(small_bags, tmp_path):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(patch_size=(8, 8), patches_per_image=2, **TINY).fit(X, y)
+    assert clone(enc).get_params()["patch_size"] == (8, 8)
+    Z = enc.transform(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(enc)).transform(X), Z)
+    save(enc, tmp_path / "m.skfp")
+    back = load(tmp_path / "m.skfp")
+    assert back.patch_size == (8, 8) and back.patches_per_image == 2
+    np.testing.assert_array_equal(back.transform(X), Z)
+
+
+def test_other_image_size_outside_patch_mode_is_refused(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on images of size \(16, 16\).*patch_size"):
+        enc.transform(np.zeros((2, 2, 32, 32, 3), np.uint8))
+    patched = SetFingerprintEncoder(patch_size=8, **TINY).fit(X, y)
+    assert patched.transform(np.zeros((2, 2, 32, 24, 3), np.uint8)).shape == (2, 4)
+
+
+def test_patch_size_and_image_size_exclude_each_other(small_bags):
+    with pytest.raises(ValueError, match="patch_size.*image_size.*exclude"):
+        SetFingerprintEncoder(patch_size=8, image_size=16, **TINY).fit(*small_bags)
+
+
+def test_pipeline_fit_decodes_each_training_image_once_per_epoch_plus_once(
+    tmp_path, monkeypatch
+):
+    """fit_transform reuses fit's fingerprints: no second decoding pass."""
+    import skfingerprint._bags as bags_module
+    from sklearn.neighbors import NearestCentroid
+    from sklearn.pipeline import Pipeline
+
+    paths = np.array([_write(tmp_path, f"{i}.png", (16, 16), i) for i in range(8)])
+    X, y = make_bags(paths, np.repeat(["a", "b"], 4), bag_size=2, random_state=0)
+    reads = []
+    real = bags_module.read_image
+    monkeypatch.setattr(bags_module, "read_image",
+                        lambda p, **kw: reads.append(p) or real(p, **kw))
+    epochs = 2
+    Pipeline([("fp", SetFingerprintEncoder(**dict(TINY, max_epochs=epochs))),
+              ("clf", NearestCentroid())]).fit(X, y)
+    counts = np.unique(reads, return_counts=True)[1]
+    # one header read of the first file by check_bags, then epochs + 1 passes
+    assert sorted(counts.tolist()) == [epochs + 1] * 7 + [epochs + 2]
