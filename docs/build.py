@@ -34,8 +34,8 @@ ROOT = os.path.dirname(HERE)
 # (module, title, one-line description) in the order of the reference.
 MODULES = [
     ("skfingerprint", "skfingerprint",
-     "The set encoder, bags, persistence, baselines and the nearest-fingerprint "
-     "classifier."),
+     "The set encoder, bags, persistence, baselines, the nearest-fingerprint "
+     "classifier and the demo."),
     ("skfingerprint.classifiers", "skfingerprint.classifiers",
      "Nearest-fingerprint attribution, open-set rejection, enrollment of new "
      "sources."),
@@ -50,8 +50,6 @@ MODULES = [
     ("skfingerprint.visualization", "skfingerprint.visualization",
      "Displays in the style of scikit-learn's."),
     ("skfingerprint.cli", "skfingerprint.cli", "The ``skfingerprint`` command."),
-    ("skfingerprint._report", "skfingerprint._report",
-     "The demo of ``skfingerprint demo``, callable from Python."),
 ]
 
 _SECTION_RE = re.compile(r"^([A-Z][A-Za-z ]+)\n-{3,}$", re.M)

@@ -7,6 +7,7 @@ The main objects are re-exported here:
 - :func:`make_bags`: group single images into bags of one source;
 - :func:`save` / :func:`load`: persistence in a format that cannot execute
   code when loaded;
+- :func:`run_demo`: the demo of ``skfingerprint demo``, from Python;
 - the paper's baselines :class:`PRNUFingerprint`,
   :class:`SpectrumFingerprint`, :class:`AttributionCNN`, and
   :class:`NearestFingerprintClassifier`.
@@ -26,6 +27,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "make_bags": "._bags",
     "load": "._persistence",
+    "run_demo": "._report",
     "save": "._persistence",
     "AttributionCNN": ".baselines",
     "PRNUFingerprint": ".baselines",
@@ -59,4 +61,5 @@ __all__ = [
     "SpectrumFingerprint",
     "AttributionCNN",
     "NearestFingerprintClassifier",
+    "run_demo",
 ]

@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import validate_params
 from sklearn.utils.multiclass import type_of_target
 
 from ._io import check_image_size, read_image
+from . import _patches
 from ._patches import PatchSpec
 from ._validation import POSITIVE_INT
 
@@ -281,7 +282,7 @@ def check_patch_settings(patch_size, patches_per_image, image_size=None):
             "other: patch mode crops images of any size without resizing them; "
             "set image_size=None."
         )
-    return PatchSpec(patch_size, patches_per_image)
+    return PatchSpec(patch_size, patches_per_image, align=_patches.PATCH_ALIGN)
 
 
 def _is_mixed_size_list(X):

@@ -124,10 +124,7 @@ def fit_net(estimator, dataset):
     net = estimator.net_
     progress = _progress_callback()
     net.callbacks = [*(net.callbacks or []), ("skfingerprint_fit_progress", progress)]
-    with warnings.catch_warnings():
-        # skorch warns that y=None is unusual; here the dataset carries y.
-        warnings.simplefilter("ignore", category=UserWarning, append=True)
-        net.fit(dataset, y=None)
+    net.fit(dataset, y=None)
     history = net.history[getattr(progress, "start_", 0):]
     done = completed_epochs(history)
     total = int(net.max_epochs)

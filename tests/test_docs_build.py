@@ -4,6 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.integration
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "docs", "build.py")
 
@@ -53,6 +57,7 @@ def test_docstring_to_markdown():
     >>> 1 + 1
     2
     """
+
     md = build.docstring_to_markdown(doc)
     assert md.startswith("Do a thing with `make_bags`.")
     assert "- **x** : *int, default=1*  \n  The `x`." in md

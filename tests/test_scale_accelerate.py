@@ -17,6 +17,8 @@ from skfingerprint import SetFingerprintEncoder, make_bags
 from skfingerprint.datasets import make_fingerprinted_images
 from skfingerprint.encoder import SetContrastiveLoss, set_contrastive_loss
 
+pytestmark = pytest.mark.integration
+
 accelerate = pytest.importorskip("accelerate")
 
 

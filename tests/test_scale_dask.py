@@ -16,6 +16,8 @@ from skfingerprint import SetFingerprintEncoder, make_bags  # noqa: E402
 from skfingerprint.datasets import make_fingerprinted_images  # noqa: E402
 from skfingerprint.metrics import DecorrelationScorer  # noqa: E402
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def tiny_bags():

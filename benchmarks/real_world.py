@@ -1,0 +1,348 @@
+"""Real-world images: mixed sizes, half JPEG, a decoder's traces on real content.
+
+The set (made here, nothing downloaded): ``real`` = crops of 96-192 px of the
+photographs that ship with scikit-image and scikit-learn, and five
+*round-trip* sources = other such crops encoded and decoded by five small
+convolutional autoencoders that differ only in their upsampling layers
+(nearest, bilinear, bicubic, transposed convolution, pixel shuffle), the
+SD-style "real content through a generator's decoder" case.  Each source's
+images have sizes drawn from 96-192 px (height and width independently) and
+half of every source is saved as JPEG (quality 80-95), half as PNG, so no
+format or size confound separates the sources.
+
+Compared (trained on half of each source's images, tested on the other half;
+bags of 8 and single images):
+
+* DSF+ in patch mode (``SetFingerprintEncoder(patch_size=64)``), no resizing;
+* the resize route (``image_size=64``: Lanczos resize of every image, the
+  only route before patch mode);
+* the spectrum and PRNU baselines in patch mode.
+
+Fingerprints go to the paper's MLP (StandardScaler + MLP).  ``--parts``
+selects what to run: ``accuracy`` (the table), ``align`` (crops at multiples
+of 8 vs anywhere), ``patches`` (patches_per_image), ``memory`` (time and peak
+RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
+fresh process).
+
+    python benchmarks/real_world.py            # everything (~30 min, 2 cores)
+    python benchmarks/real_world.py --quick    # a small version (~2 min)
+
+Results: ``benchmarks/results/real_world[_quick].md/.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import env_markdown, environment, paper_mlp, write_results  # noqa: E402
+
+UPSAMPLERS = ("nearest", "bilinear", "bicubic", "tconv", "pixelshuffle")
+
+
+# ----------------------------------------------------------------- the set
+def _autoencoder(upsampling, seed):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+
+    def up(c_in, c_out):
+        if upsampling == "tconv":
+            return [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)]
+        if upsampling == "pixelshuffle":
+            return [nn.Conv2d(c_in, 4 * c_out, 3, padding=1), nn.PixelShuffle(2)]
+        kw = {} if upsampling == "nearest" else {"align_corners": False}
+        return [nn.Upsample(scale_factor=2, mode=upsampling, **kw),
+                nn.Conv2d(c_in, c_out, 3, padding=1)]
+
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+        nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+        nn.Conv2d(32, 8, 3, padding=1),  # latent: 8 channels at 1/4 resolution
+        *up(8, 32), nn.LeakyReLU(0.2),
+        *up(32, 32), nn.LeakyReLU(0.2),
+        nn.Conv2d(32, 3, 3, padding=1), nn.Sigmoid(),
+    )
+
+
+def _train_autoencoder(upsampling, photos, steps, seed):
+    import torch
+
+    model = _autoencoder(upsampling, seed)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    rng = np.random.RandomState(seed)
+    for _ in range(steps):
+        batch = np.stack([_crop(photos, 32, 32, rng) for _ in range(16)])
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255
+        loss = torch.nn.functional.mse_loss(model(x), x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval(), float(loss.detach())
+
+
+def _crop(photos, h, w, rng):
+    photo = photos[rng.randint(len(photos))]
+    top = rng.randint(photo.shape[0] - h + 1)
+    left = rng.randint(photo.shape[1] - w + 1)
+    return photo[top : top + h, left : left + w]
+
+
+def _round_trip(model, image):
+    import torch
+
+    h, w = image.shape[:2]
+    ph, pw = -h % 4, -w % 4  # the autoencoder works on multiples of 4
+    x = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+    with torch.inference_mode():
+        out = model(torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255)[0]
+    out = (out.permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+    return out[:h, :w]
+
+
+def make_set(root, n_per_source, *, steps, sizes=(96, 192), seed=0):
+    """Write the set under ``root/<source>/``; returns (paths, labels, info)."""
+    from PIL import Image
+
+    from skfingerprint.datasets._photos import load_photos
+
+    photos = [p for p in load_photos() if min(p.shape[:2]) >= sizes[1] + 8]
+    rng = np.random.RandomState(seed)
+    models, info = {}, {}
+    for i, name in enumerate(UPSAMPLERS):
+        t = time.perf_counter()
+        models[f"ae_{name}"], loss = _train_autoencoder(name, photos, steps, seed + i)
+        info[f"ae_{name}"] = {"final_mse": round(loss, 5),
+                              "train_s": round(time.perf_counter() - t, 1)}
+    paths, labels = [], []
+    for source in ["real", *models]:
+        os.makedirs(os.path.join(root, source), exist_ok=True)
+        for j in range(n_per_source):
+            h, w = rng.randint(sizes[0], sizes[1] + 1, size=2)
+            image = _crop(photos, h, w, rng)
+            if source != "real":
+                image = _round_trip(models[source], image)
+            if j % 2:
+                path = os.path.join(root, source, f"{j:05d}.jpg")
+                Image.fromarray(image).save(path, quality=int(rng.randint(80, 96)))
+            else:
+                path = os.path.join(root, source, f"{j:05d}.png")
+                Image.fromarray(image).save(path)
+            paths.append(path)
+            labels.append(source)
+    return np.array(paths, dtype=object), np.array(labels), info
+
+
+# ------------------------------------------------------------- evaluation
+def _split(paths, labels, bag_size, seed):
+    """Half of each source's images to train (in bags), half to test."""
+    from skfingerprint import make_bags
+
+    rng = np.random.RandomState(seed)
+    train, test = [], []
+    for s in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == s))
+        train.append(idx[: idx.size // 2])
+        test.append(idx[idx.size // 2 :])
+    train, test = np.concatenate(train), np.concatenate(test)
+    Xtr, ytr = make_bags(paths[train], labels[train], bag_size=bag_size, random_state=seed)
+    Xte, yte = make_bags(paths[test], labels[test], bag_size=bag_size, random_state=seed)
+    X1, y1 = paths[test][:, None], labels[test]
+    return (Xtr, ytr), (Xte, yte), (X1, y1)
+
+
+def _methods(args, patch_size):
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.baselines import PRNUFingerprint, SpectrumFingerprint
+
+    enc = dict(max_epochs=args.epochs, random_state=0, num_workers=0)
+    patch = dict(patch_size=patch_size, patches_per_image=args.patches)
+    out = {
+        "DSF+ patch mode": SetFingerprintEncoder(**enc, **patch),
+        "DSF+ resize route (image_size=64)": SetFingerprintEncoder(**enc, image_size=64),
+    }
+    for name, cls in (("Spectrum patch mode", SpectrumFingerprint),
+                      ("PRNU patch mode", PRNUFingerprint)):
+        try:
+            out[name] = cls(**patch)
+        except TypeError:  # a baseline without patch mode
+            pass
+    return out
+
+
+def evaluate(method, data, seed=0):
+    """Accuracy per bag and per image of ``method`` + the paper's MLP."""
+    (Xtr, ytr), (Xte, yte), (X1, y1) = data
+    t = time.perf_counter()
+    Ztr = method.fit_transform(Xtr, ytr)
+    clf = paper_mlp(seed).fit(Ztr, ytr)
+    acc_bag = float(clf.score(method.transform(Xte), yte))
+    acc_img = float(clf.score(method.transform(X1), y1))
+    return {"bag": acc_bag, "image": acc_img, "seconds": round(time.perf_counter() - t, 1)}
+
+
+def part_accuracy(args, data):
+    rows = {}
+    for name, method in _methods(args, 64).items():
+        rows[name] = evaluate(method, data)
+        print(name, rows[name], flush=True)
+    return rows
+
+
+def part_align(args, data):
+    import skfingerprint._patches as patches
+
+    rows = {}
+    for align in (8, 1):
+        patches.PATCH_ALIGN = align
+        try:
+            from skfingerprint import SetFingerprintEncoder
+
+            enc = SetFingerprintEncoder(max_epochs=args.epochs, random_state=0,
+                                        patch_size=64, patches_per_image=args.patches)
+            rows[f"offsets multiple of {align}"] = evaluate(enc, data)
+        finally:
+            patches.PATCH_ALIGN = 8
+        print(align, rows[f"offsets multiple of {align}"], flush=True)
+    return rows
+
+
+def part_patches(args, data):
+    from skfingerprint import SetFingerprintEncoder
+
+    rows = {}
+    for n in args.patch_counts:
+        enc = SetFingerprintEncoder(max_epochs=args.epochs, random_state=0,
+                                    patch_size=64, patches_per_image=n)
+        rows[str(n)] = evaluate(enc, data)
+        print(n, rows[str(n)], flush=True)
+    return rows
+
+
+# ------------------------------------------------------------------ memory
+_MEMORY_CHILD = r"""
+import json, os, sys, time
+import numpy as np
+from PIL import Image
+from skfingerprint import SetFingerprintEncoder, make_bags
+size, n, root = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+rng = np.random.RandomState(0)
+os.makedirs(root, exist_ok=True)
+paths = []
+for i in range(n):
+    p = os.path.join(root, f"{i}.jpg")
+    Image.fromarray(rng.randint(0, 256, (size, size, 3), dtype=np.uint8)).save(p, quality=90)
+    paths.append(p)
+paths = np.array(paths, dtype=object)
+X, y = make_bags(paths, np.arange(n) % 2, bag_size=8, random_state=0)
+fit = X[:4]
+enc = SetFingerprintEncoder(max_epochs=1, random_state=0, patch_size=64,
+                            patches_per_image=8).fit(fit, np.array([0, 0, 1, 1]))
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+base = hwm()
+t = time.perf_counter()
+enc.transform(X)
+print(json.dumps({"size": size, "images": n, "seconds": time.perf_counter() - t,
+                  "hwm_before_mib": base, "hwm_after_mib": hwm()}))
+"""
+
+
+def part_memory(args):
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (64, 256, 1024):
+            out = subprocess.run(
+                [sys.executable, "-c", _MEMORY_CHILD, str(size), str(args.memory_images),
+                 os.path.join(tmp, str(size))],
+                check=True, capture_output=True, text=True)
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row["seconds_per_1000"] = row["seconds"] * 1000 / row["images"]
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
+# -------------------------------------------------------------------- main
+def _table(rows, cols=("bag", "image")):
+    head = "| method | " + " | ".join(
+        {"bag": "accuracy per bag of 8", "image": "accuracy per image"}[c] for c in cols)
+    lines = [head + " | seconds |", "|---|" + "---|" * (len(cols) + 1)]
+    for name, r in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in cols)
+                     + f" | {r['seconds']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--parts", nargs="+", default=["accuracy", "align", "patches", "memory"],
+                        choices=["accuracy", "align", "patches", "memory"])
+    args = parser.parse_args(argv)
+    args.n_per_source = 48 if args.quick else 160
+    args.steps = 60 if args.quick else 400
+    args.epochs = 3 if args.quick else 10
+    args.patches = 8
+    args.patch_counts = (2, 8) if args.quick else (4, 8, 16)
+    args.memory_images = 40 if args.quick else 1000
+    env = environment()
+    payload = {"environment": env, "settings": {k: v for k, v in vars(args).items()}}
+    md = ["# Real-world images: mixed sizes, half JPEG, patch mode vs resizing\n",
+          env_markdown(env),
+          f"- set: real + {len(UPSAMPLERS)} autoencoder round trips (upsampling "
+          f"{', '.join(UPSAMPLERS)}), {args.n_per_source} images per source of "
+          "96-192 px (height and width drawn independently), every other image "
+          "JPEG q80-95, the rest PNG; half of each source trains, half tests\n",
+          f"- encoder: default parameters, {args.epochs} epochs; patch mode "
+          f"patch_size=64, patches_per_image={args.patches}; classifier: "
+          "StandardScaler + MLP(128, 64)\n",
+          "- the machine was shared with other jobs: seconds are upper bounds\n"]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        if {"accuracy", "align", "patches"} & set(args.parts):
+            paths, labels, info = make_set(tmp, args.n_per_source, steps=args.steps)
+            payload["autoencoders"] = info
+            data = _split(paths, labels, 8, seed=0)
+            md.append(f"- set built in {time.perf_counter() - t0:.0f} s; autoencoders "
+                      + ", ".join(f"{k}: MSE {v['final_mse']}" for k, v in info.items())
+                      + "\n")
+        if "accuracy" in args.parts:
+            payload["accuracy"] = part_accuracy(args, data)
+            md += ["\n## Accuracy (6 sources, chance 0.167)\n", _table(payload["accuracy"]), ""]
+        if "align" in args.parts:
+            payload["align"] = part_align(args, data)
+            md += ["\n## Crop offsets: multiples of 8 vs any pixel (DSF+ patch mode)\n",
+                   _table(payload["align"]), ""]
+        if "patches" in args.parts:
+            payload["patches"] = part_patches(args, data)
+            md += ["\n## patches_per_image (DSF+ patch mode)\n",
+                   _table(payload["patches"]).replace("| method |", "| patches per image |"),
+                   ""]
+    if "memory" in args.parts:
+        payload["memory"] = part_memory(args)
+        md += ["\n## transform: time and peak RSS per image size (patch mode, 8 patches "
+               "of 64 px per image, JPEG files, each size in a fresh process)\n",
+               "| image size | images | seconds per 1000 images | peak RSS before "
+               "transform (MiB) | peak RSS after (MiB) |", "|---|---|---|---|---|"]
+        md += [f"| {r['size']} | {r['images']} | {r['seconds_per_1000']:.1f} | "
+               f"{r['hwm_before_mib']:.0f} | {r['hwm_after_mib']:.0f} |"
+               for r in payload["memory"]]
+    payload["total_seconds"] = round(time.perf_counter() - t0, 1)
+    md.append(f"\nTotal: {payload['total_seconds']} s.\n")
+    write_results("real_world_quick" if args.quick else "real_world", "\n".join(md), payload)
+
+
+if __name__ == "__main__":
+    main()
