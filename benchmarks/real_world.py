@@ -20,7 +20,9 @@ bags of 8 and single images):
 
 Fingerprints go to the paper's MLP (StandardScaler + MLP).  ``--parts``
 selects what to run: ``accuracy`` (the table), ``align`` (crops at multiples
-of 8 vs anywhere), ``patches`` (patches_per_image), ``memory`` (time and peak
+of 8 vs anywhere), ``patches`` (patches_per_image), ``augment`` (training
+with post-processing augmentation or not, tested clean and re-encoded as
+JPEG q75), ``memory`` (time and peak
 RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
 fresh process).
 
@@ -228,6 +230,43 @@ def part_patches(args, data):
     return rows
 
 
+def part_augment(args, data):
+    """Patch mode trained with and without post-processing augmentation,
+    tested on the test images as they are and re-encoded as JPEG q75."""
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.augment import RandomPostProcessing
+
+    (Xtr, ytr), (Xte, yte), (X1, y1) = data
+    jpeg_te = _reencoded(Xte, 75)
+    rows = {}
+    for name, aug in (("none", None),
+                      ("RandomPostProcessing(resize_scale=None)",
+                       RandomPostProcessing(resize_scale=None))):
+        enc = SetFingerprintEncoder(max_epochs=args.epochs, random_state=0, patch_size=64,
+                                    patches_per_image=args.patches, augmentation=aug)
+        t = time.perf_counter()
+        clf = paper_mlp(0).fit(enc.fit_transform(Xtr, ytr), ytr)
+        rows[name] = {"bag": float(clf.score(enc.transform(Xte), yte)),
+                      "jpeg75": float(clf.score(enc.transform(jpeg_te), yte)),
+                      "seconds": round(time.perf_counter() - t, 1)}
+        print(name, rows[name], flush=True)
+    return rows
+
+
+def _reencoded(X, quality):
+    """The bags of paths ``X`` with every file re-encoded as JPEG ``quality``."""
+    from PIL import Image
+
+    out = np.empty(X.shape, dtype=object)
+    root = tempfile.mkdtemp(prefix="jpeg_")
+    for idx in np.ndindex(X.shape):
+        path = os.path.join(root, f"{'_'.join(map(str, idx))}.jpg")
+        with Image.open(X[idx]) as im:
+            im.convert("RGB").save(path, quality=quality)
+        out[idx] = path
+    return out
+
+
 # ------------------------------------------------------------------ memory
 _MEMORY_CHILD = r"""
 import json, os, sys, time
@@ -277,7 +316,8 @@ def part_memory(args):
 # -------------------------------------------------------------------- main
 def _table(rows, cols=("bag", "image")):
     head = "| method | " + " | ".join(
-        {"bag": "accuracy per bag of 8", "image": "accuracy per image"}[c] for c in cols)
+        {"bag": "accuracy per bag of 8", "image": "accuracy per image",
+         "jpeg75": "accuracy per bag of 8, JPEG q75"}[c] for c in cols)
     lines = [head + " | seconds |", "|---|" + "---|" * (len(cols) + 1)]
     for name, r in rows.items():
         lines.append(f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in cols)
@@ -288,8 +328,8 @@ def _table(rows, cols=("bag", "image")):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--parts", nargs="+", default=["accuracy", "align", "patches", "memory"],
-                        choices=["accuracy", "align", "patches", "memory"])
+    parts = ["accuracy", "align", "patches", "augment", "memory"]
+    parser.add_argument("--parts", nargs="+", default=parts, choices=parts)
     args = parser.parse_args(argv)
     args.n_per_source = 48 if args.quick else 160
     args.steps = 60 if args.quick else 400
@@ -311,7 +351,7 @@ def main(argv=None):
           "- the machine was shared with other jobs: seconds are upper bounds\n"]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        if {"accuracy", "align", "patches"} & set(args.parts):
+        if {"accuracy", "align", "patches", "augment"} & set(args.parts):
             paths, labels, info = make_set(tmp, args.n_per_source, steps=args.steps)
             payload["autoencoders"] = info
             data = _split(paths, labels, 8, seed=0)
@@ -330,6 +370,11 @@ def main(argv=None):
             md += ["\n## patches_per_image (DSF+ patch mode)\n",
                    _table(payload["patches"]).replace("| method |", "| patches per image |"),
                    ""]
+        if "augment" in args.parts:
+            payload["augment"] = part_augment(args, data)
+            md += ["\n## Post-processing augmentation (DSF+ patch mode; test bags as "
+                   "they are and re-encoded as JPEG q75)\n",
+                   _table(payload["augment"], cols=("bag", "jpeg75")), ""]
     if "memory" in args.parts:
         payload["memory"] = part_memory(args)
         md += ["\n## transform: time and peak RSS per image size (patch mode, 8 patches "

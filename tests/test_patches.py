@@ -154,3 +154,18 @@ def test_pipeline_fit_decodes_each_training_image_once_per_epoch_plus_once(
     counts = np.unique(reads, return_counts=True)[1]
     # one header read of the first file by check_bags, then epochs + 1 passes
     assert sorted(counts.tolist()) == [epochs + 1] * 7 + [epochs + 2]
+
+
+def test_auto_augmentation_is_post_processing_in_patch_mode_only(small_bags):
+    from skfingerprint.augment import RandomPostProcessing
+
+    X, y = small_bags[0][:16], small_bags[1][:16]
+    patch = dict(TINY, patch_size=8, patches_per_image=2)
+
+    def fit(**kw):
+        return SetFingerprintEncoder(**kw).fit(X, y).transform(X)
+
+    np.testing.assert_array_equal(
+        fit(**patch), fit(**patch, augmentation=RandomPostProcessing(resize_scale=None)))
+    assert not np.array_equal(fit(**patch), fit(**patch, augmentation=None))
+    np.testing.assert_array_equal(fit(**TINY), fit(**TINY, augmentation=None))

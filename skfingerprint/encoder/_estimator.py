@@ -178,12 +178,16 @@ class SetFingerprintEncoder(
         batch_size`` bags.  ``transform`` runs whole on every process.  With
         one process the result equals training without it.  The accelerator
         is shared, not copied, by ``clone``.  See the "Scaling out" guide.
-    augmentation : callable or None, default=None
+    augmentation : "auto", callable or None, default="auto"
         Perturbs the images of every training bag, every epoch, before they
         reach the network (never in ``transform``), e.g.
         :class:`skfingerprint.augment.RandomPostProcessing` to learn
         fingerprints that survive JPEG compression, resizing, blur and noise.
-        Called as ``augmentation(images, rng)`` with the images of one bag,
+        ``"auto"``: in patch mode (the mode for real-world images, which are
+        re-encoded), ``RandomPostProcessing(resize_scale=None)`` (JPEG
+        quality 50-100, blur and noise, each with probability 1/2); with
+        whole images, none, as in the paper (whose tables the model zoo
+        benchmarks reproduce).  None never augments.  Called as ``augmentation(images, rng)`` with the images of one bag,
         an array of shape ``(bag_size, H, W, C)`` (uint8; float32 in [0, 1]
         for floating input), and a ``numpy.random.Generator`` seeded from
         ``random_state``, the epoch and the bag's place in it (so fits stay
@@ -273,7 +277,7 @@ class SetFingerprintEncoder(
         verbose=0,
         callbacks=None,
         accelerator=None,
-        augmentation=None,
+        augmentation="auto",
     ):
         self.embedding_dim = embedding_dim
         self.channels = channels
@@ -328,7 +332,7 @@ class SetFingerprintEncoder(
         "verbose": ["verbose"],
         "callbacks": "no_validation",  # check_callbacks
         "accelerator": [HasMethods(["prepare"]), None],
-        "augmentation": [callable, None],
+        "augmentation": [callable, None, StrOptions({"auto"})],
     }
 
     def _resolve_params(self):
@@ -339,6 +343,16 @@ class SetFingerprintEncoder(
             self.patch_size, self.patches_per_image, self.image_size
         )
         return channels, resolve_device(self.device), patch
+
+    def _resolve_augmentation(self, patch):
+        """The augmentation callable (or None) that ``augmentation`` stands for."""
+        if not (isinstance(self.augmentation, str) and self.augmentation == "auto"):
+            return self.augmentation
+        if patch is None:
+            return None
+        from ..augment import RandomPostProcessing
+
+        return RandomPostProcessing(resize_scale=None)
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -443,7 +457,8 @@ class SetFingerprintEncoder(
         sampler = PKBatchSampler(
             planner, self.batch_size, np.random.RandomState(seed ^ 0x5EED)
         )
-        if self.augmentation is not None or patch is not None:
+        augmentation = self._resolve_augmentation(patch)
+        if augmentation is not None or patch is not None:
             # a seed per bag and epoch (augmentation, random crops):
             # deterministic in any DataLoader worker
             sampler = SeededBatches(sampler, seed ^ 0xA06)
@@ -490,7 +505,7 @@ class SetFingerprintEncoder(
             **net_kwargs,
         )
         # an interrupt (Ctrl-C) keeps the last weights, with a warning
-        fit_net(self, BagSpecDataset(bags, augmentation=self.augmentation))
+        fit_net(self, BagSpecDataset(bags, augmentation=augmentation))
         if accelerator is not None:
             _average_buffers(self._module, accelerator)
         self.classes_ = classes
