@@ -319,40 +319,52 @@ PARAM_CASES = {
         ("callbacks", [LoadInitState(Checkpoint())], ValueError,
          "LoadInitState in callbacks would load the criterion file.*f_criterion=None"),
     ]),
+    # scikit-learn's parameter validation: "The 'lr' parameter of AttributionCNN
+    # must be a float in the range (0.0, inf). Got 0 instead."
     "AttributionCNN": (_cnn, [
-        ("feature_dim", 0, ValueError, "feature_dim must be a positive integer"),
-        ("max_epochs", 0, ValueError, "max_epochs must be a positive integer"),
-        ("batch_size", 0, ValueError, "batch_size must be a positive integer"),
-        ("lr", 0, ValueError, "lr must be a positive finite number"),
-        ("lr", np.nan, ValueError, "lr must be a positive finite number"),
-        ("lr", np.inf, ValueError, "lr must be a positive finite number"),
+        ("feature_dim", 0, ValueError, r"'feature_dim' parameter .* must be an int in"),
+        ("max_epochs", 0, ValueError, r"'max_epochs' parameter .* must be an int in"),
+        ("batch_size", 0, ValueError, r"'batch_size' parameter .* must be an int in"),
+        ("lr", 0, ValueError, r"'lr' parameter .* must be a float in the range \(0"),
+        ("lr", np.nan, ValueError, r"'lr' parameter .* must be a float in the range"),
+        ("lr", np.inf, ValueError, r"'lr' parameter .* must be a float in the range"),
         ("channels", (), ValueError, "channels must be a non-empty tuple"),
         ("channels", (8, 2.5), ValueError, "channels must be a non-empty tuple"),
+        ("channels", 8, ValueError, r"'channels' parameter .* must be an array-like"),
+        ("highpass", "yes", ValueError, r"'highpass' parameter .* must be an instance of"),
         ("device", "tpu", ValueError, "device must be 'auto', 'cpu', 'cuda'"),
-        ("image_size", 0, ValueError, "image_size must be positive"),
-        ("callbacks", "x", TypeError, "callbacks must be None or a list of skorch"),
-        ("random_state", "x", ValueError, "'x' cannot be used to seed"),
+        ("device", 0, ValueError, r"'device' parameter .* must be an instance of 'str'"),
+        ("image_size", 0, ValueError, r"'image_size' parameter .* must be None, an int in"),
+        ("callbacks", "x", TypeError, r"'callbacks' parameter .* must be None, an inst"),
+        ("callbacks", [1], TypeError, "callbacks must hold skorch callbacks.*got 1"),
+        ("random_state", "x", ValueError, r"'random_state' parameter .* must be an int in"),
+        ("verbose", -1, ValueError, r"'verbose' parameter .* must be"),
     ]),
     "PRNUFingerprint": (lambda **kw: PRNUFingerprint(**kw), [
-        ("color", "gray", ValueError, "color must be one of 'luminance', 'per_channel'"),
-        ("sigma", 0, ValueError, "sigma must be a positive finite number"),
-        ("sigma", -1, ValueError, "sigma must be a positive finite number"),
-        ("sigma", np.nan, ValueError, "sigma must be a positive finite number"),
+        ("color", "gray", ValueError, r"'color' parameter .* must be a str among \{"),
+        ("sigma", 0, ValueError, r"'sigma' parameter .* must be a float in the range \(0"),
+        ("sigma", -1, ValueError, r"'sigma' parameter .* must be a float in the range"),
+        ("sigma", np.nan, ValueError, r"'sigma' parameter .* must be a float in the range"),
         ("wavelet", "nope", ValueError, "wavelet must be a discrete PyWavelets wavelet"),
-        ("levels", 0, ValueError, "levels must be a positive integer"),
+        ("wavelet", 4, ValueError, r"'wavelet' parameter .* must be an instance of 'str'"),
+        ("levels", 0, ValueError, r"'levels' parameter .* must be an int in the range \[1"),
         ("windows", (2,), ValueError, "windows must be a non-empty tuple of odd"),
         ("windows", (), ValueError, "windows must be a non-empty tuple of odd"),
-        ("batch_size", 0, ValueError, "batch_size must be a positive integer"),
-        ("image_size", "8", TypeError, "image_size must be None, an int or a pair"),
+        ("windows", 3, ValueError, r"'windows' parameter .* must be an array-like"),
+        ("zero_mean", "no", ValueError, r"'zero_mean' parameter .* must be an instance of"),
+        ("batch_size", 0, ValueError, r"'batch_size' parameter .* must be an int in"),
+        ("image_size", "8", TypeError, r"'image_size' parameter .* must be None, an int in"),
+        ("image_size", (8,), TypeError, r"image_size must be None, an int or a pair"),
     ]),
     "SpectrumFingerprint": (lambda **kw: SpectrumFingerprint(**kw), [
-        ("features", "fft", ValueError, "features must be one of 'both', 'azimuthal'"),
-        ("residual", "median", ValueError, "residual must be one of 'wavelet', 'none'"),
-        ("color", "gray", ValueError, "color must be one of 'luminance', 'per_channel'"),
-        ("sigma", 0, ValueError, "sigma must be a positive finite number"),
-        ("levels", 0, ValueError, "levels must be a positive integer"),
-        ("batch_size", 0, ValueError, "batch_size must be a positive integer"),
-        ("image_size", 0, ValueError, "image_size must be positive"),
+        ("features", "fft", ValueError, r"'features' parameter .* must be a str among"),
+        ("residual", "median", ValueError, r"'residual' parameter .* must be a str among"),
+        ("color", "gray", ValueError, r"'color' parameter .* must be a str among"),
+        ("sigma", 0, ValueError, r"'sigma' parameter .* must be a float in the range \(0"),
+        ("levels", 0, ValueError, r"'levels' parameter .* must be an int in the range \[1"),
+        ("standardize", None, ValueError, r"'standardize' parameter .* must be an instance"),
+        ("batch_size", 0, ValueError, r"'batch_size' parameter .* must be an int in"),
+        ("image_size", 0, ValueError, r"'image_size' parameter .* must be None, an int in"),
     ]),
 }
 
@@ -1296,15 +1308,15 @@ def _count():
     return dict(counts)
 
 
-# 700 bad inputs in all (708 tests with the 7 "accepted on purpose" ones and the count)
+# 710 bad inputs in all (718 tests with the 7 "accepted on purpose" ones and the count)
 CASE_COUNTS = {
     "SetFingerprintEncoder.fit": 31 + 9 + 49 + 1 + 3,    # bags, labels, params, pooled, warnings
     "SetFingerprintEncoder.transform": 31 + 3 + 1,       # bags, unlike fit, unfitted
-    "PRNUFingerprint.fit": 26 + 10,                      # bags (not decode-time), params
+    "PRNUFingerprint.fit": 26 + 14,                      # bags (not decode-time), params
     "PRNUFingerprint.transform": 31 + 4 + 1,             # bags, unlike fit + size, unfitted
-    "SpectrumFingerprint.fit": 31 + 7,
+    "SpectrumFingerprint.fit": 31 + 8,
     "SpectrumFingerprint.transform": 31 + 4 + 1,
-    "AttributionCNN.fit": 31 + 9 + 12,
+    "AttributionCNN.fit": 31 + 9 + 17,
     "AttributionCNN.transform": 31 + 4 + 1,
     "make_bags": 25,
     "NearestFingerprintClassifier.fit": 10 + 7 + 6,
