@@ -248,3 +248,16 @@ def test_random_post_processing_is_a_plain_parameter_object(tmp_path):
     x = _smooth_images((3, 8, 8, 3))
     np.testing.assert_array_equal(loaded.transform(x),
                                   PostProcess(aug, random_state=1).transform(x))
+
+
+@pytest.mark.parametrize("estimator", [PostProcess(), PostProcess(RandomPostProcessing())],
+                         ids=["PostProcess", "PostProcess(RandomPostProcessing())"])
+def test_post_process_parameters_are_validated_by_scikit_learn(estimator):
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    check_param_validation("PostProcess", estimator)
+
+
+def test_random_post_processing_declares_every_parameter():
+    aug = RandomPostProcessing()
+    assert set(aug._parameter_constraints) == set(aug.get_params())
