@@ -72,19 +72,18 @@ def _as_float(images, is_scalar):
 
 
 class _ImageDataset(torch.utils.data.Dataset):
-    """Every image of every bag, labelled with its bag's source."""
+    """The images of ``_BagFeatureTransformer._images``, labelled with their bag's source."""
 
-    def __init__(self, bags, y_idx):
-        self.bags = bags
+    def __init__(self, images, y_idx):
+        self.images = images
         self.y_idx = np.asarray(y_idx, dtype=np.int64)
 
     def __len__(self):
-        return self.bags.n_bags * self.bags.bag_size
+        return len(self.images)
 
     def __getitem__(self, i):
-        b, k = divmod(int(i), self.bags.bag_size)
-        img = self.bags.take(np.array([b]), np.array([[k]]))[0, 0]
-        return _as_float(img, self.bags.is_scalar), self.y_idx[b]
+        image, bag = self.images[i]
+        return image, self.y_idx[bag]
 
 
 def _resolve_device(device):
@@ -295,7 +294,7 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
             verbose=int(self.verbose),
         )
         # an interrupt (Ctrl-C) keeps the last weights, with a warning
-        fit_net(self, _ImageDataset(bags, y_idx))
+        fit_net(self, _ImageDataset(self._images(bags), y_idx))
         losses = [h["train_loss"] for h in self.net_.history if "train_loss" in h]
         if not np.isfinite(losses).all():
             raise RuntimeError("Training diverged (loss is NaN or infinite); lower lr.")

@@ -98,6 +98,26 @@ def bag_batches(n_bags, bag_size, batch_size):
                 yield np.array([b]), items[None, :]
 
 
+class _BagImages:
+    """Every image of every bag, one at a time, as a sequence (for training).
+
+    Item ``i`` is ``(image, bag)``: the ``i``-th image of the bags taken bag
+    after bag, prepared by ``as_model_input``, and the index of its bag.
+    """
+
+    def __init__(self, bags, as_model_input):
+        self.bags = bags
+        self.as_model_input = as_model_input
+
+    def __len__(self):
+        return self.bags.n_bags * self.bags.bag_size
+
+    def __getitem__(self, i):
+        b, k = divmod(int(i), self.bags.bag_size)
+        image = self.bags.take(np.array([b]), np.array([[k]]))
+        return self.as_model_input(image, self.bags.is_scalar)[0, 0], b
+
+
 class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Bags in, one feature vector per bag out: the mean feature of its images.
 
@@ -114,7 +134,8 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     ``_finish_features`` (applied to the bag means; default: none) and
     ``_n_features_out`` (when fitted attributes fix the number of output
     features).  ``fit`` calls ``_validate_bags(X, reset=True)``;
-    ``transform`` is shared.
+    ``transform`` is shared; ``_images(bags)`` gives the images one by one
+    (for training on single images).
     """
 
     _parameter_constraints: dict = {
@@ -191,6 +212,10 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 "its features are tied to the image size. Resize the images (or "
                 "pass image_size= for image files)."
             )
+
+    def _images(self, bags):
+        """The images of ``bags`` one by one, for a model trained on single images."""
+        return _BagImages(bags, self._as_model_input)
 
     def _bag_features(self, bags):
         """Mean over each bag of ``_image_features``, float64, streamed.
