@@ -3,7 +3,7 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ._base import AX_CONSTRAINT, KW_CONSTRAINT, _forward, _get_ax
 
@@ -179,7 +179,7 @@ class StabilityDisplay:
     @classmethod
     @validate_params(
         {
-            "cv_results": [dict],
+            "cv_results": [HasMethods(["keys", "__getitem__"])],  # a dict or a DataFrame
             "param": [str],
             "score": [str],
             "score_name": [None, str],
