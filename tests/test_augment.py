@@ -178,7 +178,7 @@ def test_random_post_processing_draws():
         (lambda x: jpeg(x, 0), ValueError, "quality"),
         (lambda x: jpeg(x, 101), ValueError, "quality"),
         (lambda x: jpeg(x, 50.5), ValueError, "quality"),
-        (lambda x: jpeg(x, True), ValueError, "quality"),
+        (lambda x: jpeg(x, "50"), ValueError, "'quality' parameter of jpeg"),
         (lambda x: jpeg(x, 50, subsampling="4:1:1"), ValueError, "subsampling"),
         (lambda x: resize(x, 0), ValueError, "scale"),
         (lambda x: resize(x, -0.5), ValueError, "scale"),
@@ -194,12 +194,20 @@ def test_random_post_processing_draws():
         (lambda x: jpeg(x[..., 0], 50), ValueError, "channels"),
         (lambda x: jpeg(np.zeros((4, 4, 5), np.uint8), 50), ValueError, "channels"),
         (lambda x: jpeg(x[:0], 50), ValueError, "empty"),
-        (lambda x: RandomPostProcessing(p=1.5)(x), ValueError, "p must"),
+        (lambda x: RandomPostProcessing(p=1.5)(x), ValueError, "'p' parameter"),
+        (lambda x: RandomPostProcessing(per_image=1)(x), ValueError, "'per_image' parameter"),
+        (lambda x: RandomPostProcessing()(x, random_state="seed"), ValueError,
+         r"'random_state' parameter of RandomPostProcessing.__call__"),
+        (lambda x: RandomPostProcessing(resize_scale="big")(x), ValueError, "resize_scale"),
+        (lambda x: jpeg([[[1, 2]], [[3]]], 50), ValueError, "images is ragged"),
         (lambda x: RandomPostProcessing(jpeg_quality=(90, 50))(x), ValueError, "low <= high"),
         (lambda x: RandomPostProcessing(resize_scale=(0.5, 1, 2))(x), ValueError, "pair"),
         (lambda x: RandomPostProcessing(blur_sigma=(-1, 1))(x), ValueError, "blur_sigma"),
         (lambda x: RandomPostProcessing(jpeg_quality=(0, 50))(x), ValueError, "quality"),
         (lambda x: PostProcess("crop").fit(x), ValueError, "kind"),
+        (lambda x: PostProcess("jpeg", "high").transform(x), ValueError, "'value' parameter"),
+        (lambda x: PostProcess("noise", random_state="x").transform(x), ValueError,
+         "'random_state' parameter"),
         (lambda x: PostProcess("jpeg", 150).transform(x), ValueError, "quality"),
     ],
 )
@@ -240,3 +248,16 @@ def test_random_post_processing_is_a_plain_parameter_object(tmp_path):
     x = _smooth_images((3, 8, 8, 3))
     np.testing.assert_array_equal(loaded.transform(x),
                                   PostProcess(aug, random_state=1).transform(x))
+
+
+@pytest.mark.parametrize("estimator", [PostProcess(), PostProcess(RandomPostProcessing())],
+                         ids=["PostProcess", "PostProcess(RandomPostProcessing())"])
+def test_post_process_parameters_are_validated_by_scikit_learn(estimator):
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    check_param_validation("PostProcess", estimator)
+
+
+def test_random_post_processing_declares_every_parameter():
+    aug = RandomPostProcessing()
+    assert set(aug._parameter_constraints) == set(aug.get_params())

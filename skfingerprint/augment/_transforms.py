@@ -9,20 +9,19 @@ input.
 from __future__ import annotations
 
 import io
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 
-__all__ = [
-    "jpeg",
-    "resize",
-    "gaussian_blur",
-    "gaussian_noise",
-    "RandomPostProcessing",
-    "PostProcess",
-]
+from .._bags import _as_array, _scan_numeric
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos")
 _SUBSAMPLINGS = ("4:2:0", "4:2:2", "4:4:4")
@@ -31,8 +30,23 @@ _SUBSAMPLINGS = ("4:2:0", "4:2:2", "4:4:4")
 # ---------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------
+# One constraint per kind of strength: used by the functions' validate_params
+# and, element by element, for the (low, high) ranges of RandomPostProcessing.
+_QUALITY = Interval(Integral, 1, 100, closed="both")
+_SCALE = Interval(Real, 0, None, closed="neither")
+_SIGMA = Interval(Real, 0, None, closed="left")
+_RANDOM_STATE = ["random_state", np.random.Generator, np.random.SeedSequence]
+
+
 def _check_images(images, name="images"):
-    arr = np.asarray(images)
+    """``(..., H, W, C)`` images, uint8 or floating in [0, 1], as an ndarray.
+
+    The array handling, finiteness and range checks are the bag data
+    model's (:mod:`skfingerprint._bags`); what is particular here is that
+    any leading axes are accepted and that the dtype must be kept (so other
+    integer types are refused rather than converted).
+    """
+    arr = _as_array(images, name)
     if arr.dtype.kind == "b" or arr.dtype.kind not in "uif" or (
         arr.dtype.kind in "ui" and arr.dtype != np.uint8
     ):
@@ -49,48 +63,14 @@ def _check_images(images, name="images"):
         )
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}).")
-    if arr.dtype.kind == "f":
-        lo, hi = float(np.min(arr)), float(np.max(arr))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError(f"{name} contains NaN or infinity.")
-        if lo < 0 or hi > 1:
-            raise ValueError(
-                f"{name} holds floating images with values in [{lo:.4g}, {hi:.4g}], "
-                "outside [0, 1]. Scale them to [0, 1] or pass uint8 images."
-            )
+    _scan_numeric(arr, name, check_range=arr.dtype.kind == "f")
     return arr
 
 
-def _real(name, value, *, low=None, low_open=False):
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or (low is not None and (value <= low if low_open else value < low))
-    ):
-        bound = "" if low is None else (f" > {low}" if low_open else f" >= {low}")
-        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}.")
-    return float(value)
-
-
-def _quality(value):
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Integral)
-        or not 1 <= value <= 100
-    ):
-        raise ValueError(f"quality must be an integer in [1, 100], got {value!r}.")
-    return int(value)
-
-
-def _interpolation(value):
+def _resample_filter(interpolation):
     from PIL import Image
 
-    if value not in _INTERPOLATIONS:
-        raise ValueError(
-            f"interpolation must be one of {_INTERPOLATIONS}, got {value!r}."
-        )
-    return getattr(Image.Resampling, value.upper())
+    return getattr(Image.Resampling, interpolation.upper())
 
 
 def _generator(random_state):
@@ -99,14 +79,7 @@ def _generator(random_state):
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(int(random_state.randint(np.iinfo(np.int32).max)))
-    if random_state is None or isinstance(
-        random_state, (numbers.Integral, np.random.SeedSequence)
-    ) and not isinstance(random_state, bool):
-        return np.random.default_rng(random_state)
-    raise ValueError(
-        "random_state must be None, an int, a numpy Generator or a RandomState, "
-        f"got {random_state!r}."
-    )
+    return np.random.default_rng(random_state)
 
 
 def _to_unit(arr):
@@ -147,6 +120,14 @@ def _pil_uint8(img, fn):
 # ---------------------------------------------------------------------------
 # the perturbations
 # ---------------------------------------------------------------------------
+@validate_params(
+    {
+        "images": ["array-like"],
+        "quality": [_QUALITY],
+        "subsampling": [StrOptions(set(_SUBSAMPLINGS))],
+    },
+    prefer_skip_nested_validation=True,
+)
 def jpeg(images, quality, *, subsampling="4:2:0"):
     """Compress every image with JPEG at the given quality, and decode it.
 
@@ -182,13 +163,10 @@ def jpeg(images, quality, *, subsampling="4:2:0"):
     >>> out.shape, out.dtype, bool((out != img).any())
     ((16, 16, 3), dtype('uint8'), True)
     """
-    quality = _quality(quality)
-    if subsampling not in _SUBSAMPLINGS:
-        raise ValueError(
-            f"subsampling must be one of {_SUBSAMPLINGS}, got {subsampling!r}."
-        )
-    arr = _check_images(images)
+    return _jpeg(_check_images(images), int(quality), subsampling)
 
+
+def _jpeg(arr, quality, subsampling="4:2:0"):
     def encode(pil):
         from PIL import Image
 
@@ -204,6 +182,14 @@ def jpeg(images, quality, *, subsampling="4:2:0"):
     return (out / 255.0).astype(arr.dtype)
 
 
+@validate_params(
+    {
+        "images": ["array-like"],
+        "scale": [_SCALE],
+        "interpolation": [StrOptions(set(_INTERPOLATIONS))],
+    },
+    prefer_skip_nested_validation=True,
+)
 def resize(images, scale, *, interpolation="bilinear"):
     """Resize every image by ``scale`` and back to its original size.
 
@@ -234,9 +220,11 @@ def resize(images, scale, *, interpolation="bilinear"):
     >>> out.shape, int(checkerboard.std()) > 100, int(out.std()) < 10
     ((8, 8, 1), True, True)
     """
-    scale = _real("scale", scale, low=0.0, low_open=True)
-    resample = _interpolation(interpolation)
-    arr = _check_images(images)
+    return _resize(_check_images(images), float(scale), interpolation)
+
+
+def _resize(arr, scale, interpolation):
+    resample = _resample_filter(interpolation)
     if scale == 1.0:
         return arr.copy()
     h, w = arr.shape[-3], arr.shape[-2]
@@ -261,6 +249,10 @@ def resize(images, scale, *, interpolation="bilinear"):
     return _per_image(arr, one_float)
 
 
+@validate_params(
+    {"images": ["array-like"], "sigma": [_SIGMA]},
+    prefer_skip_nested_validation=True,
+)
 def gaussian_blur(images, sigma):
     """Blur every image with a Gaussian kernel of standard deviation ``sigma``.
 
@@ -289,8 +281,10 @@ def gaussian_blur(images, sigma):
     >>> int(out[4, 4, 0]), int(out[4, 5, 0]) > 0
     (41, True)
     """
-    sigma = _real("sigma", sigma, low=0.0)
-    arr = _check_images(images)
+    return _gaussian_blur(_check_images(images), float(sigma))
+
+
+def _gaussian_blur(arr, sigma):
     if sigma == 0.0:
         return arr.copy()
     sigmas = (0.0,) * (arr.ndim - 3) + (sigma, sigma, 0.0)
@@ -298,6 +292,10 @@ def gaussian_blur(images, sigma):
     return _from_unit(out, arr.dtype)
 
 
+@validate_params(
+    {"images": ["array-like"], "sigma": [_SIGMA], "random_state": _RANDOM_STATE},
+    prefer_skip_nested_validation=True,
+)
 def gaussian_noise(images, sigma, random_state=None):
     """Add white Gaussian noise of standard deviation ``sigma`` to every pixel.
 
@@ -328,9 +326,10 @@ def gaussian_noise(images, sigma, random_state=None):
     >>> bool((out == gaussian_noise(img, 4 / 255, random_state=0)).all())
     True
     """
-    sigma = _real("sigma", sigma, low=0.0)
-    rng = _generator(random_state)
-    arr = _check_images(images)
+    return _gaussian_noise(_check_images(images), float(sigma), _generator(random_state))
+
+
+def _gaussian_noise(arr, sigma, rng):
     if sigma == 0.0:
         return arr.copy()
     noisy = _to_unit(arr) + rng.normal(0.0, sigma, size=arr.shape)
@@ -340,21 +339,26 @@ def gaussian_noise(images, sigma, random_state=None):
 # ---------------------------------------------------------------------------
 # random mixes
 # ---------------------------------------------------------------------------
-def _check_range(name, value, check_one):
-    """None, a number or a (low, high) pair -> None or (low, high)."""
+def _check_range(name, value, interval):
+    """None, a number or a (low, high) pair -> None or (low, high).
+
+    The parameter constraints have checked that ``value`` is None, a number
+    in ``interval`` or array-like; here the two ends of a pair are checked
+    against the same ``interval``.
+    """
     if value is None:
         return None
-    if isinstance(value, (tuple, list, np.ndarray)):
-        if len(value) != 2:
-            raise ValueError(
-                f"{name} must be None, a number or a (low, high) pair, got {value!r}."
-            )
-        low, high = check_one(value[0]), check_one(value[1])
-        if low > high:
-            raise ValueError(f"{name} must have low <= high, got {value!r}.")
-        return low, high
-    v = check_one(value)
-    return v, v
+    if not hasattr(value, "__len__"):
+        return value, value
+    ends = list(value)
+    if len(ends) != 2 or not all(interval.is_satisfied_by(v) for v in ends):
+        raise ValueError(
+            f"{name} must be None, {interval} or a (low, high) pair of them, got "
+            f"{value!r}."
+        )
+    if ends[0] > ends[1]:
+        raise ValueError(f"{name} must have low <= high, got {value!r}.")
+    return ends[0], ends[1]
 
 
 class RandomPostProcessing(BaseEstimator):
@@ -417,6 +421,16 @@ class RandomPostProcessing(BaseEstimator):
     >>> enc = SetFingerprintEncoder(augmentation=RandomPostProcessing())
     """
 
+    _parameter_constraints: dict = {
+        "jpeg_quality": [None, _QUALITY, "array-like"],
+        "resize_scale": [None, _SCALE, "array-like"],
+        "blur_sigma": [None, _SIGMA, "array-like"],
+        "noise_sigma": [None, _SIGMA, "array-like"],
+        "p": [Interval(Real, 0, 1, closed="both")],
+        "per_image": ["boolean"],
+        "interpolation": [StrOptions(set(_INTERPOLATIONS))],
+    }
+
     def __init__(
         self,
         *,
@@ -437,18 +451,13 @@ class RandomPostProcessing(BaseEstimator):
         self.interpolation = interpolation
 
     def _ranges(self):
-        p = _real("p", self.p, low=0.0)
-        if p > 1:
-            raise ValueError(f"p must be a probability in [0, 1], got {self.p!r}.")
-        _interpolation(self.interpolation)
-        return p, (
-            _check_range("resize_scale", self.resize_scale,
-                         lambda v: _real("resize_scale", v, low=0.0, low_open=True)),
-            _check_range("blur_sigma", self.blur_sigma,
-                         lambda v: _real("blur_sigma", v, low=0.0)),
-            _check_range("noise_sigma", self.noise_sigma,
-                         lambda v: _real("noise_sigma", v, low=0.0)),
-            _check_range("jpeg_quality", self.jpeg_quality, _quality),
+        """Validate the parameters; return ``(p, ranges)`` in the order of the operations."""
+        self._validate_params()
+        return float(self.p), (
+            _check_range("resize_scale", self.resize_scale, _SCALE),
+            _check_range("blur_sigma", self.blur_sigma, _SIGMA),
+            _check_range("noise_sigma", self.noise_sigma, _SIGMA),
+            _check_range("jpeg_quality", self.jpeg_quality, _QUALITY),
         )
 
     def _draw(self, rng, p, ranges):
@@ -464,20 +473,20 @@ class RandomPostProcessing(BaseEstimator):
                 value = int(low + np.floor(values[k] * (high - low + 1)))
                 value = min(value, int(high))
             else:
-                value = low + values[k] * (high - low)
+                value = float(low + values[k] * (high - low))
             ops.append((name, value))
         return ops
 
     def _apply(self, arr, ops, rng):
         for name, value in ops:
             if name == "resize":
-                arr = resize(arr, value, interpolation=self.interpolation)
+                arr = _resize(arr, value, self.interpolation)
             elif name == "blur":
-                arr = gaussian_blur(arr, value)
+                arr = _gaussian_blur(arr, value)
             elif name == "noise":
-                arr = gaussian_noise(arr, value, random_state=rng)
+                arr = _gaussian_noise(arr, value, rng)
             else:
-                arr = jpeg(arr, value)
+                arr = _jpeg(arr, value)
         return arr
 
     def __call__(self, images, random_state=None):
@@ -496,6 +505,10 @@ class RandomPostProcessing(BaseEstimator):
             Of the shape and dtype of ``images``; the input is not modified.
         """
         p, ranges = self._ranges()
+        validate_parameter_constraints(
+            {"random_state": _RANDOM_STATE}, {"random_state": random_state},
+            caller_name=f"{type(self).__name__}.__call__",
+        )
         rng = _generator(random_state)
         arr = _check_images(images)
         if not self.per_image:
@@ -543,6 +556,14 @@ class PostProcess(TransformerMixin, BaseEstimator):
     (2, 3, 16, 16, 3)
     """
 
+    _parameter_constraints: dict = {
+        "kind": [StrOptions(set(_KINDS)), callable],
+        # the strength is checked by the operation it is passed to
+        "value": [None, Real],
+        "interpolation": [StrOptions(set(_INTERPOLATIONS))],
+        "random_state": _RANDOM_STATE,
+    }
+
     def __init__(self, kind="jpeg", value=None, *, interpolation="bilinear",
                  random_state=None):
         self.kind = kind
@@ -550,14 +571,7 @@ class PostProcess(TransformerMixin, BaseEstimator):
         self.interpolation = interpolation
         self.random_state = random_state
 
-    def _check_kind(self):
-        if not callable(self.kind) and (
-            not isinstance(self.kind, str) or self.kind not in _KINDS
-        ):
-            raise ValueError(
-                f"kind must be one of {sorted(_KINDS)} or a callable, got {self.kind!r}."
-            )
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check the parameters (nothing is learnt).
 
@@ -570,7 +584,6 @@ class PostProcess(TransformerMixin, BaseEstimator):
         -------
         self : PostProcess
         """
-        self._check_kind()
         return self
 
     def transform(self, X):
@@ -586,7 +599,7 @@ class PostProcess(TransformerMixin, BaseEstimator):
         X_out : ndarray
             Of the shape and dtype of ``X``.
         """
-        self._check_kind()
+        self._validate_params()  # stateless: transform needs no fit
         if callable(self.kind):
             return self.kind(_check_images(X, "X"), _generator(self.random_state))
         value = _KINDS[self.kind] if self.value is None else self.value

@@ -6,7 +6,8 @@ every method alike.
 """
 
 from ._attribution_cnn import AttributionCNN
-from ._prnu import PRNUFingerprint, noise_residual
+from ._prnu import PRNUFingerprint
+from ._residual import noise_residual
 from ._spectrum import SpectrumFingerprint
 
 __all__ = ["AttributionCNN", "PRNUFingerprint", "SpectrumFingerprint", "noise_residual"]

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._bags import check_bag_labels, check_bags
+from .._bags import check_bag_labels
 from .._net_state import NetStateMixin
 from .._training import check_callbacks, fit_net
-from ._common import bag_batches, check_same_input, positive_int, positive_real, record_input
+from ._common import _BagFeatureTransformer, check_int_tuple
 
 __all__ = ["AttributionCNN"]
 
@@ -71,30 +72,40 @@ def _as_float(images, is_scalar):
 
 
 class _ImageDataset(torch.utils.data.Dataset):
-    """Every image of every bag, labelled with its bag's source."""
+    """The images of ``_BagFeatureTransformer._images``, labelled with their bag's source."""
 
-    def __init__(self, bags, y_idx):
-        self.bags = bags
+    def __init__(self, images, y_idx):
+        self.images = images
         self.y_idx = np.asarray(y_idx, dtype=np.int64)
 
     def __len__(self):
-        return self.bags.n_bags * self.bags.bag_size
+        return len(self.images)
 
     def __getitem__(self, i):
-        b, k = divmod(int(i), self.bags.bag_size)
-        img = self.bags.take(np.array([b]), np.array([[k]]))[0, 0]
-        return _as_float(img, self.bags.is_scalar), self.y_idx[b]
+        image, bag = self.images[i]
+        return image, self.y_idx[bag]
 
 
 def _resolve_device(device):
+    """The torch device to run on; ``"auto"`` takes CUDA when available."""
+    resolved = str(device)
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
+        resolved = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(resolved)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or a torch device, got {device!r}."
+        ) from None
+    if resolved.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but CUDA is not available here; use device='auto' "
+            "or 'cpu'."
+        )
+    return resolved
 
 
-class AttributionCNN(
-    NetStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
     """Single-image CNN source classifier; bag feature = mean penultimate activation.
 
     In the style of Yu et al. (2019): a CNN is trained with cross-entropy to
@@ -185,6 +196,19 @@ class AttributionCNN(
     (4, 8)
     """
 
+    _parameter_constraints: dict = {
+        **_BagFeatureTransformer._parameter_constraints,
+        "feature_dim": [Interval(Integral, 1, None, closed="left")],
+        "channels": ["array-like"],
+        "highpass": ["boolean"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [None, list, tuple],
+    }
+
     def __init__(
         self,
         feature_dim=64,
@@ -212,38 +236,13 @@ class AttributionCNN(
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def _check_params(self):
-        positive_int("feature_dim", self.feature_dim)
-        positive_int("max_epochs", self.max_epochs)
-        positive_int("batch_size", self.batch_size)
-        positive_real("lr", self.lr)
+    def _validate_params(self):
+        super()._validate_params()
+        check_int_tuple("channels", self.channels)
         check_callbacks(self.callbacks)
-        try:
-            channels = tuple(int(c) for c in self.channels)
-        except (TypeError, ValueError):
-            channels = ()
-        if not channels or min(channels) < 1 or any(
-            isinstance(c, bool) or not isinstance(c, numbers.Integral) for c in self.channels
-        ):
-            raise ValueError(
-                f"channels must be a non-empty tuple of positive integers, got "
-                f"{self.channels!r}."
-            )
-        device = _resolve_device(self.device)
-        try:
-            torch.device(device)
-        except (RuntimeError, TypeError):
-            raise ValueError(
-                f"device must be 'auto', 'cpu', 'cuda' or a torch device, got "
-                f"{self.device!r}."
-            ) from None
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but CUDA is not available here; use "
-                "device='auto' or 'cpu'."
-            )
-        return channels, device
+        _resolve_device(self.device)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the CNN on the images of the bags, labelled by their bag's source.
 
@@ -261,8 +260,7 @@ class AttributionCNN(
         """
         from skorch import NeuralNet
 
-        channels, device = self._check_params()
-        bags = check_bags(X, image_size=self.image_size)
+        bags = self._validate_bags(X, reset=True)
         y = check_bag_labels(y, bags.n_bags)
         classes, y_idx = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -275,10 +273,11 @@ class AttributionCNN(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = _AttributionNet(
-                bags.image_shape[2], channels, int(self.feature_dim), classes.size,
+                bags.image_shape[2], check_int_tuple("channels", self.channels),
+                int(self.feature_dim), classes.size,
                 highpass=bool(self.highpass),
             )
-        self.device_ = device
+        self.device_ = device = _resolve_device(self.device)
         callbacks = check_callbacks(self.callbacks)
         self.net_ = NeuralNet(
             module=module,
@@ -295,14 +294,26 @@ class AttributionCNN(
             verbose=int(self.verbose),
         )
         # an interrupt (Ctrl-C) keeps the last weights, with a warning
-        fit_net(self, _ImageDataset(bags, y_idx))
+        fit_net(self, _ImageDataset(self._images(bags), y_idx))
         losses = [h["train_loss"] for h in self.net_.history if "train_loss" in h]
         if not np.isfinite(losses).all():
             raise RuntimeError("Training diverged (loss is NaN or infinite); lower lr.")
         self.classes_ = classes
-        record_input(self, bags)
-        self._n_features_out = int(self.feature_dim)
         return self
+
+    def _n_image_features(self, image_shape):
+        return int(self.feature_dim)
+
+    @property
+    def _n_features_out(self):
+        return self.net_.module_.config["feature_dim"]
+
+    def _as_model_input(self, images, is_scalar):
+        return _as_float(images, is_scalar)
+
+    def _image_features(self, images):
+        tensor = torch.from_numpy(np.ascontiguousarray(images)).to(self.device_)
+        return self.net_.module_.features(tensor).double().cpu().numpy()
 
     def transform(self, X):
         """Mean penultimate activation of the images of each bag.
@@ -318,29 +329,13 @@ class AttributionCNN(
         Z : ndarray of shape (n_bags, feature_dim), dtype float32
         """
         check_is_fitted(self, ("net_", "image_shape_"))
-        bags = check_bags(X, image_size=self.image_size)
-        check_same_input(self, bags)
-        module = self.net_.module_
-        module.eval()
-        out = np.zeros((bags.n_bags, int(self.feature_dim)), dtype=np.float64)
+        self.net_.module_.eval()
         with torch.inference_mode():
-            for bag_idx, items in bag_batches(bags.n_bags, bags.bag_size, int(self.batch_size)):
-                batch = _as_float(bags.take(bag_idx, items), bags.is_scalar)
-                n, m = batch.shape[:2]
-                tensor = torch.from_numpy(
-                    np.ascontiguousarray(batch.reshape((n * m,) + batch.shape[2:]))
-                ).to(self.device_)
-                feats = module.features(tensor).double().cpu().numpy()
-                out[bag_idx] += feats.reshape(n, m, -1).sum(axis=1)
-        return (out / bags.bag_size).astype(np.float32)
+            return super().transform(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        tags.input_tags.string = True
         tags.target_tags.required = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
         tags.non_deterministic = False
         return tags
 

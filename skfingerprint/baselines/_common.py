@@ -1,38 +1,45 @@
-"""Helpers shared by the baselines: parameter checks, colour, streaming."""
+"""The skeleton shared by the baselines' bag transformers, and colour helpers.
+
+:class:`_BagFeatureTransformer` is the one place where a baseline validates
+and reads bags: subclasses only say how long the feature of an image is and
+how to compute it; the base class checks the bags (through
+:func:`skfingerprint._bags.check_bags`), remembers what ``transform`` must
+match, and streams the images batch by batch into the mean feature of every
+bag.
+"""
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from .._bags import check_bags
 
 # ITU-R BT.601 luma weights (as in MATLAB's rgb2gray, used by the PRNU code)
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
-def positive_int(name, value, *, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be a positive integer{extra}, got {value!r}.")
+def check_int_tuple(name, value, *, odd=False):
+    """A non-empty sequence of positive (odd) integers, as a tuple of int.
 
-
-def positive_real(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or value <= 0
+    The part of ``channels``/``windows`` that parameter constraints cannot
+    express (they check that the value is array-like).
+    """
+    kind = "odd positive" if odd else "positive"
+    items = list(np.ravel(np.asarray(value, dtype=object)))
+    if not items or any(
+        isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral) or v < 1
+        or (odd and v % 2 == 0)
+        for v in items
     ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-
-
-def check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
         raise ValueError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}."
+            f"{name} must be a non-empty tuple of {kind} integers, got {value!r}."
         )
+    return tuple(int(v) for v in items)
 
 
 def to_grey_levels(images, is_scalar):
@@ -65,6 +72,7 @@ def select_colour(images, color):
 
 
 def n_colour_channels(c, color):
+    """Number of channels :func:`select_colour` keeps of ``c``."""
     if color == "luminance":
         return 1
     return c - 1 if c in (2, 4) else c
@@ -90,50 +98,168 @@ def bag_batches(n_bags, bag_size, batch_size):
                 yield np.array([b]), items[None, :]
 
 
-def bag_mean_features(bags, image_features, n_features, batch_size):
-    """Mean over each bag of ``image_features(images)``, streamed.
+class _BagImages:
+    """Every image of every bag, one at a time, as a sequence (for training).
 
-    ``image_features`` maps a float64 array ``(N, H, W, C)`` in grey levels to
-    ``(N, n_features)``.  Returns float64 ``(n_bags, n_features)``.
+    Item ``i`` is ``(image, bag)``: the ``i``-th image of the bags taken bag
+    after bag, prepared by ``as_model_input``, and the index of its bag.
     """
-    sums = np.zeros((bags.n_bags, n_features), dtype=np.float64)
-    for bag_idx, items in bag_batches(bags.n_bags, bags.bag_size, batch_size):
-        batch = to_grey_levels(bags.take(bag_idx, items), bags.is_scalar)
-        n, m = batch.shape[:2]
-        feats = image_features(batch.reshape((n * m,) + batch.shape[2:]))
-        sums[bag_idx] += feats.reshape(n, m, n_features).sum(axis=1)
-    return sums / bags.bag_size
+
+    def __init__(self, bags, as_model_input):
+        self.bags = bags
+        self.as_model_input = as_model_input
+
+    def __len__(self):
+        return self.bags.n_bags * self.bags.bag_size
+
+    def __getitem__(self, i):
+        b, k = divmod(int(i), self.bags.bag_size)
+        image = self.bags.take(np.array([b]), np.array([[k]]))
+        return self.as_model_input(image, self.bags.is_scalar)[0, 0], b
 
 
-def record_input(est, bags):
-    """Remember in ``fit`` what ``transform`` must match."""
-    est.image_shape_ = tuple(bags.image_shape)
-    if bags.is_scalar:
-        est.n_features_in_ = bags.bag_size
-    elif hasattr(est, "n_features_in_"):
-        del est.n_features_in_
+class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Bags in, one feature vector per bag out: the mean feature of its images.
 
+    Subclasses define ``__init__`` (with at least ``image_size`` and
+    ``batch_size``), extend ``_parameter_constraints``, decorate their
+    ``fit`` with ``_fit_context`` and implement
 
-def check_same_input(est, bags):
-    """In ``transform``: same kind of bags and image shape as in ``fit``."""
-    name = type(est).__name__
-    fitted_scalar = hasattr(est, "n_features_in_")
-    if bags.is_scalar != fitted_scalar:
-        kind = "scalar items (2D input)" if bags.is_scalar else "images"
-        raise ValueError(
-            f"X holds bags of {kind}, unlike the bags seen in fit; pass bags of "
-            "the same kind."
-        )
-    if bags.is_scalar and bags.bag_size != est.n_features_in_:
-        raise ValueError(
-            f"X has {bags.bag_size} features, but {name} is expecting "
-            f"{est.n_features_in_} features as input (2D input is read as bags of "
-            "scalar items; their number is fixed at fit)."
-        )
-    if tuple(bags.image_shape) != tuple(est.image_shape_):
-        raise ValueError(
-            f"X has images of shape {tuple(bags.image_shape)} (H, W, C), but "
-            f"{name} was fitted on images of shape {tuple(est.image_shape_)}; "
-            "its features are tied to the image size. Resize the images (or pass "
-            "image_size= for image files)."
-        )
+    * ``_n_image_features(image_shape)``: the length of the feature of one
+      image of shape ``(H, W, C)``;
+    * ``_image_features(images)``: ``(N, H, W, C)`` images, as
+      ``_as_model_input`` prepares them, to ``(N, n_features)`` numbers.
+
+    and may override ``_as_model_input`` (default: float64 grey levels) and
+    ``_finish_features`` (applied to the bag means; default: none) and
+    ``_n_features_out`` (when fitted attributes fix the number of output
+    features).  ``fit`` calls ``_validate_bags(X, reset=True)``;
+    ``transform`` is shared; ``_images(bags)`` gives the images one by one
+    (for training on single images).
+    """
+
+    _parameter_constraints: dict = {
+        # the content of a pair is checked by check_bags (check_image_size)
+        "image_size": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------- subclass API
+    def _n_image_features(self, image_shape):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _image_features(self, images):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _as_model_input(self, images, is_scalar):
+        """A batch of images ``(n, m, H, W, C)`` as the features expect them."""
+        return to_grey_levels(images, is_scalar)
+
+    def _finish_features(self, features):
+        """Map the bag means ``(n_bags, n_features)`` to the output."""
+        return features
+
+    # ------------------------------------------------------------- bags
+    def _validate_bags(self, X, *, reset):
+        """Check ``X`` and return its :class:`~skfingerprint._bags.BagSource`.
+
+        With ``reset`` (in ``fit``) the kind of bags, the image shape and the
+        number of output features are recorded; otherwise (in ``transform``)
+        ``X`` must match them.
+        """
+        bags = check_bags(X, image_size=self.image_size)
+        if reset:
+            self.image_shape_ = tuple(bags.image_shape)
+            if bags.is_scalar:
+                self.n_features_in_ = bags.bag_size
+            elif hasattr(self, "n_features_in_"):
+                del self.n_features_in_
+            return bags
+        self._check_same_input(bags)
+        n_features = self._n_image_features(tuple(bags.image_shape))
+        if n_features != self._n_features_out:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with {self._n_features_out} "
+                f"features per bag but its parameters now give {n_features}; "
+                "refit it after changing parameters."
+            )
+        return bags
+
+    @property
+    def _n_features_out(self):
+        """Number of output features (for ``get_feature_names_out``), once fitted."""
+        return self._n_image_features(self.image_shape_)
+
+    def _check_same_input(self, bags):
+        name = type(self).__name__
+        fitted_scalar = hasattr(self, "n_features_in_")
+        if bags.is_scalar != fitted_scalar:
+            kind = "scalar items (2D input)" if bags.is_scalar else "images"
+            raise ValueError(
+                f"X holds bags of {kind}, unlike the bags seen in fit; pass bags of "
+                "the same kind."
+            )
+        if bags.is_scalar and bags.bag_size != self.n_features_in_:
+            raise ValueError(
+                f"X has {bags.bag_size} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input (2D input is read as bags "
+                "of scalar items; their number is fixed at fit)."
+            )
+        if tuple(bags.image_shape) != tuple(self.image_shape_):
+            raise ValueError(
+                f"X has images of shape {tuple(bags.image_shape)} (H, W, C), but "
+                f"{name} was fitted on images of shape {tuple(self.image_shape_)}; "
+                "its features are tied to the image size. Resize the images (or "
+                "pass image_size= for image files)."
+            )
+
+    def _images(self, bags):
+        """The images of ``bags`` one by one, for a model trained on single images."""
+        return _BagImages(bags, self._as_model_input)
+
+    def _bag_features(self, bags):
+        """Mean over each bag of ``_image_features``, float64, streamed.
+
+        At most ``batch_size`` images are read and processed at once.
+        """
+        n_features = self._n_image_features(tuple(bags.image_shape))
+        sums = np.zeros((bags.n_bags, n_features), dtype=np.float64)
+        for bag_idx, items in bag_batches(bags.n_bags, bags.bag_size, int(self.batch_size)):
+            batch = self._as_model_input(bags.take(bag_idx, items), bags.is_scalar)
+            n, m = batch.shape[:2]
+            feats = np.asarray(
+                self._image_features(batch.reshape((n * m,) + batch.shape[2:])),
+                dtype=np.float64,
+            )
+            sums[bag_idx] += feats.reshape(n, m, n_features).sum(axis=1)
+        return sums / bags.bag_size
+
+    # ------------------------------------------------------------- transform
+    def transform(self, X):
+        """Feature vector of each bag.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags of the image shape seen in ``fit`` (images, image paths or
+            scalar items, like the training bags); bags may hold any number
+            of images.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_bags, n_features_out), dtype float32
+            See the class documentation for what the features are.
+        """
+        check_is_fitted(self, "image_shape_")
+        self._validate_params()  # parameters may have been set since fit
+        bags = self._validate_bags(X, reset=False)
+        return self._finish_features(self._bag_features(bags)).astype(np.float32)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import fft as sp_fft
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
 
-from .._bags import check_bags
-from ._common import (
-    bag_mean_features,
-    check_choice,
-    check_same_input,
-    n_colour_channels,
-    positive_int,
-    positive_real,
-    record_input,
-    select_colour,
-)
-from ._prnu import _import_pywt, _residual_2d
+from ._common import n_colour_channels, select_colour
+from ._residual import _ResidualBagTransformer
 
 __all__ = ["SpectrumFingerprint"]
 
@@ -26,6 +18,7 @@ _EPS = 1e-6  # added to powers (grey levels squared) before the logarithm
 _WINDOWS = (3, 5, 7, 9)
 
 
+@lru_cache(maxsize=8)
 def _radial_bins(h, w):
     """Radial bin of every frequency of an ``h x w`` FFT, and bin radii.
 
@@ -40,10 +33,12 @@ def _radial_bins(h, w):
     used, index = np.unique(raw, return_inverse=True)
     counts = np.bincount(index, minlength=used.size)
     radii = np.bincount(index, weights=radius, minlength=used.size) / counts
+    for arr in (index, radii, counts):
+        arr.setflags(write=False)  # shared by the cache
     return index, radii, counts
 
 
-class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class SpectrumFingerprint(_ResidualBagTransformer):
     """Bag feature = mean frequency features of its images' noise residuals.
 
     Two families of spectral features, each averaged over the images of a
@@ -144,6 +139,13 @@ class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     ((4, 36), (12,))
     """
 
+    _parameter_constraints: dict = {
+        **_ResidualBagTransformer._parameter_constraints,
+        "features": [StrOptions({"both", "azimuthal", "dct"})],
+        "residual": [StrOptions({"wavelet", "none"})],
+        "standardize": ["boolean"],
+    }
+
     def __init__(
         self,
         *,
@@ -167,31 +169,26 @@ class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         self.image_size = image_size
         self.batch_size = batch_size
 
-    def _check_params(self):
-        check_choice("features", self.features, ("both", "azimuthal", "dct"))
-        check_choice("residual", self.residual, ("wavelet", "none"))
-        check_choice("color", self.color, ("luminance", "per_channel"))
-        positive_real("sigma", self.sigma)
-        positive_int("levels", self.levels)
-        positive_int("batch_size", self.batch_size)
-        if self.residual == "wavelet":
-            pywt = _import_pywt()
-            if self.wavelet not in pywt.wavelist(kind="discrete"):
-                raise ValueError(
-                    f"wavelet must be a discrete PyWavelets wavelet, got {self.wavelet!r}."
-                )
+    def _n_image_features(self, image_shape):
+        h, w, c = image_shape
+        per_channel = 0
+        if self.features in ("both", "azimuthal"):
+            per_channel += _radial_bins(h, w)[1].size
+        if self.features in ("both", "dct"):
+            per_channel += h * w
+        return per_channel * n_colour_channels(c, self.color)
 
-    def _image_features(self, images, bins):
-        imgs = np.moveaxis(select_colour(images, self.color), -1, 1)  # (N, C, H, W)
-        n, c, h, w = imgs.shape
+    def _image_features(self, images):
+        h, w = images.shape[1:3]
         if self.residual == "wavelet" and h * w > 1:
-            imgs = _residual_2d(
-                imgs.reshape(n * c, h, w), self.sigma, self.wavelet, self.levels,
-                _WINDOWS, False, False,
-            ).reshape(n, c, h, w)
+            imgs = self._residuals(images, windows=_WINDOWS, zero_mean=False,
+                                   wiener_dft=False)
+        else:  # the images themselves (and 1x1 images: no spatial residual)
+            imgs = np.moveaxis(select_colour(images, self.color), -1, 1)
+        n, c = imgs.shape[:2]  # (N, C', H, W)
         out = []
         if self.features in ("both", "azimuthal"):
-            index, _, counts = bins
+            index, _, counts = _radial_bins(h, w)
             power = (np.abs(np.fft.fft2(imgs, axes=(-2, -1))) ** 2 / (h * w)).reshape(
                 n * c, h * w
             )
@@ -204,19 +201,12 @@ class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
             out.append(np.moveaxis(logd, 1, -1).reshape(n, h * w * c))
         return np.concatenate(out, axis=1)
 
-    def _raw_features(self, bags):
-        h, w, c = bags.image_shape
-        bins = _radial_bins(h, w)
-        c2 = n_colour_channels(c, self.color)
-        n_out = 0
-        if self.features in ("both", "azimuthal"):
-            n_out += bins[1].size * c2
-        if self.features in ("both", "dct"):
-            n_out += h * w * c2
-        return bag_mean_features(
-            bags, lambda im: self._image_features(im, bins), n_out,
-            int(self.batch_size),
-        ), bins
+    @property
+    def _n_features_out(self):
+        return self.mean_.shape[0]
+
+    def _finish_features(self, features):
+        return (features - self.mean_) / self.scale_
 
     def fit(self, X, y=None):
         """Learn the image shape and (with ``standardize``) the feature scaling.
@@ -236,6 +226,7 @@ class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         self.fit_transform(X)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit and return the features of the training bags (one pass).
 
@@ -249,12 +240,10 @@ class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         -------
         Z : ndarray of shape (n_bags, n_features_out), dtype float32
         """
-        self._check_params()
-        bags = check_bags(X, image_size=self.image_size)
-        feats, bins = self._raw_features(bags)
-        record_input(self, bags)
+        bags = self._validate_bags(X, reset=True)
+        feats = self._bag_features(bags)
         if self.features in ("both", "azimuthal"):
-            self.radial_frequencies_ = bins[1]
+            self.radial_frequencies_ = _radial_bins(*bags.image_shape[:2])[1].copy()
         elif hasattr(self, "radial_frequencies_"):
             del self.radial_frequencies_
         if self.standardize:
@@ -264,38 +253,4 @@ class SpectrumFingerprint(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         else:
             self.mean_ = np.zeros(feats.shape[1])
             self.scale_ = np.ones(feats.shape[1])
-        self._n_features_out = feats.shape[1]
-        return ((feats - self.mean_) / self.scale_).astype(np.float32)
-
-    def transform(self, X):
-        """Spectral features of each bag.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
-            Bags of the image shape seen in ``fit``; bags may hold any number
-            of images.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_bags, n_features_out), dtype float32
-            See Notes for the order of the features.
-        """
-        check_is_fitted(self, "mean_")
-        self._check_params()
-        bags = check_bags(X, image_size=self.image_size)
-        check_same_input(self, bags)
-        feats, _ = self._raw_features(bags)
-        if feats.shape[1] != self.mean_.size:
-            raise ValueError(
-                "The features parameters changed since fit; refit the estimator."
-            )
-        return ((feats - self.mean_) / self.scale_).astype(np.float32)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
+        return self._finish_features(feats).astype(np.float32)

@@ -1,16 +1,25 @@
 """Heatmap of the fingerprint correlation matrix (paper Fig. 2 and 3)."""
 
-import numpy as np
-from scipy.cluster.hierarchy import fcluster, leaves_list
+from numbers import Integral, Real
 
+import numpy as np
+from scipy.cluster.hierarchy import leaves_list
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ..cluster import cluster_families, fingerprint_distances
 from ..cluster._families import _average_linkage
-from ..metrics._correlation import (
-    _resolve_labels,
-    _validate_embeddings,
-    fingerprint_correlation_matrix,
-)
+from ..metrics import fingerprint_correlation_matrix
 from ..metrics._scorer import _embed
-from ._base import _as_per_source, _get_ax
+from ._base import (
+    AX_CONSTRAINT,
+    ESTIMATOR_CONSTRAINTS,
+    KW_CONSTRAINT,
+    SOURCE_CONSTRAINTS,
+    _as_per_source,
+    _checked_sources,
+    _forward,
+    _get_ax,
+)
 
 
 def _runs(values):
@@ -83,6 +92,20 @@ class CorrelationMatrixDisplay:
         self.display_labels = display_labels
         self.families = families
 
+    @validate_params(
+        {
+            "include_values": ["boolean"],
+            "values_format": [str],
+            "cmap": [str, callable],
+            "xticks_rotation": [StrOptions({"vertical", "horizontal"}), Real],
+            "colorbar": ["boolean"],
+            "ax": AX_CONSTRAINT,
+            "im_kw": KW_CONSTRAINT,
+            "text_kw": KW_CONSTRAINT,
+            "family_kw": KW_CONSTRAINT,
+        },
+        prefer_skip_nested_validation=True,
+    )
     def plot(
         self,
         *,
@@ -128,7 +151,7 @@ class CorrelationMatrixDisplay:
         """
         from matplotlib.patches import Rectangle
 
-        fig, ax = _get_ax(ax)
+        fig, ax = _get_ax(ax, f"{type(self).__name__}.plot")
         rho = np.asarray(self.rho)
         n = rho.shape[0]
         labels = np.arange(n) if self.display_labels is None else self.display_labels
@@ -196,6 +219,14 @@ class CorrelationMatrixDisplay:
         return self
 
     @classmethod
+    @validate_params(
+        {
+            **SOURCE_CONSTRAINTS,
+            "n_families": [None, Interval(Integral, 1, None, closed="left")],
+            "order": [StrOptions({"dendrogram"}), None],
+        },
+        prefer_skip_nested_validation=False,  # plot's options are checked by plot
+    )
     def from_predictions(
         cls,
         Z,
@@ -239,8 +270,11 @@ class CorrelationMatrixDisplay:
             aligned with ``labels``); their blocks are outlined.
 
         n_families : int, default=None
-            Instead of known families, outline the blocks found by cutting the
-            dendrogram into this many clusters. Not with ``families``.
+            Instead of known families, outline the families found by
+            :func:`~skfingerprint.cluster.cluster_families` with this many
+            clusters (the same average-linkage dendrogram, cut), each named
+            ``"cluster <id>"`` with the id ``cluster_families`` gives it. Not
+            with ``families``.
 
         order : {"dendrogram", None}, default="dendrogram"
             Order the sources by the average-linkage dendrogram of
@@ -255,54 +289,35 @@ im_kw, text_kw, family_kw
         -------
         display : CorrelationMatrixDisplay
         """
+        arguments = locals()
         if families is not None and n_families is not None:
             raise ValueError("Give families or n_families, not both.")
-        if order not in ("dendrogram", None):
-            raise ValueError(f"order must be 'dendrogram' or None; got {order!r}.")
-        _, y_checked = _validate_embeddings(Z, y)
-        classes, _ = _resolve_labels(y_checked, labels)
+        classes = _checked_sources(Z, y, labels)
         rho = fingerprint_correlation_matrix(
             Z, y, fingerprints=fingerprints, labels=classes
         )
         family_values = _as_per_source(families, classes)
+        if n_families is not None:
+            found = cluster_families(
+                Z, y, n_families=n_families, fingerprints=fingerprints, labels=classes
+            )
+            family_values = np.array(
+                [f"cluster {found[c]}" for c in classes.tolist()], dtype=object
+            )
 
-        n = classes.size
-        perm = np.arange(n)
-        if n >= 2 and (order == "dendrogram" or n_families is not None):
-            D = 1.0 - (rho + rho.T) / 2.0
-            np.fill_diagonal(D, 0.0)
-            link = _average_linkage(D)
-            if order == "dendrogram":
-                perm = leaves_list(link)
-            if n_families is not None:
-                family_values = fcluster(link, n_families, criterion="maxclust") - 1
-        elif n_families is not None:
-            family_values = np.zeros(n, dtype=int)
-
-        if family_values is not None:
-            family_values = np.asarray(family_values, dtype=object)[perm]
-            if n_families is not None:
-                family_values = np.array(
-                    [f"cluster {v}" for v in family_values], dtype=object
-                )
+        perm = np.arange(classes.size)
+        if classes.size >= 2 and order == "dendrogram":
+            D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=classes)
+            perm = leaves_list(_average_linkage(D))
         disp = cls(
             rho[np.ix_(perm, perm)],
             display_labels=classes[perm],
-            families=family_values,
+            families=None if family_values is None else family_values[perm],
         )
-        return disp.plot(
-            include_values=include_values,
-            values_format=values_format,
-            cmap=cmap,
-            xticks_rotation=xticks_rotation,
-            colorbar=colorbar,
-            ax=ax,
-            im_kw=im_kw,
-            text_kw=text_kw,
-            family_kw=family_kw,
-        )
+        return disp.plot(**_forward(disp.plot, arguments))
 
     @classmethod
+    @validate_params(ESTIMATOR_CONSTRAINTS, prefer_skip_nested_validation=False)
     def from_estimator(
         cls,
         estimator,
@@ -352,21 +367,7 @@ im_kw, text_kw, family_kw
         -------
         display : CorrelationMatrixDisplay
         """
+        arguments = locals()
         return cls.from_predictions(
-            _embed(estimator, X),
-            y,
-            labels=labels,
-            fingerprints=fingerprints,
-            families=families,
-            n_families=n_families,
-            order=order,
-            include_values=include_values,
-            values_format=values_format,
-            cmap=cmap,
-            xticks_rotation=xticks_rotation,
-            colorbar=colorbar,
-            ax=ax,
-            im_kw=im_kw,
-            text_kw=text_kw,
-            family_kw=family_kw,
+            _embed(estimator, X), y, **_forward(cls.from_predictions, arguments)
         )

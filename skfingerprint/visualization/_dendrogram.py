@@ -1,12 +1,25 @@
 """Dendrogram of sources by fingerprint distance (paper Sec. 4.2, Fig. 3)."""
 
+from numbers import Real
+
 import numpy as np
 from scipy.cluster.hierarchy import dendrogram
+from sklearn.utils._param_validation import StrOptions, validate_params
 
-from ..cluster._families import _average_linkage, fingerprint_distances
-from ..metrics._correlation import _resolve_labels, _validate_embeddings
+from ..cluster import fingerprint_distances
+from ..cluster._families import _average_linkage
 from ..metrics._scorer import _embed
-from ._base import _as_per_source, _family_colors, _get_ax
+from ._base import (
+    AX_CONSTRAINT,
+    ESTIMATOR_CONSTRAINTS,
+    KW_CONSTRAINT,
+    SOURCE_CONSTRAINTS,
+    _as_per_source,
+    _checked_sources,
+    _family_colors,
+    _forward,
+    _get_ax,
+)
 
 
 class FamilyDendrogramDisplay:
@@ -63,6 +76,16 @@ class FamilyDendrogramDisplay:
         self.display_labels = display_labels
         self.families = families
 
+    @validate_params(
+        {
+            "orientation": [StrOptions({"left", "right", "top", "bottom"})],
+            "color_threshold": [None, Real],
+            "legend": ["boolean"],
+            "ax": AX_CONSTRAINT,
+            "dendrogram_kw": KW_CONSTRAINT,
+        },
+        prefer_skip_nested_validation=True,
+    )
     def plot(
         self,
         *,
@@ -101,7 +124,8 @@ class FamilyDendrogramDisplay:
         """
         from matplotlib.patches import Patch
 
-        fig, ax = _get_ax(ax)
+        caller_name = f"{type(self).__name__}.plot"
+        fig, ax = _get_ax(ax, caller_name)
         link = np.asarray(self.linkage_matrix, dtype=float)
         n = link.shape[0] + 1
         labels = (
@@ -130,7 +154,7 @@ class FamilyDendrogramDisplay:
         self.legend_ = None
         if self.families is not None:
             families = list(self.families)
-            colors = _family_colors(families)
+            colors = _family_colors(families, caller_name)
             family_of = dict(zip(labels, families))
             for tick in tick_labels:
                 family = family_of[tick.get_text()]
@@ -149,6 +173,7 @@ class FamilyDendrogramDisplay:
         return self
 
     @classmethod
+    @validate_params(SOURCE_CONSTRAINTS, prefer_skip_nested_validation=False)
     def from_predictions(
         cls,
         Z,
@@ -190,8 +215,8 @@ class FamilyDendrogramDisplay:
         -------
         display : FamilyDendrogramDisplay
         """
-        _, y_checked = _validate_embeddings(Z, y)
-        classes, _ = _resolve_labels(y_checked, labels)
+        arguments = locals()
+        classes = _checked_sources(Z, y, labels)
         if classes.size < 2:
             raise ValueError(
                 f"A dendrogram needs at least 2 sources; got {classes.size}."
@@ -202,15 +227,10 @@ class FamilyDendrogramDisplay:
             display_labels=classes,
             families=_as_per_source(families, classes),
         )
-        return disp.plot(
-            orientation=orientation,
-            color_threshold=color_threshold,
-            legend=legend,
-            ax=ax,
-            dendrogram_kw=dendrogram_kw,
-        )
+        return disp.plot(**_forward(disp.plot, arguments))
 
     @classmethod
+    @validate_params(ESTIMATOR_CONSTRAINTS, prefer_skip_nested_validation=False)
     def from_estimator(
         cls,
         estimator,
@@ -251,15 +271,7 @@ class FamilyDendrogramDisplay:
         -------
         display : FamilyDendrogramDisplay
         """
+        arguments = locals()
         return cls.from_predictions(
-            _embed(estimator, X),
-            y,
-            labels=labels,
-            fingerprints=fingerprints,
-            families=families,
-            orientation=orientation,
-            color_threshold=color_threshold,
-            legend=legend,
-            ax=ax,
-            dendrogram_kw=dendrogram_kw,
+            _embed(estimator, X), y, **_forward(cls.from_predictions, arguments)
         )

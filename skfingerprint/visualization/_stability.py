@@ -3,8 +3,9 @@
 from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
-from ._base import _get_ax
+from ._base import AX_CONSTRAINT, KW_CONSTRAINT, _forward, _get_ax
 
 
 def _is_number(value):
@@ -89,6 +90,16 @@ class StabilityDisplay:
         self.score_name = score_name
         self.line_labels = line_labels
 
+    @validate_params(
+        {
+            "xscale": [None, str],
+            "std_alpha": [Interval(Real, 0, 1, closed="both")],
+            "ax": AX_CONSTRAINT,
+            "line_kw": KW_CONSTRAINT,
+            "fill_between_kw": KW_CONSTRAINT,
+        },
+        prefer_skip_nested_validation=True,
+    )
     def plot(
         self,
         *,
@@ -119,7 +130,7 @@ class StabilityDisplay:
         -------
         display : StabilityDisplay
         """
-        fig, ax = _get_ax(ax)
+        fig, ax = _get_ax(ax, f"{type(self).__name__}.plot")
         values = list(np.asarray(self.param_range, dtype=object))
         numeric = all(_is_number(v) for v in values)
         x = (
@@ -166,6 +177,15 @@ class StabilityDisplay:
         return self
 
     @classmethod
+    @validate_params(
+        {
+            "cv_results": [HasMethods(["keys", "__getitem__"])],  # a dict or a DataFrame
+            "param": [str],
+            "score": [str],
+            "score_name": [None, str],
+        },
+        prefer_skip_nested_validation=False,  # plot's options are checked by plot
+    )
     def from_cv_results(
         cls,
         cv_results,
@@ -205,6 +225,7 @@ class StabilityDisplay:
         -------
         display : StabilityDisplay
         """
+        arguments = locals()
         mean_key, std_key = f"mean_test_{score}", f"std_test_{score}"
         if mean_key not in cv_results or std_key not in cv_results:
             available = sorted(
@@ -256,10 +277,4 @@ class StabilityDisplay:
             score_name=score_name,
             line_labels=line_labels,
         )
-        return disp.plot(
-            xscale=xscale,
-            std_alpha=std_alpha,
-            ax=ax,
-            line_kw=line_kw,
-            fill_between_kw=fill_between_kw,
-        )
+        return disp.plot(**_forward(disp.plot, arguments))
