@@ -169,3 +169,21 @@ def test_auto_augmentation_is_post_processing_in_patch_mode_only(small_bags):
         fit(**patch), fit(**patch, augmentation=RandomPostProcessing(resize_scale=None)))
     assert not np.array_equal(fit(**patch), fit(**patch, augmentation=None))
     np.testing.assert_array_equal(fit(**TINY), fit(**TINY, augmentation=None))
+
+
+@pytest.mark.parametrize("name", ["PRNUFingerprint", "SpectrumFingerprint", "AttributionCNN"])
+def test_baselines_take_the_same_patch_mode(name):
+    from skfingerprint import baselines
+
+    rng = np.random.RandomState(0)
+    X = (rng.rand(8, 2, 40, 40, 3) * 255).astype(np.uint8)
+    y = np.repeat(["a", "b"], 4)
+    kw = dict(feature_dim=4, channels=(4,), max_epochs=1, random_state=0) \
+        if name == "AttributionCNN" else {}
+    est = getattr(baselines, name)(patch_size=16, patches_per_image=3, **kw).fit(X, y)
+    Z = est.transform(X)
+    np.testing.assert_array_equal(est.transform(X), Z)  # deterministic grid
+    mixed = est.transform([[X[0, 0], X[0, 1][:20, :30]]])  # mixed sizes in one bag
+    assert mixed.shape == (1, Z.shape[1]) and np.isfinite(mixed).all()
+    with pytest.raises(ValueError, match="smaller than patch_size"):
+        est.transform([[X[0, 0][:8]]])

@@ -136,6 +136,14 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
         Images per optimisation step, and per forward pass in ``transform``.
     image_size : int, (int, int) or None, default=None
         For bags of image files: resize and centre-crop to this size.
+    patch_size : int, (int, int) or None, default=None
+        Patch mode: every image gives ``patches_per_image`` aligned crops of
+        this size, never resized, so images of any (and mixed) sizes of at
+        least the patch can be used; see
+        :class:`~skfingerprint.SetFingerprintEncoder` and the "Bags" guide.
+        Excludes ``image_size``.
+    patches_per_image : int, default=8
+        Crops per image in patch mode (ignored otherwise).
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         Where the network runs; ``"auto"`` takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -219,6 +227,8 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
         lr=3e-3,
         batch_size=64,
         image_size=None,
+        patch_size=None,
+        patches_per_image=8,
         device="auto",
         random_state=None,
         verbose=0,
@@ -231,6 +241,8 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
         self.lr = lr
         self.batch_size = batch_size
         self.image_size = image_size
+        self.patch_size = patch_size
+        self.patches_per_image = patches_per_image
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

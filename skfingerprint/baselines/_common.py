@@ -17,7 +17,8 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._bags import check_bags
+from .._bags import check_bags, check_patch_settings
+from .._validation import POSITIVE_INT
 
 # ITU-R BT.601 luma weights (as in MATLAB's rgb2gray, used by the PRNU code)
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -99,10 +100,11 @@ def bag_batches(n_bags, bag_size, batch_size):
 
 
 class _BagImages:
-    """Every image of every bag, one at a time, as a sequence (for training).
+    """Every item of every bag, one at a time, as a sequence (for training).
 
-    Item ``i`` is ``(image, bag)``: the ``i``-th image of the bags taken bag
-    after bag, prepared by ``as_model_input``, and the index of its bag.
+    Item ``i`` is ``(image, bag)``: the ``i``-th image (in patch mode: patch,
+    of the deterministic grid of its image) of the bags taken bag after bag,
+    prepared by ``as_model_input``, and the index of its bag.
     """
 
     def __init__(self, bags, as_model_input):
@@ -110,12 +112,13 @@ class _BagImages:
         self.as_model_input = as_model_input
 
     def __len__(self):
-        return self.bags.n_bags * self.bags.bag_size
+        return self.bags.n_bags * self.bags.bag_size * self.bags.items_per_image
 
     def __getitem__(self, i):
-        b, k = divmod(int(i), self.bags.bag_size)
-        image = self.bags.take(np.array([b]), np.array([[k]]))
-        return self.as_model_input(image, self.bags.is_scalar)[0, 0], b
+        image, patch = divmod(int(i), self.bags.items_per_image)
+        b, k = divmod(image, self.bags.bag_size)
+        items = self.bags.take(np.array([b]), np.array([[k]]))
+        return self.as_model_input(items, self.bags.is_scalar)[0, patch], b
 
 
 class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -141,6 +144,8 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     _parameter_constraints: dict = {
         # the content of a pair is checked by check_bags (check_image_size)
         "image_size": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
+        "patch_size": "no_validation",  # check_patch_settings
+        "patches_per_image": [POSITIVE_INT],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
@@ -167,7 +172,10 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         number of output features are recorded; otherwise (in ``transform``)
         ``X`` must match them.
         """
-        bags = check_bags(X, image_size=self.image_size)
+        patch = check_patch_settings(
+            self.patch_size, self.patches_per_image, self.image_size
+        )
+        bags = check_bags(X, image_size=self.image_size, patch=patch)
         if reset:
             self.image_shape_ = tuple(bags.image_shape)
             if bags.is_scalar:
@@ -209,8 +217,9 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             raise ValueError(
                 f"X has images of shape {tuple(bags.image_shape)} (H, W, C), but "
                 f"{name} was fitted on images of shape {tuple(self.image_shape_)}; "
-                "its features are tied to the image size. Resize the images (or "
-                "pass image_size= for image files)."
+                "its features are tied to the image size. Give images of that "
+                "size, or fit in patch mode (patch_size=...), which crops images "
+                "of any size to one patch size."
             )
 
     def _images(self, bags):
@@ -232,7 +241,7 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 dtype=np.float64,
             )
             sums[bag_idx] += feats.reshape(n, m, n_features).sum(axis=1)
-        return sums / bags.bag_size
+        return sums / (bags.bag_size * bags.items_per_image)
 
     # ------------------------------------------------------------- transform
     def transform(self, X):

@@ -51,6 +51,14 @@ class PRNUFingerprint(_ResidualBagTransformer):
         ``False`` keeps them (see Notes).
     image_size : int, (int, int) or None, default=None
         For bags of image files: resize and centre-crop to this size.
+    patch_size : int, (int, int) or None, default=None
+        Patch mode: every image gives ``patches_per_image`` aligned crops of
+        this size, never resized, so images of any (and mixed) sizes of at
+        least the patch can be used; see
+        :class:`~skfingerprint.SetFingerprintEncoder` and the "Bags" guide.
+        Excludes ``image_size``.
+    patches_per_image : int, default=8
+        Crops per image in patch mode (ignored otherwise).
     batch_size : int, default=256
         Images processed at once; memory is bounded by a batch.
 
@@ -121,6 +129,8 @@ class PRNUFingerprint(_ResidualBagTransformer):
         zero_mean=True,
         wiener_dft=True,
         image_size=None,
+        patch_size=None,
+        patches_per_image=8,
         batch_size=256,
     ):
         self.color = color
@@ -131,6 +141,8 @@ class PRNUFingerprint(_ResidualBagTransformer):
         self.zero_mean = zero_mean
         self.wiener_dft = wiener_dft
         self.image_size = image_size
+        self.patch_size = patch_size
+        self.patches_per_image = patches_per_image
         self.batch_size = batch_size
 
     def _validate_params(self):

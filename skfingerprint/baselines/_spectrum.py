@@ -80,6 +80,14 @@ class SpectrumFingerprint(_ResidualBagTransformer):
         log-spectra of different frequencies have very different ranges.
     image_size : int, (int, int) or None, default=None
         For bags of image files: resize and centre-crop to this size.
+    patch_size : int, (int, int) or None, default=None
+        Patch mode: every image gives ``patches_per_image`` aligned crops of
+        this size, never resized, so images of any (and mixed) sizes of at
+        least the patch can be used; see
+        :class:`~skfingerprint.SetFingerprintEncoder` and the "Bags" guide.
+        Excludes ``image_size``.
+    patches_per_image : int, default=8
+        Crops per image in patch mode (ignored otherwise).
     batch_size : int, default=256
         Images processed at once; memory is bounded by a batch.
 
@@ -157,6 +165,8 @@ class SpectrumFingerprint(_ResidualBagTransformer):
         levels=4,
         standardize=True,
         image_size=None,
+        patch_size=None,
+        patches_per_image=8,
         batch_size=256,
     ):
         self.features = features
@@ -167,6 +177,8 @@ class SpectrumFingerprint(_ResidualBagTransformer):
         self.levels = levels
         self.standardize = standardize
         self.image_size = image_size
+        self.patch_size = patch_size
+        self.patches_per_image = patches_per_image
         self.batch_size = batch_size
 
     def _n_image_features(self, image_shape):
