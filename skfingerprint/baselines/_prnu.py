@@ -178,3 +178,20 @@ class PRNUFingerprint(_ResidualBagTransformer):
             zero_mean=self.zero_mean, wiener_dft=self.wiener_dft,
         )
         return np.moveaxis(res, 1, -1).reshape(res.shape[0], -1)  # (H, W, C) order
+
+    def transform(self, X):
+        """Mean noise residual of each bag.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags of the image shape seen in ``fit``; bags may hold any number
+            of images.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_bags, H * W * C'), dtype float32
+            Flattened mean residuals (``C'`` = 1 for ``color="luminance"``),
+            in grey levels, in (H, W, C') order: reshape to see them as images.
+        """
+        return super().transform(X)  # documented here for the API reference

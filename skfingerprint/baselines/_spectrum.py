@@ -266,3 +266,19 @@ class SpectrumFingerprint(_ResidualBagTransformer):
             self.mean_ = np.zeros(feats.shape[1])
             self.scale_ = np.ones(feats.shape[1])
         return self._finish_features(feats).astype(np.float32)
+
+    def transform(self, X):
+        """Spectral features of each bag.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+            Bags of the image shape seen in ``fit``; bags may hold any number
+            of images.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_bags, n_features_out), dtype float32
+            See Notes for the order of the features.
+        """
+        return super().transform(X)  # documented here for the API reference
