@@ -17,7 +17,7 @@ __all__ = [
     "POSITIVE_INT",
     "NON_NEGATIVE_INT",
     "POSITIVE_FINITE",
-    "check_positive_int_tuple",
+    "check_int_tuple",
     "resolve_device",
 ]
 
@@ -26,15 +26,22 @@ NON_NEGATIVE_INT = Interval(numbers.Integral, 0, None, closed="left")
 POSITIVE_FINITE = Interval(numbers.Real, 0, np.inf, closed="neither")
 
 
-def check_positive_int_tuple(value, name):
-    """``value`` as a non-empty tuple of positive ints, or a ValueError naming ``name``."""
-    items = value if isinstance(value, (tuple, list)) else None
+def check_int_tuple(name, value, *, odd=False):
+    """A non-empty sequence of positive (odd) integers, as a tuple of int.
+
+    The part of ``channels``/``windows`` that parameter constraints cannot
+    express (they check only that the value is a tuple or array-like).
+    """
+    kind = "odd positive" if odd else "positive"
+    items = list(np.ravel(np.asarray(value, dtype=object)))
     if not items or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in items
+        isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1
+        or (odd and v % 2 == 0)
+        for v in items
     ):
         raise ValueError(
-            f"The {name!r} parameter must be a non-empty tuple of positive integers, "
-            f"e.g. (16, 32); got {value!r}."
+            f"The {name!r} parameter must be a non-empty tuple of {kind} integers "
+            f"(e.g. (16, 32)); got {value!r}."
         )
     return tuple(int(v) for v in items)
 

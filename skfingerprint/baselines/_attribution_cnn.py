@@ -15,7 +15,8 @@ from torch import nn
 from .._bags import check_bag_labels
 from .._net_state import NetStateMixin
 from .._training import check_callbacks, fit_net
-from ._common import _BagFeatureTransformer, check_int_tuple
+from .._validation import check_int_tuple, resolve_device
+from ._common import _BagFeatureTransformer
 
 __all__ = ["AttributionCNN"]
 
@@ -84,25 +85,6 @@ class _ImageDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         image, bag = self.images[i]
         return image, self.y_idx[bag]
-
-
-def _resolve_device(device):
-    """The torch device to run on; ``"auto"`` takes CUDA when available."""
-    resolved = str(device)
-    if device == "auto":
-        resolved = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        torch.device(resolved)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda' or a torch device, got {device!r}."
-        ) from None
-    if resolved.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} but CUDA is not available here; use device='auto' "
-            "or 'cpu'."
-        )
-    return resolved
 
 
 class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
@@ -252,7 +234,7 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
         super()._validate_params()
         check_int_tuple("channels", self.channels)
         check_callbacks(self.callbacks)
-        _resolve_device(self.device)
+        resolve_device(self.device)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -289,7 +271,7 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
                 int(self.feature_dim), classes.size,
                 highpass=bool(self.highpass),
             )
-        self.device_ = device = _resolve_device(self.device)
+        self.device_ = device = resolve_device(self.device)
         callbacks = check_callbacks(self.callbacks)
         self.net_ = NeuralNet(
             module=module,

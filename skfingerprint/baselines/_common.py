@@ -24,25 +24,6 @@ from .._validation import POSITIVE_INT
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
-def check_int_tuple(name, value, *, odd=False):
-    """A non-empty sequence of positive (odd) integers, as a tuple of int.
-
-    The part of ``channels``/``windows`` that parameter constraints cannot
-    express (they check that the value is array-like).
-    """
-    kind = "odd positive" if odd else "positive"
-    items = list(np.ravel(np.asarray(value, dtype=object)))
-    if not items or any(
-        isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral) or v < 1
-        or (odd and v % 2 == 0)
-        for v in items
-    ):
-        raise ValueError(
-            f"{name} must be a non-empty tuple of {kind} integers, got {value!r}."
-        )
-    return tuple(int(v) for v in items)
-
-
 def to_grey_levels(images, is_scalar):
     """Images of a batch as float64 in grey levels (0-255 scale).
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import _fit_context
 
-from ._common import check_int_tuple, n_colour_channels
+from .._validation import check_int_tuple
+from ._common import n_colour_channels
 from ._residual import _ResidualBagTransformer
 
 __all__ = ["PRNUFingerprint"]

@@ -9,7 +9,8 @@ import numpy as np
 from scipy import ndimage
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._common import _BagFeatureTransformer, check_int_tuple, select_colour
+from .._validation import check_int_tuple
+from ._common import _BagFeatureTransformer, select_colour
 
 __all__ = ["noise_residual"]
 

@@ -25,7 +25,7 @@ from .._validation import (
     NON_NEGATIVE_INT,
     POSITIVE_FINITE,
     POSITIVE_INT,
-    check_positive_int_tuple,
+    check_int_tuple,
     resolve_device,
 )
 from ._loss import SetContrastiveLoss
@@ -337,7 +337,7 @@ class SetFingerprintEncoder(
 
     def _resolve_params(self):
         """What the constraints cannot express; returns (channels, device, patch)."""
-        channels = check_positive_int_tuple(self.channels, "channels")
+        channels = check_int_tuple("channels", self.channels)
         check_callbacks(self.callbacks, owner=type(self).__name__)
         patch = check_patch_settings(
             self.patch_size, self.patches_per_image, self.image_size
