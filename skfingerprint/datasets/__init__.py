@@ -7,6 +7,7 @@ from ._synthetic import make_fingerprinted_images
 from ._folder import load_image_folder, load_image_manifest
 from ._base import clear_data_home, get_data_home
 from ._zoo import make_model_zoo
+from ._audit import ConfoundAudit, audit_confounds, estimate_jpeg_quality
 
 __all__ = [
     "make_fingerprinted_images",
@@ -15,4 +16,7 @@ __all__ = [
     "make_model_zoo",
     "get_data_home",
     "clear_data_home",
+    "audit_confounds",
+    "ConfoundAudit",
+    "estimate_jpeg_quality",
 ]
