@@ -461,6 +461,11 @@ def _shares(values):
     return {k: c / n for k, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
+def _share(flags):
+    """Share of true values (an unknown, None, counts as false)."""
+    return float(np.mean([bool(v) for v in flags]))
+
+
 def _summary(cols, mask):
     n = int(mask.sum())
     jpeg = mask & np.isin(cols["format"].astype(str), ("jpeg", "mpo"))
@@ -471,7 +476,7 @@ def _summary(cols, mask):
     out = {
         "n_files": n,
         "formats": _shares(cols["format"][mask]),
-        "lossy": float(np.mean(cols["lossy"][mask].astype(float))),
+        "lossy": _share(cols["lossy"][mask]),
         "jpeg_quality": None,
         "subsampling": None,
         "progressive": None,
@@ -482,18 +487,18 @@ def _summary(cols, mask):
         "most_common_size_share": top / n,
         "modes": _shares(cols["mode"][mask]),
         "bit_depths": _shares(cols["bit_depth"][mask]),
-        "exif": float(np.mean(cols["exif"][mask].astype(float))),
-        "icc": float(np.mean(cols["icc"][mask].astype(float))),
+        "exif": _share(cols["exif"][mask]),
+        "icc": _share(cols["icc"][mask]),
     }
     if jpeg.any():
         q = cols["quality"][jpeg].astype(int)
         out["jpeg_quality"] = {
             "min": int(q.min()), "median": float(np.median(q)), "max": int(q.max()),
             "most_common": int(Counter(q.tolist()).most_common(1)[0][0]),
-            "standard_tables": float(np.mean(cols["standard_tables"][jpeg].astype(float))),
+            "standard_tables": _share(cols["standard_tables"][jpeg]),
         }
         out["subsampling"] = _shares(cols["subsampling"][jpeg])
-        out["progressive"] = float(np.mean(cols["progressive"][jpeg].astype(float)))
+        out["progressive"] = _share(cols["progressive"][jpeg])
     return out
 
 
