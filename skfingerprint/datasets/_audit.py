@@ -413,7 +413,7 @@ def _explain(group, cols, labels, sources):
         parts = {}
         for s in sources:
             parts.setdefault(descr[s], []).append(s)
-        return _join_parts([(names, d) for d, names in parts.items()], len(sources))
+        return _join_parts([(names, d) for d, names in parts.items()])
     values = np.asarray(_descriptors(cols, group))
     dominant = {}
     for s in sources:
@@ -425,7 +425,7 @@ def _explain(group, cols, labels, sources):
     if len(by_value) > 1:
         parts = [(names, f"{_pct(min(dominant[s][1] for s in names))} {v}")
                  for v, names in by_value.items()]
-        return _join_parts(parts, len(sources))
+        return _join_parts(parts)
     # one dominant value everywhere: the value whose share differs most
     shares = {v: [np.mean(values[labels == s] == v) for s in sources]
               for v in np.unique(values)}
@@ -435,7 +435,7 @@ def _explain(group, cols, labels, sources):
             f"{_pct(shares[v][lo])} of {sources[lo]!r}")
 
 
-def _join_parts(parts, n_sources):
+def _join_parts(parts):
     """``[(sources, text)]`` -> "'a' is 98% X and every other source is 100% Y"."""
     parts = sorted(parts, key=lambda p: (len(p[0]), p[0]))
     text = []

@@ -314,3 +314,13 @@ def test_reencode_specs():
 def test_reencode_bad_specs(spec, exc, match):
     with pytest.raises(exc, match=match):
         check_reencode(spec)
+
+
+def test_a_partial_confound_is_described_by_the_share_that_differs(tmp_path):
+    spec = {"a": lambda i: ("jpg", {"quality": 80}, _image()) if i < 8 else png(i),
+            "b": png}
+    paths, labels = _set(tmp_path, spec, n=20)
+    audit = audit_confounds(paths, labels, cv=4, random_state=0, **FAST)
+    assert audit.per_source["a"]["formats"] == {"png": 0.6, "jpeg": 0.4}
+    assert audit.confounded
+    assert audit.warnings[0].startswith("JPEG q~80 makes up 40% of 'a' but 0% of 'b'")
