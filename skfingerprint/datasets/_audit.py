@@ -426,10 +426,11 @@ def _explain(group, cols, labels, sources):
         parts = [(names, f"{_pct(min(dominant[s][1] for s in names))} {v}")
                  for v, names in by_value.items()]
         return _join_parts(parts)
-    # one dominant value everywhere: the value whose share differs most
+    # one dominant value everywhere: the minority value whose share differs most
+    common = next(iter(by_value))
     shares = {v: [np.mean(values[labels == s] == v) for s in sources]
               for v in np.unique(values)}
-    v = max(shares, key=lambda k: max(shares[k]) - min(shares[k]))
+    v = max(shares, key=lambda k: (k != common, max(shares[k]) - min(shares[k])))
     hi, lo = int(np.argmax(shares[v])), int(np.argmin(shares[v]))
     return (f"{v} makes up {_pct(shares[v][hi])} of {sources[hi]!r} but "
             f"{_pct(shares[v][lo])} of {sources[lo]!r}")
