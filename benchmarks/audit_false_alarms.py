@@ -146,7 +146,7 @@ def run_case(make, n_sets, seed0):
 
 def time_reading(n_files, seed=0):
     from skfingerprint.datasets import audit_confounds
-    from skfingerprint.datasets._audit import _read_all
+    from skfingerprint.datasets._image_metadata import _read_all
 
     rng = np.random.default_rng(seed)
     root = tempfile.mkdtemp(prefix="audit_bench_")
