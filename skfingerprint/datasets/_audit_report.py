@@ -40,22 +40,22 @@ _FIXES = {
 }
 
 
-def _encoding_descriptor(fmt, quality, subsampling, lossy):
+def _encoding_descriptor(fmt, quality, subsampling, lossy, *, fine=True):
     if fmt in ("jpeg", "mpo"):
+        if not fine:
+            return "JPEG"
         return f"JPEG q~{quality}" + (f" {subsampling}" if subsampling not in (None, "4:2:0") else "")
     if fmt == "webp":
         return "WebP " + ("lossy" if lossy else "lossless")
     return fmt.upper()
 
 
-def _descriptors(cols, group):
+def _descriptors(cols, group, *, fine=True):
     n = len(cols["format"])
     if group == "encoding":
         return [_encoding_descriptor(cols["format"][i], cols["quality"][i],
-                                     cols["subsampling"][i], cols["lossy"][i])
+                                     cols["subsampling"][i], cols["lossy"][i], fine=fine)
                 for i in range(n)]
-    if group == "size":
-        return [f"{cols['height'][i]}x{cols['width'][i]}" for i in range(n)]
     if group == "colour":
         return [f"{cols['mode'][i]} {cols['bit_depth'][i]}-bit" for i in range(n)]
     return [("EXIF" if cols["exif"][i] else "no EXIF") + ", "
@@ -79,6 +79,25 @@ def _describe_sizes(heights, widths):
             f"{widths.min()}-{widths.max()})")
 
 
+def _jpeg_qualities(cols, mask):
+    """" q~75" or " q~87 (85-96)" for the JPEG files of ``mask``."""
+    q = cols["quality"][mask & np.isin(cols["format"].astype(str), ("jpeg", "mpo"))]
+    q = q.astype(int)
+    if q.min() == q.max():
+        return f" q~{q.min()}"
+    return f" q~{int(np.median(q))} ({q.min()}-{q.max()})"
+
+
+def _dominant_parts(values, labels, sources):
+    """``[(sources, value, min share)]`` grouping the sources by their commonest value."""
+    by_value = {}
+    for s in sources:
+        (v, c), = Counter(values[labels == s].tolist()).most_common(1)
+        by_value.setdefault(v, []).append((s, c / np.sum(labels == s)))
+    return [([s for s, _ in items], v, min(share for _, share in items))
+            for v, items in by_value.items()]
+
+
 def _explain(group, cols, labels, sources):
     """One sentence: how the sources differ in ``group``."""
     if group == "size":
@@ -89,20 +108,20 @@ def _explain(group, cols, labels, sources):
         for s in sources:
             parts.setdefault(descr[s], []).append(s)
         return _join_parts([(names, d) for d, names in parts.items()])
+    if group == "encoding":  # by format first, with the JPEG qualities of each
+        coarse = np.asarray(_descriptors(cols, group, fine=False))
+        parts = _dominant_parts(coarse, labels, sources)
+        if len(parts) > 1:
+            return _join_parts([
+                (names, f"{_pct(share)} {v}" + (_jpeg_qualities(
+                    cols, np.isin(labels, names)) if v == "JPEG" else ""))
+                for names, v, share in parts])
     values = np.asarray(_descriptors(cols, group))
-    dominant = {}
-    for s in sources:
-        (v, c), = Counter(values[labels == s].tolist()).most_common(1)
-        dominant[s] = (v, c / np.sum(labels == s))
-    by_value = {}
-    for s in sources:
-        by_value.setdefault(dominant[s][0], []).append(s)
-    if len(by_value) > 1:
-        parts = [(names, f"{_pct(min(dominant[s][1] for s in names))} {v}")
-                 for v, names in by_value.items()]
-        return _join_parts(parts)
-    # one dominant value everywhere: the minority value whose share differs most
-    common = next(iter(by_value))
+    parts = _dominant_parts(values, labels, sources)
+    if len(parts) > 1:
+        return _join_parts([(names, f"{_pct(share)} {v}") for names, v, share in parts])
+    # one commonest value everywhere: the minority value whose share differs most
+    common = parts[0][1]
     shares = {v: [np.mean(values[labels == s] == v) for s in sources]
               for v in np.unique(values)}
     v = max(shares, key=lambda k: (k != common, max(shares[k]) - min(shares[k])))
@@ -180,6 +199,8 @@ def _summary(cols, mask):
 
 def _cell_shares(shares, k=2):
     items = list(shares.items())
+    if len(items) == 1:  # one value for every file
+        return items[0][0]
     text = " ".join(f"{name} {_pct(v)}" for name, v in items[:k])
     return text + (" ..." if len(items) > k else "")
 
@@ -191,7 +212,7 @@ def _cell_quality(q):
     if q["min"] != q["max"]:
         text += f" ({q['min']}-{q['max']})"
     if q["standard_tables"] < 1:
-        text += f" ~{_pct(1 - q['standard_tables'])} custom"
+        text += f", {_pct(1 - q['standard_tables'])} custom"
     return text
 
 
