@@ -145,15 +145,19 @@ def _features(cols):
 # --------------------------------------------------------------------------
 # the classifier
 # --------------------------------------------------------------------------
-def _subsample(labels, max_samples, rng):
+def _subsample(labels, max_samples, rng, min_per_source=10):
+    """About ``max_samples`` files, each source in proportion but with at least
+    ``min_per_source`` files (or all it has), so that every source can be
+    cross-validated."""
     n = labels.shape[0]
     if max_samples is None or n <= max_samples:
         return np.arange(n)
-    from sklearn.model_selection import train_test_split
-
-    idx, _ = train_test_split(np.arange(n), train_size=max_samples, stratify=labels,
-                              random_state=rng.randint(np.iinfo(np.int32).max))
-    return np.sort(idx)
+    keep = []
+    for s in np.unique(labels):
+        idx = np.flatnonzero(labels == s)
+        quota = min(idx.size, max(min_per_source, round(idx.size * max_samples / n)))
+        keep.append(rng.choice(idx, size=quota, replace=False))
+    return np.sort(np.concatenate(keep))
 
 
 def _cv_splitter(cv, labels, seed):
@@ -265,8 +269,9 @@ def audit_confounds(paths, labels=None, *, cv=5, n_permutations=99, alpha=0.01,
         leaves per source.
 
     max_samples : int, default=5000
-        The tree is cross-validated on at most this many files (a stratified
-        random subset; the table uses every file).  None uses every file.
+        The tree is cross-validated on about this many files (a random subset
+        in which each source keeps its share, but at least 10 files or all it
+        has; the table uses every file).  None uses every file.
 
     on_error : {"raise", "skip"}, default="raise"
         A file whose header cannot be read raises a ``ValueError`` naming

@@ -324,3 +324,15 @@ def test_a_partial_confound_is_described_by_the_share_that_differs(tmp_path):
     assert audit.per_source["a"]["formats"] == {"png": 0.6, "jpeg": 0.4}
     assert audit.confounded
     assert audit.warnings[0].startswith("JPEG q~80 makes up 40% of 'a' but 0% of 'b'")
+
+
+def test_subset_for_the_classifier_keeps_every_source(tmp_path):
+    spec = {"big": jpeg_q(90), "small": png}
+    paths, labels = _set(tmp_path, spec, n=40)
+    paths, labels = paths[:43], labels[:43]  # 'small' has 3 files
+    audit = audit_confounds(paths, labels, max_samples=20, random_state=0, **FAST)
+    # 19 of the 40 of "big" (its share of 20), all 3 of "small" (fewer than 10)
+    assert audit.params["n_samples_used"] == 22
+    assert audit.params["cv"] == 3
+    assert audit.per_source["big"]["n_files"] == 40  # the table uses every file
+    assert audit.confounded
