@@ -936,8 +936,7 @@ def test_load_image_manifest_bad_input(entry, case, trees):
 
 
 # --------------------------------------------------------------------------
-# audit_confounds and check_reencode (issue 18): a separate block, not in
-# CASE_COUNTS
+# audit_confounds and check_reencode (issue 18, point 5): a separate block
 # --------------------------------------------------------------------------
 def _tree_files(root):
     """``(paths, labels)`` of a ``root/<source>/<file>`` tree, sorted."""
