@@ -931,6 +931,80 @@ def test_load_image_manifest_bad_input(entry, case, trees):
         case.make(trees)
 
 
+# --------------------------------------------------------------------------
+# audit_confounds and check_reencode (issue 18, point 5): a separate block
+# --------------------------------------------------------------------------
+def _tree_files(root):
+    """``(paths, labels)`` of a ``root/<source>/<file>`` tree, sorted."""
+    found = sorted((s, f) for s in os.listdir(root) for f in os.listdir(os.path.join(root, s)))
+    return [os.path.join(root, s, f) for s, f in found], [s for s, _ in found]
+
+
+def _audit_call(*args, **kw):
+    from skfingerprint.datasets import audit_confounds
+
+    return audit_confounds(*args, **kw)
+
+
+def _audit(tree, labels=None, **kw):
+    paths, found = _tree_files(tree)
+    return _audit_call(paths, found if labels is None else labels, **kw)
+
+
+AUDIT_CASES = [
+    Case("labels_length", lambda t: _audit(t["good"], ["a", "a", "b"]), ValueError,
+         "different lengths"),
+    Case("single_source", lambda t: _audit(t["good"], ["a"] * 4), ValueError,
+         "at least two sources"),
+    Case("source_of_one_file", lambda t: _audit(t["good"], ["a", "a", "a", "b"]),
+         ValueError, "'b' has a single readable file"),
+    Case("no_labels", lambda t: _audit_call(_tree_files(t["good"])[0]), ValueError,
+         "labels is required"),
+    Case("bunch_and_labels",
+         lambda t: _audit_call(dict(zip(["paths", "labels"], _tree_files(t["good"]))), ["a"]),
+         ValueError, "labels was given with a Bunch"),
+    Case("decoded_images",
+         lambda t: _audit_call(np.zeros((4, 8, 8, 3), np.uint8), list("aabb")), TypeError,
+         "not decoded images"),
+    Case("paths_empty", lambda t: _audit_call([], []), ValueError, "paths is empty"),
+    Case("unreadable_file", lambda t: _audit(t["text_as_png"]), ValueError,
+         "fake.png.*not a readable image"),
+    Case("missing_file",
+         lambda t: _audit_call([t["missing"] + ".png", t["file"]], ["a", "b"]), ValueError,
+         "does_not_exist.png' does not exist"),
+    Case("paths_a_folder_string", lambda t: _audit_call(t["good"], ["a"]), ValueError,
+         "'paths' parameter"),
+    Case("on_error_unknown", lambda t: _audit(t["good"], on_error="warn"), ValueError,
+         "'on_error' parameter"),
+    Case("cv_one", lambda t: _audit(t["good"], cv=1), ValueError, "'cv' parameter"),
+    Case("alpha_zero", lambda t: _audit(t["good"], alpha=0), ValueError,
+         "'alpha' parameter"),
+    Case("margin_above_half", lambda t: _audit(t["good"], margin=0.6), ValueError,
+         "'margin' parameter"),
+]
+
+
+@pytest.mark.parametrize("entry, case", _params("audit_confounds", AUDIT_CASES))
+def test_audit_confounds_bad_input(entry, case, trees):
+    with pytest.raises(case.exc, match=case.match):
+        case.make(trees)
+
+
+@pytest.mark.parametrize("spec, exc, match", [
+    ("jpeg", ValueError, "gives no JPEG quality"),
+    ("jpeg:0", ValueError, r"quality must be an integer in \[1, 100\]"),
+    ("webp:best", ValueError, r"quality must be an integer in \[1, 100\]"),
+    ("png:90", ValueError, "PNG is lossless and takes no quality"),
+    ("heic:90", ValueError, "names no known codec"),
+    (90, TypeError, "reencode must be a str or None"),
+], ids=lambda v: repr(v) if not isinstance(v, type) else v.__name__)
+def test_check_reencode_bad_input(spec, exc, match):
+    from skfingerprint.augment import check_reencode
+
+    with pytest.raises(exc, match=match):
+        check_reencode(spec)
+
+
 ZOO_CASES = [
     Case("preset_unknown", lambda: dict(preset="huge"), ValueError,
          "Unknown preset 'huge'; choose one of 'small', 'default'"),

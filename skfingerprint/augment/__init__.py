@@ -11,7 +11,9 @@ array of bags; ``uint8`` in [0, 255] or floating in [0, 1]):
   of :class:`~skfingerprint.SetFingerprintEncoder` (train fingerprints that
   survive post-processing);
 - :class:`PostProcess`: a scikit-learn transformer that applies one to bags
-  (perturb test bags).
+  (perturb test bags);
+- :func:`reencode` (and :func:`check_reencode` for its spec): one codec for
+  every image, e.g. ``"jpeg:90"``, to remove a format confound.
 """
 
 from ._transforms import (
@@ -22,6 +24,7 @@ from ._transforms import (
     jpeg,
     resize,
 )
+from ._reencode import check_reencode, reencode
 
 __all__ = [
     "jpeg",
@@ -30,4 +33,6 @@ __all__ = [
     "gaussian_noise",
     "RandomPostProcessing",
     "PostProcess",
+    "reencode",
+    "check_reencode",
 ]

@@ -7,6 +7,9 @@ from ._synthetic import make_fingerprinted_images
 from ._folder import load_image_folder, load_image_manifest
 from ._base import clear_data_home, get_data_home
 from ._zoo import make_model_zoo
+from ._audit import audit_confounds
+from ._audit_report import ConfoundAudit
+from ._image_metadata import estimate_jpeg_quality
 
 __all__ = [
     "make_fingerprinted_images",
@@ -15,4 +18,7 @@ __all__ = [
     "make_model_zoo",
     "get_data_home",
     "clear_data_home",
+    "audit_confounds",
+    "ConfoundAudit",
+    "estimate_jpeg_quality",
 ]
