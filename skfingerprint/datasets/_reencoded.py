@@ -1,0 +1,71 @@
+"""Re-encoded copies of image files: one codec for every source, files untouched.
+
+``load_image_folder(root, reencode="jpeg:90")`` (and the command line's
+``--reencode``) removes a format confound (e.g. real photos as JPEG,
+generated images as PNG) by passing every image through the same codec.
+The user's files are never rewritten: each image is decoded, passed through
+the codec in memory (:func:`skfingerprint.augment.reencode`, the one
+implementation of re-encoding) and the result is stored losslessly as PNG
+under ``<data_home>/reencoded/<codec>/``, named by a digest of the source
+file's absolute path, size and modification time (so an edited file gets a
+new copy), and reused on later loads.  The copies are ordinary image files,
+so every estimator, ``make_bags`` and :func:`audit_confounds` (which then
+sees one codec everywhere) work on them unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+from .._io import read_image
+from ._base import get_data_home
+
+__all__ = ["reencoded_copies"]
+
+def _copy_name(path, spec):
+    st = os.stat(path)
+    key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{spec}"
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def reencoded_copies(paths, spec, *, data_home=None):
+    """Paths of copies of ``paths`` re-encoded with ``spec`` (written once, cached).
+
+    Parameters
+    ----------
+    paths : array-like of str
+        Image files (any shape; the result has the same shape).
+    spec : str
+        A codec accepted by :func:`skfingerprint.augment.check_reencode`, e.g.
+        ``"jpeg:90"`` or ``"png"``.
+    data_home : str or path-like, default=None
+        Where the copies live (see :func:`get_data_home`).
+
+    Returns
+    -------
+    copies : ndarray of str, same shape as ``paths``
+    """
+    from ..augment import check_reencode, reencode
+
+    spec = check_reencode(spec)
+    paths = np.asarray(paths, dtype=object)
+    if spec is None:
+        return paths
+    from PIL import Image
+
+    folder = os.path.join(get_data_home(data_home), "reencoded", spec.replace(":", "_"))
+    os.makedirs(folder, exist_ok=True)
+    out = np.empty(paths.shape, dtype=object)
+    for idx in np.ndindex(paths.shape):
+        path = os.fspath(paths[idx])
+        target = os.path.join(folder, _copy_name(path, spec) + ".png")
+        if not os.path.isfile(target):
+            image = reencode(read_image(path), spec)
+            tmp = f"{target}.{os.getpid()}.part"
+            Image.fromarray(image).save(tmp, format="PNG")  # lossless container
+            os.replace(tmp, target)
+        out[idx] = target
+    return out
