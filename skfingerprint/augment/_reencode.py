@@ -13,7 +13,7 @@ import io
 
 import numpy as np
 
-from ._transforms import _check_images, _from_unit, _per_image, _pil_uint8, _quality, jpeg
+from ._transforms import _QUALITY, _check_images, _from_unit, _per_image, _pil_uint8, jpeg
 
 __all__ = ["check_reencode", "reencode"]
 
@@ -80,12 +80,10 @@ def check_reencode(spec):
         raise ValueError(
             f"reencode={spec!r}: the quality must be an integer in [1, 100], e.g. "
             f"'{fmt}:90'.") from None
-    try:
-        q = _quality(q)
-    except ValueError:
+    if q not in _QUALITY:
         raise ValueError(
             f"reencode={spec!r}: the quality must be an integer in [1, 100], got "
-            f"{q}.") from None
+            f"{q}.")
     return f"{fmt}:{q}"
 
 
