@@ -218,13 +218,19 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
     separation of known from unknown sources, independently of any
     threshold, compute the ROC AUC of :meth:`unknown_score`.
 
-    The threshold is one for all sources.  Bags of a source that are more
-    spread around its fingerprint than those of the others (or, with the
-    correlation, whose fingerprint has less contrast) are rejected more
-    often than ``false_rejection_rate``, and so are bags of a source
-    enrolled from few bags: the mean of a few bags is a noisier fingerprint
-    (enrolling as many bags as there were training bags per source restores
-    the calibrated rate).
+    The threshold is one for all sources.  With ``rejection_score="distance"``,
+    bags of a source that are more spread around its fingerprint than those
+    of the others (or, with the correlation, whose fingerprint has less
+    contrast) are rejected more often than ``false_rejection_rate``; the
+    default ``"relative_distance"`` divides by each source's spread so that
+    one threshold fits all.  Bags of a source enrolled from few bags are
+    still rejected more often: the mean of a few bags is a noisier
+    fingerprint.
+
+    ``metric="correlation"`` standardises rows with
+    ``skfingerprint.metrics``' rule (one implementation): a row whose
+    centred norm is at rounding level relative to its own largest value is
+    constant and correlates 0 with everything.
 
     Examples
     --------
