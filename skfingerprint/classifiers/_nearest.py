@@ -155,7 +155,10 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         - ``"mahalanobis"``: the Mahalanobis distance to ``c``'s
           fingerprint under ``c``'s covariance, shrunk by
           :class:`sklearn.covariance.LedoitWolf` (sources with fewer than 3
-          bags use the pooled within-source covariance);
+          bags use the pooled within-source covariance); calibrate it on
+          held-out bags only: with ``reject_threshold="auto"`` the
+          covariance has been fitted on the very bags that calibrate, and
+          new bags are rejected far more often than the target;
         - ``"proba"``: ``1 - max predict_proba``.
 
         It changes which bags are rejected, never the attributed source.
