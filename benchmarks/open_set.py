@@ -208,7 +208,13 @@ def render(runs, zoo_desc, cfg, quick):
     """The markdown of every setting in ``runs``."""
     md = ["# Open set: a conformal false-rejection rate, and which unknown score\n",
           zoo_desc + "\n",
-          __doc__.split("\n\n")[1].replace("\n", " ") + "\n",
+          "Leave one source out: for every source, the encoder and the classifiers are "
+          "fitted on the training bags of the other sources only; the held-out bags of "
+          "the known sources and every bag of the left-out source are scored. Scores: "
+          "the `rejection_score` options of `NearestFingerprintClassifier` and `1 - max "
+          "predict_proba` of an MLP (`StandardScaler -> MLPClassifier((128, 64))`) on "
+          "the same fingerprints. Thresholds: see the module docstring of "
+          "`benchmarks/open_set.py`.\n",
           f"Target false-rejection rate {RATE}. FRR: share of the known held-out bags "
           "flagged unknown (the realised rate; the guarantee is on its expectation). "
           "Unknown flagged: share of the left-out source's bags flagged. Known acc.: "
