@@ -7,7 +7,6 @@ enrollment of new sources without retraining live here too.
 from __future__ import annotations
 
 import numbers
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -45,15 +44,6 @@ def _scores(X, F, metric):
         + np.einsum("ij,ij->i", F, F)[None, :]
     )
     return -np.sqrt(np.maximum(d2, 0.0))
-
-
-def _distance_to_nearest(S, metric):
-    """Distance of each row to its nearest fingerprint, from the scores ``S``.
-
-    ``1 - correlation`` (in [0, 2]) or the Euclidean distance.
-    """
-    best = S.max(axis=1)
-    return 1.0 - best if metric == "correlation" else -best
 
 
 def _distances(S, metric):
