@@ -543,19 +543,19 @@ Y_CASES = [
     Case("continuous", lambda: np.linspace(0, 1, 8), ValueError,
          "Unknown label type.*continuous"),
 ]
-CLF_PARAM_CASES = [
+CLF_PARAM_CASES = [  # scikit-learn's parameter validation: name the parameter
     Case("metric=cosine", lambda: dict(metric="cosine"), ValueError,
-         "metric must be 'correlation' or 'euclidean'"),
+         "'metric' parameter.*'correlation'"),
     Case("temperature=0", lambda: dict(temperature=0), ValueError,
-         "temperature must be 'auto' or a positive number"),
+         "'temperature' parameter.*'auto'.*range"),
     Case("temperature=-1", lambda: dict(temperature=-1.0), ValueError,
-         "temperature must be 'auto' or a positive number"),
+         "'temperature' parameter.*range"),
     Case("temperature=nan", lambda: dict(temperature=np.nan), ValueError,
-         "temperature must be 'auto' or a positive number"),
+         "'temperature' parameter.*range"),
     Case("temperature=inf", lambda: dict(temperature=np.inf), ValueError,
-         "temperature must be 'auto' or a positive number"),
+         "'temperature' parameter.*range"),
     Case("temperature='x'", lambda: dict(temperature="x"), ValueError,
-         "temperature must be 'auto' or a positive number"),
+         "'temperature' parameter.*'auto'"),
 ]
 
 
@@ -1329,3 +1329,82 @@ def test_unseen_labels_at_score_count_as_wrong(clf):
     y = np.repeat(["a", "never_seen"], 4)
     assert clf.score(Z_GOOD, y) == pytest.approx(np.mean(clf.predict(Z_GOOD) == y))
     assert clf.score(Z_GOOD, y) <= 0.5
+
+
+# ===========================================================================
+# Open set (issue 17): conformal thresholds, rejection scores, held-out calibration
+# ===========================================================================
+
+OPEN_SET_CASES = [
+    Case("rejection_score=cosine", lambda: dict(rejection_score="cosine"), ValueError,
+         "'rejection_score' parameter.*'relative_distance'"),
+    Case("rejection_score=None", lambda: dict(rejection_score=None), ValueError,
+         "'rejection_score' parameter"),
+    Case("false_rejection_rate=1", lambda: dict(false_rejection_rate=1.0), ValueError,
+         "'false_rejection_rate' parameter.*range"),
+    Case("false_rejection_rate=True", lambda: dict(false_rejection_rate=True), ValueError,
+         "'false_rejection_rate' parameter"),
+    Case("reject_threshold=True", lambda: dict(reject_threshold=True), ValueError,
+         "'reject_threshold' parameter.*boolean"),
+    Case("reject_threshold=nan", lambda: dict(reject_threshold=np.nan), ValueError,
+         "'reject_threshold' parameter"),
+    Case("reject_threshold='x'", lambda: dict(reject_threshold="x"), ValueError,
+         "'reject_threshold' parameter"),
+    Case("unknown_label=None", lambda: dict(unknown_label=None), ValueError,
+         "'unknown_label' parameter"),
+]
+
+
+@pytest.mark.parametrize("entry, case",
+                         _params("NearestFingerprintClassifier(open set)", OPEN_SET_CASES))
+def test_open_set_params_bad_input(entry, case):
+    with pytest.raises(case.exc, match=case.match):
+        NearestFingerprintClassifier(**case.make()).fit(Z_GOOD, Y_GOOD)
+
+
+def _held_out(**params):
+    from skfingerprint.classifiers import HeldOutRejectionClassifier
+
+    return HeldOutRejectionClassifier(
+        NearestFingerprintClassifier("euclidean", reject_threshold="auto"), **params)
+
+
+HELD_OUT_CASES = [
+    Case("calibration=kfold", lambda: _held_out(calibration="kfold"), ValueError,
+         "'calibration' parameter.*'cross_fit'"),
+    Case("n_splits=1", lambda: _held_out(n_splits=1), ValueError,
+         "'n_splits' parameter.*range"),
+    Case("calibration_size=0", lambda: _held_out(calibration="split", calibration_size=0),
+         ValueError, "'calibration_size' parameter.*range"),
+    Case("estimator=None", lambda: _held_out().set_params(estimator=None), ValueError,
+         "'estimator' parameter"),
+    Case("too_few_bags_for_folds", lambda: _held_out(n_splits=2), ValueError,
+         "'a' has 3 bag.*n_splits=2.*lower n_splits"),
+]
+
+
+@pytest.mark.parametrize("entry, case",
+                         _params("HeldOutRejectionClassifier.fit", HELD_OUT_CASES))
+def test_held_out_rejection_bad_input(entry, case):
+    y = np.repeat(["a", "b"], [3, 5])  # 3 bags of "a": 2 folds leave 1 for training
+    X = np.random.RandomState(0).standard_normal((8, 3))
+    with pytest.raises(case.exc, match=case.match):
+        case.make().fit(X, y)
+
+
+CONFORMAL_CASES = [
+    Case("rate=1", lambda: ([1.0, 2.0], 1.0), ValueError,
+         "'false_rejection_rate' parameter.*range"),
+    Case("rate='x'", lambda: ([1.0, 2.0], "x"), ValueError, "'false_rejection_rate' parameter"),
+    Case("scores=None", lambda: (None, 0.1), ValueError, "'scores' parameter.*array-like"),
+    Case("empty", lambda: ([], 0.1), ValueError, "scores is empty"),
+    Case("nan", lambda: ([1.0, np.nan], 0.1), ValueError, "scores contains NaN"),
+]
+
+
+@pytest.mark.parametrize("entry, case", _params("conformal_threshold", CONFORMAL_CASES))
+def test_conformal_threshold_bad_input(entry, case):
+    from skfingerprint.classifiers import conformal_threshold
+
+    with pytest.raises(case.exc, match=case.match):
+        conformal_threshold(*case.make())

@@ -91,3 +91,33 @@ def test_stability_grid_searches(paper_tables, tmp_path):
         "## Score against") == 3
     assert np.isfinite([r["decorrelation_mean"]
                         for r in payload["bags per model"]["rows"]]).all()
+
+
+def test_open_set_benchmark_runs_and_tables_every_score(monkeypatch, tmp_path, one_thread):
+    """benchmarks/open_set.py end to end on a tiny synthetic zoo, 1-epoch fits."""
+    from skfingerprint.datasets import make_fingerprinted_images
+
+    monkeypatch.syspath_prepend(BENCH)
+    monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
+    sys.modules.pop("open_set", None)
+    import open_set
+
+    def fake_zoo(preset, n_per_source, seed):
+        zoo = make_fingerprinted_images(n_models=4, n_families=2, n_images_per_model=60,
+                                        image_size=8, random_state=seed)
+        zoo.image_size = 8
+        return zoo, zoo.images, zoo.labels
+
+    monkeypatch.setitem(open_set.QUICK, "epochs", 1)
+    monkeypatch.setitem(open_set.QUICK, "bag_sizes", (4,))
+    open_set.main(["--quick", "--sources", "A1,B2"], zoo_loader=fake_zoo)
+    md = (tmp_path / "open_set_quick.md").read_text()
+    for score in open_set.SCORES:
+        assert f"`{score}`" in md
+    assert "MLP 1 - max p" in md and "Bags of 4, 5 training bags" in md
+    run = json.loads((tmp_path / "open_set_quick.json").read_text())["runs"]["bag4_train5"]
+    assert sorted(run["per_source"]) == ["A1", "B2"]
+    for row in run["per_source"].values():
+        for score in open_set.SCORES:
+            assert 0.0 <= row[score]["cross_fit_frr"] <= 1.0
+            assert 0.0 <= row[score]["auroc"] <= 1.0

@@ -9,11 +9,16 @@ sets the rejection threshold on held-out bags, and
 """
 
 from ._calibrated import HeldOutRejectionClassifier
+from ._conformal import (
+    InsufficientCalibrationWarning, conformal_threshold, min_calibration_bags)
 from ._nearest import NearestFingerprintClassifier, calibrate_threshold, enroll
 
 __all__ = [
     "HeldOutRejectionClassifier",
+    "InsufficientCalibrationWarning",
     "NearestFingerprintClassifier",
     "calibrate_threshold",
+    "conformal_threshold",
     "enroll",
+    "min_calibration_bags",
 ]

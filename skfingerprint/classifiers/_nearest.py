@@ -7,32 +7,37 @@ enrollment of new sources without retraining live here too.
 from __future__ import annotations
 
 import numbers
+from numbers import Real
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._bags import check_label_values
+from ..cluster import model_fingerprints
+from ..metrics._correlation import _standardize_rows
+from ..metrics._scorer import _embed
+from ._conformal import conformal_threshold
 
 __all__ = ["NearestFingerprintClassifier", "calibrate_threshold", "enroll"]
 
 _METRICS = ("correlation", "euclidean")
+_REJECTION_SCORES = ("distance", "relative_distance", "ratio", "mahalanobis", "proba")
 
 
-def _standardize_rows(A):
-    """Rows centred and scaled to unit norm; constant rows become 0."""
-    A = A - A.mean(axis=1, keepdims=True)
-    norm = np.linalg.norm(A, axis=1, keepdims=True)
-    return np.divide(A, norm, out=np.zeros_like(A), where=norm > 1e-12 * (1 + norm.max()))
+def _unit_rows(A):
+    """Rows centred and scaled to unit norm, constant rows 0 (see ``_standardize_rows``)."""
+    return _standardize_rows(A)[0]
 
 
 def _scores(X, F, metric):
     """Similarity of every row of X to every fingerprint (higher = closer)."""
     if metric == "correlation":
-        return _standardize_rows(X) @ _standardize_rows(F).T
+        return _unit_rows(X) @ _unit_rows(F).T
     d2 = (
         np.einsum("ij,ij->i", X, X)[:, None]
         - 2.0 * X @ F.T
@@ -41,13 +46,16 @@ def _scores(X, F, metric):
     return -np.sqrt(np.maximum(d2, 0.0))
 
 
-def _distance_to_nearest(S, metric):
-    """Distance of each row to its nearest fingerprint, from the scores ``S``.
+def _distances(S, metric):
+    """All distances (``1 - correlation`` or Euclidean) from the scores ``S``."""
+    return 1.0 - S if metric == "correlation" else -S
 
-    ``1 - correlation`` (in [0, 2]) or the Euclidean distance.
-    """
-    best = S.max(axis=1)
-    return 1.0 - best if metric == "correlation" else -best
+
+def _features(estimator, X):
+    """``X`` through every step of a Pipeline but the last; ``X`` itself otherwise."""
+    from sklearn.pipeline import Pipeline
+
+    return _embed(estimator, X) if isinstance(estimator, Pipeline) else X
 
 
 def _is_label_scalar(value):
@@ -102,21 +110,48 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         predictions.
     reject_threshold : None, float or "auto", default=None
         Open-set rejection.  ``None``: closed set, every bag is attributed
-        to a known source.  A number: the largest accepted distance to the
-        nearest fingerprint (see :meth:`unknown_score`: ``1 - correlation``
-        for ``metric="correlation"``, the Euclidean distance for
-        ``"euclidean"``); bags farther than that are predicted
-        ``unknown_label``.  ``"auto"``: the threshold is calibrated in
-        ``fit`` so that about ``false_rejection_rate`` of the training bags
-        would be rejected, each training bag being scored against
-        leave-one-out fingerprints (its own source's mean without it, as for
-        ``temperature="auto"``), so the threshold is not fitted to bags the
-        fingerprints have already seen.  The threshold used is
-        ``threshold_``.
+        to a known source.  A number: the largest accepted
+        :meth:`unknown_score` (for ``rejection_score="distance"`` the
+        distance to the nearest fingerprint: ``1 - correlation`` for
+        ``metric="correlation"``, the Euclidean distance for
+        ``"euclidean"``); bags above it are predicted ``unknown_label``.
+        ``"auto"``: the threshold is calibrated in ``fit`` on the training
+        bags, each scored against leave-one-out fingerprints (its own
+        source's mean without it, as for ``temperature="auto"``), with the
+        conformal rule of :func:`conformal_threshold`.  When the features
+        come from an encoder trained on the same bags, new bags are rejected
+        more often than ``false_rejection_rate``: calibrate on held-out bags
+        (:meth:`calibrate_threshold`, or
+        :class:`HeldOutRejectionClassifier`, the documented recipe).  The
+        threshold used is ``threshold_``.
     false_rejection_rate : float, default=0.05
-        For ``reject_threshold="auto"``: the fraction of known (training)
-        bags that the calibrated threshold rejects, in [0, 1).  Lower values
-        reject fewer bags of known sources and miss more unknown ones.
+        For ``reject_threshold="auto"`` and :meth:`calibrate_threshold`: the
+        target fraction of bags of known sources that are rejected, in
+        [0, 1).  On held-out calibration bags the rate is guaranteed to be
+        at most this, in expectation (see :func:`conformal_threshold`).
+        Lower values reject fewer bags of known sources and miss more
+        unknown ones.
+    rejection_score : {"relative_distance", "distance", "ratio", \
+            "mahalanobis", "proba"}, default="relative_distance"
+        What :meth:`unknown_score` measures (higher = more likely unknown),
+        for a bag attributed to source ``c`` (its nearest fingerprint):
+
+        - ``"relative_distance"``: the distance to ``c``'s fingerprint
+          divided by ``score_scale_[c]``, the median leave-one-out distance
+          of ``c``'s training bags, so that one threshold fits sources of
+          different spreads;
+        - ``"distance"``: the distance to the nearest fingerprint;
+        - ``"ratio"``: nearest over second-nearest distance (in [0, 1]);
+        - ``"mahalanobis"``: the Mahalanobis distance to ``c``'s
+          fingerprint under ``c``'s covariance, shrunk by
+          :class:`sklearn.covariance.LedoitWolf` (sources with fewer than 3
+          bags use the pooled within-source covariance); calibrate it on
+          held-out bags only: with ``reject_threshold="auto"`` the
+          covariance has been fitted on the very bags that calibrate, and
+          new bags are rejected far more often than the target;
+        - ``"proba"``: ``1 - max predict_proba``.
+
+        It changes which bags are rejected, never the attributed source.
     unknown_label : str or number, default="unknown"
         What :meth:`predict` answers for rejected bags.  With
         ``reject_threshold`` set, it must differ from every training label
@@ -141,6 +176,20 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Bags whose :meth:`unknown_score` exceeds it are predicted
         ``unknown_label``; ``inf`` for a closed set
         (``reject_threshold=None``).
+    score_scale_ : ndarray of shape (n_classes,)
+        Typical distance of each source's bags to its fingerprint (median
+        leave-one-out distance; sources with one bag get the median over
+        all bags), the divisor of ``rejection_score="relative_distance"``.
+    precisions_ : ndarray of shape (n_classes, n_features, n_features)
+        Inverse shrunk covariance of each source, for
+        ``rejection_score="mahalanobis"`` only.
+    calibration_ : dict
+        How ``threshold_`` was set: ``"method"`` (``"closed set"``,
+        ``"fixed"``, ``"leave-one-out"``, ``"held-out"`` or
+        ``"cross-fitted"``), ``"n_bags"`` (calibration bags),
+        ``"false_rejection_rate"`` and ``"guaranteed"`` (True for a
+        conformal threshold on held-out bags).  :meth:`rejection_guarantee`
+        puts it in words.
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -162,13 +211,19 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
     separation of known from unknown sources, independently of any
     threshold, compute the ROC AUC of :meth:`unknown_score`.
 
-    The threshold is one for all sources.  Bags of a source that are more
-    spread around its fingerprint than those of the others (or, with the
-    correlation, whose fingerprint has less contrast) are rejected more
-    often than ``false_rejection_rate``, and so are bags of a source
-    enrolled from few bags: the mean of a few bags is a noisier fingerprint
-    (enrolling as many bags as there were training bags per source restores
-    the calibrated rate).
+    The threshold is one for all sources.  With ``rejection_score="distance"``,
+    bags of a source that are more spread around its fingerprint than those
+    of the others (or, with the correlation, whose fingerprint has less
+    contrast) are rejected more often than ``false_rejection_rate``; the
+    default ``"relative_distance"`` divides by each source's spread so that
+    one threshold fits all.  Bags of a source enrolled from few bags are
+    still rejected more often: the mean of a few bags is a noisier
+    fingerprint.
+
+    ``metric="correlation"`` standardises rows with
+    ``skfingerprint.metrics``' rule (one implementation): a row whose
+    centred norm is at rounding level relative to its own largest value is
+    constant and correlates 0 with everything.
 
     Examples
     --------
@@ -197,6 +252,16 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
     ['d']
     """
 
+    _parameter_constraints: dict = {
+        "metric": [StrOptions(set(_METRICS))],
+        "temperature": [StrOptions({"auto"}), Interval(Real, 0, np.inf, closed="neither")],
+        "reject_threshold": [None, StrOptions({"auto"}),
+                             Interval(Real, None, None, closed="neither")],
+        "false_rejection_rate": [Interval(Real, 0, 1, closed="left")],
+        "rejection_score": [StrOptions(set(_REJECTION_SCORES))],
+        "unknown_label": [str, Real],
+    }
+
     def __init__(
         self,
         metric="correlation",
@@ -204,59 +269,32 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         temperature="auto",
         reject_threshold=None,
         false_rejection_rate=0.05,
+        rejection_score="relative_distance",
         unknown_label="unknown",
     ):
         self.metric = metric
         self.temperature = temperature
         self.reject_threshold = reject_threshold
         self.false_rejection_rate = false_rejection_rate
+        self.rejection_score = rejection_score
         self.unknown_label = unknown_label
 
     def _check_params(self):
-        if not isinstance(self.metric, str) or self.metric not in _METRICS:
-            raise ValueError(
-                f"metric must be 'correlation' or 'euclidean', got {self.metric!r}."
-            )
-        t = self.temperature
-        if isinstance(t, str):
-            if t != "auto":
+        """What the constraints cannot say: booleans and NaN are not numbers here."""
+        for name in ("temperature", "reject_threshold", "false_rejection_rate"):
+            if isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(
-                    f"temperature must be 'auto' or a positive number, got {t!r}."
+                    f"The {name!r} parameter of {type(self).__name__} must be a number "
+                    f"or an option, not a boolean; got {getattr(self, name)!r}."
                 )
-        elif (
-            isinstance(t, bool)
-            or not isinstance(t, numbers.Real)
-            or not np.isfinite(t)
-            or t <= 0
-        ):
-            raise ValueError(f"temperature must be 'auto' or a positive number, got {t!r}.")
-        r = self.reject_threshold
-        if r is not None and not (isinstance(r, str) and r == "auto") and (
-            isinstance(r, (bool, str))
-            or not isinstance(r, numbers.Real)
-            or np.isnan(r)
-        ):
-            raise ValueError(
-                f"reject_threshold must be None, 'auto' or a number (the largest "
-                f"accepted distance to the nearest fingerprint), got {r!r}."
-            )
-        f = self.false_rejection_rate
-        if (
-            isinstance(f, bool)
-            or not isinstance(f, numbers.Real)
-            or not (0 <= f < 1)
-        ):
-            raise ValueError(
-                f"false_rejection_rate must be a number in [0, 1), got {f!r}."
-            )
         if not _is_label_scalar(self.unknown_label) or (
             isinstance(self.unknown_label, numbers.Real)
             and not isinstance(self.unknown_label, numbers.Integral)
             and np.isnan(self.unknown_label)
         ):
             raise ValueError(
-                "unknown_label must be a string or a number (not NaN), got "
-                f"{self.unknown_label!r}."
+                f"The 'unknown_label' parameter of {type(self).__name__} must be a "
+                f"string or a number (not NaN, not a boolean), got {self.unknown_label!r}."
             )
 
     def _check_not_unknown(self, labels, what):
@@ -271,6 +309,7 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
                     "unknown_label."
                 )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Compute the fingerprint (mean feature) of every source.
 
@@ -299,29 +338,109 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
                 "a bag's features with each fingerprint across features and "
                 "needs at least 2 of them. Use metric='euclidean'."
             )
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if X.shape[1] >= 2:
+            self.classes_, self.fingerprints_ = model_fingerprints(X, y)
+        else:  # model_fingerprints wants 2 features (for correlations): duplicate the one
+            self.classes_, F = model_fingerprints(np.repeat(X, 2, axis=1), y)
+            self.fingerprints_ = F[:, :1]
+        y_idx = np.searchsorted(self.classes_, y)
         if self.reject_threshold is not None:
             self._check_not_unknown(self.classes_, "a training label")
-        n_classes = self.classes_.size
-        counts = np.bincount(y_idx, minlength=n_classes)
-        sums = np.zeros((n_classes, X.shape[1]))
-        np.add.at(sums, y_idx, X)
-        self.fingerprints_ = sums / counts[:, None]
+        counts = np.bincount(y_idx, minlength=self.classes_.size)
+        sums = self.fingerprints_ * counts[:, None]
         self.class_counts_ = counts
-        loo = None
-        if self.temperature == "auto" or self.reject_threshold == "auto":
-            loo = self._loo_scores(X, y_idx, sums, counts.astype(np.float64))
+        S, rows = self._loo_scores(X, y_idx, sums, counts.astype(np.float64))
+        self.score_scale_ = self._fit_scale(S, y_idx, rows)
+        if self.rejection_score == "mahalanobis":
+            self.precisions_ = self._fit_precisions(X, y_idx)
         if self.temperature == "auto":
-            self.temperature_ = self._fit_temperature(loo[0], y_idx)
+            self.temperature_ = self._fit_temperature(S, y_idx)
         else:
             self.temperature_ = float(self.temperature)
         if self.reject_threshold is None:
-            self.threshold_ = float(np.inf)
+            self._set_threshold(np.inf, "closed set", 0)
         elif self.reject_threshold == "auto":
-            self.threshold_ = self._calibrate_threshold(*loo)
+            if rows.size == 0:
+                raise ValueError(
+                    "reject_threshold='auto' calibrates on leave-one-out fingerprints "
+                    "and needs at least 2 training bags of one source; every source "
+                    "has one sample (a single bag). Give more bags per source or a "
+                    "numeric reject_threshold."
+                )
+            # bags of single-bag sources have no left-out score: not used
+            loo = self._unknown_score_from(S[rows], X[rows])
+            self._set_threshold(
+                conformal_threshold(loo, self.false_rejection_rate), "leave-one-out",
+                rows.size)
         else:
-            self.threshold_ = float(self.reject_threshold)
+            self._set_threshold(float(self.reject_threshold), "fixed", 0)
         return self
+
+    def _set_threshold(self, threshold, method, n_bags):
+        self.threshold_ = float(threshold)
+        self.calibration_ = {
+            "method": method,
+            "n_bags": int(n_bags),
+            "false_rejection_rate": float(self.false_rejection_rate),
+            "rejection_score": self.rejection_score,
+            "guaranteed": method in ("held-out", "cross-fitted"),
+        }
+
+    def _fit_scale(self, S, y_idx, rows):
+        """Median leave-one-out distance of each source's bags to its fingerprint."""
+        n_classes = self.classes_.size
+        own = _distances(S[np.arange(len(y_idx)), y_idx], self.metric)
+        pool = own[rows] if rows.size else own
+        default = float(np.median(pool)) if pool.size else 1.0
+        scale = np.full(n_classes, default)
+        has_loo = np.zeros(len(y_idx), dtype=bool)
+        has_loo[rows] = True
+        for c in range(n_classes):
+            mine = own[(y_idx == c) & has_loo]
+            if mine.size:
+                scale[c] = float(np.median(mine))
+        tiny = 1e-12 * max(1.0, float(np.max(np.abs(scale))))
+        return np.where(scale > tiny, scale, max(default, tiny, 1e-300))
+
+    def _fit_precisions(self, X, y_idx):
+        """Per-source LedoitWolf precision; the pooled one for sources with < 3 bags."""
+        from sklearn.covariance import LedoitWolf
+
+        resid = X - self.fingerprints_[y_idx]
+        pooled = LedoitWolf(assume_centered=True).fit(resid).precision_
+        out = np.empty((self.classes_.size, X.shape[1], X.shape[1]))
+        for c in range(self.classes_.size):
+            mine = resid[y_idx == c]
+            out[c] = (LedoitWolf(assume_centered=True).fit(mine).precision_
+                      if mine.shape[0] >= 3 else pooled)
+        return out
+
+    def _unknown_score_from(self, S, X, own=None):
+        """The rejection score of rows ``X`` whose similarities are ``S``.
+
+        ``own``: the source each row is scored against (default: its nearest).
+        """
+        kind = self.rejection_score
+        if kind == "proba":
+            return 1.0 - softmax(S / self.temperature_, axis=1).max(axis=1)
+        D = _distances(S, self.metric)
+        nearest = np.argmin(D, axis=1) if own is None else own
+        d1 = D[np.arange(D.shape[0]), nearest]
+        if kind == "distance":
+            return D.min(axis=1) if own is None else d1
+        if kind == "relative_distance":
+            return d1 / self.score_scale_[nearest]
+        if kind == "ratio":
+            if D.shape[1] < 2:
+                return d1
+            D2 = D.copy()
+            D2[np.arange(D.shape[0]), nearest] = np.inf
+            d2 = D2.min(axis=1)
+            return np.divide(d1, d2, out=np.ones_like(d1), where=d2 > 0)
+        # mahalanobis
+        diff = X - self.fingerprints_[nearest]
+        q = np.einsum("ij,ijk,ik->i", diff, self.precisions_[nearest], diff)
+        return np.sqrt(np.maximum(q, 0.0))
 
     def _loo_scores(self, X, y_idx, sums, counts):
         """Scores of the training bags, own source left out of its mean.
@@ -336,7 +455,7 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
             c = y_idx[rows]
             loo = (sums[c] - X[rows]) / (counts[c] - 1)[:, None]
             if self.metric == "correlation":
-                own = np.sum(_standardize_rows(X[rows]) * _standardize_rows(loo), axis=1)
+                own = np.sum(_unit_rows(X[rows]) * _unit_rows(loo), axis=1)
             else:
                 own = -np.linalg.norm(X[rows] - loo, axis=1)
             S[rows, c] = own
@@ -356,18 +475,6 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         lo, hi = np.log(spread) - 9.0, np.log(spread) + 9.0
         res = minimize_scalar(nll, bounds=(lo, hi), method="bounded")
         return float(np.exp(res.x))
-
-    def _calibrate_threshold(self, S, rows):
-        if rows.size == 0:
-            raise ValueError(
-                "reject_threshold='auto' calibrates on leave-one-out fingerprints "
-                "and needs at least 2 training bags of one source; every source "
-                "has one sample (a single bag). Give more bags per source or a "
-                "numeric reject_threshold."
-            )
-        # bags of single-bag sources have no left-out score: not used
-        d = _distance_to_nearest(S[rows], self.metric)
-        return float(np.quantile(d, 1.0 - float(self.false_rejection_rate)))
 
     def _raw_scores(self, X):
         check_is_fitted(self, "fingerprints_")
@@ -397,9 +504,9 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
     def unknown_score(self, X):
         """How likely each bag comes from an unknown source (higher = more).
 
-        The distance of the bag to its nearest fingerprint: ``1 -
-        correlation`` (in [0, 2]) for ``metric="correlation"``, the
-        Euclidean distance for ``"euclidean"``.  :meth:`predict` answers
+        The ``rejection_score`` of each bag (by default its distance to the
+        fingerprint of the source it is attributed to, divided by that
+        source's ``score_scale_``).  :meth:`predict` answers
         ``unknown_label`` where it exceeds ``threshold_``.  Use it as the
         score of a ROC curve of known (0) against unknown (1) sources, e.g.
         ``roc_auc_score(is_unknown, clf.unknown_score(X))``.
@@ -412,7 +519,32 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         -------
         score : ndarray of shape (n_bags,)
         """
-        return _distance_to_nearest(self._raw_scores(X), self.metric)
+        check_is_fitted(self, "fingerprints_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self._unknown_score_from(_scores(X, self.fingerprints_, self.metric), X)
+
+    def rejection_guarantee(self):
+        """What the rejection threshold guarantees, in words.
+
+        Returns
+        -------
+        text : str
+            E.g. "At most 5% of bags from known sources are flagged as
+            unknown, in expectation (...)", with the threshold, the score
+            and how it was calibrated; for a threshold without a guarantee,
+            why not.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfingerprint.classifiers import NearestFingerprintClassifier
+        >>> X = np.r_[np.zeros((3, 2)), np.ones((3, 2))] + np.arange(6)[:, None] * 0.01
+        >>> clf = NearestFingerprintClassifier("euclidean").fit(X, [0, 0, 0, 1, 1, 1])
+        >>> clf.rejection_guarantee()
+        'Closed set: every bag is attributed to a known source; none is flagged as unknown.'
+        """
+        check_is_fitted(self, "threshold_")
+        return _guarantee_text(self)
 
     def _output_dtype(self):
         classes = self.classes_
@@ -439,13 +571,15 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
             numeric classes and a string ``unknown_label``), whether or not a
             bag is rejected.
         """
-        S = self._raw_scores(X)
+        check_is_fitted(self, "fingerprints_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        S = _scores(X, self.fingerprints_, self.metric)
         pred = self.classes_[np.argmax(S, axis=1)]
         threshold = getattr(self, "threshold_", np.inf)
         if np.isposinf(threshold):
             return pred
         pred = pred.astype(self._output_dtype())
-        pred[_distance_to_nearest(S, self.metric) > threshold] = self.unknown_label
+        pred[self._unknown_score_from(S, X) > threshold] = self.unknown_label
         return pred
 
     def predict_proba(self, X):
@@ -478,16 +612,22 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         return log_softmax(self._raw_scores(X) / self.temperature_, axis=1)
 
     def calibrate_threshold(self, X, y=None):
-        """Recalibrate ``threshold_`` on held-out bags of known sources.
+        """Set ``threshold_`` on held-out bags of known sources (split conformal).
 
         ``reject_threshold="auto"`` calibrates on the training bags with
         leave-one-out fingerprints, but when the features come from an
         encoder trained on those same bags, they sit closer to their
         fingerprints than new bags will, and more than
         ``false_rejection_rate`` of new known bags are rejected.  Bags that
-        neither the encoder nor this classifier saw give the calibrated
-        rate: ``threshold_`` becomes the ``1 - false_rejection_rate``
-        quantile of their :meth:`unknown_score`.  Fingerprints and
+        neither the encoder nor this classifier saw give a guarantee:
+        ``threshold_`` becomes the conformal threshold of their
+        :meth:`unknown_score` (:func:`conformal_threshold`, the
+        ``ceil((n + 1)(1 - false_rejection_rate))``-th smallest of the ``n``
+        scores), so that a new bag of a known source, exchangeable with
+        them, is rejected with probability at most
+        ``false_rejection_rate``.  With fewer than
+        :func:`min_calibration_bags` bags the threshold is ``inf`` (nothing
+        is rejected) and a warning says so.  Fingerprints and
         ``temperature_`` are unchanged.
 
         Parameters
@@ -507,6 +647,8 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         --------
         calibrate_threshold : The same through a fitted Pipeline, from bags
             of images.
+        HeldOutRejectionClassifier : Holds the calibration bags out of
+            training (or cross-fits them) for you.
 
         Examples
         --------
@@ -520,31 +662,35 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         ... ).fit(X, y)
         >>> X_cal = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(10, 1, (100, 2))]
         >>> clf = clf.calibrate_threshold(X_cal, np.repeat(["a", "b"], 100))
-        >>> rejected = clf.predict(X_cal) == "unknown"
+        >>> X_new = np.r_[rng.normal(0, 1, (500, 2)), rng.normal(10, 1, (500, 2))]
+        >>> rejected = clf.predict(X_new) == "unknown"
         >>> bool(0.05 < rejected.mean() < 0.15)
         True
         """
         check_is_fitted(self, "fingerprints_")
+        self._validate_params()
         self._check_params()
         score = self.unknown_score(X)
-        if score.size == 0:
+        if score.size == 0:  # pragma: no cover - validate_data refuses 0 rows
             raise ValueError("calibrate_threshold needs at least one bag, got 0.")
         if y is not None:
-            y = np.asarray(y)
-            if y.shape != score.shape:
-                raise ValueError(
-                    f"y has {y.shape[0] if y.ndim else 0} labels for {score.size} bags."
-                )
-            unseen = sorted(set(y.tolist()) - set(self.classes_.tolist()))
-            if unseen:
-                raise ValueError(
-                    f"calibrate_threshold takes bags of known sources only; "
-                    f"{unseen!r} not in classes_ {self.classes_.tolist()!r}."
-                )
-        self.threshold_ = float(
-            np.quantile(score, 1.0 - float(self.false_rejection_rate))
-        )
+            self._check_known(y, score.size)
+        self._set_threshold(
+            conformal_threshold(score, self.false_rejection_rate), "held-out", score.size)
         return self
+
+    def _check_known(self, y, n):
+        y = np.asarray(y)
+        if y.shape != (n,):
+            raise ValueError(
+                f"y has {y.shape[0] if y.ndim else 0} labels for {n} bags."
+            )
+        unseen = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unseen:
+            raise ValueError(
+                f"calibrate_threshold takes bags of known sources only; "
+                f"{unseen!r} not in classes_ {self.classes_.tolist()!r}."
+            )
 
     def enroll(self, X, label):
         """Add (or update) the fingerprint of one source, without refitting.
@@ -628,7 +774,45 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = new_classes[order]
         self.fingerprints_ = np.vstack([self.fingerprints_, total / m])[order]
         self.class_counts_ = np.append(counts, m)[order]
+        scale = getattr(self, "score_scale_", None)
+        if scale is not None:  # a new source: the median spread of the known ones
+            self.score_scale_ = np.append(scale, np.median(scale))[order]
+        prec = getattr(self, "precisions_", None)
+        if prec is not None:  # ... and their mean precision
+            self.precisions_ = np.concatenate([prec, prec.mean(axis=0)[None]])[order]
         return self
+
+
+def _guarantee_text(clf):
+    """The sentence of :meth:`NearestFingerprintClassifier.rejection_guarantee`."""
+    cal = getattr(clf, "calibration_", None) or {"method": "fixed", "n_bags": 0}
+    t = clf.threshold_
+    method = cal["method"]
+    if method == "closed set" or np.isposinf(t) and method in ("closed set", "fixed"):
+        return ("Closed set: every bag is attributed to a known source; none is "
+                "flagged as unknown.")
+    rate = cal.get("false_rejection_rate", clf.false_rejection_rate)
+    score = cal.get("rejection_score", clf.rejection_score)
+    pct = f"{100 * rate:g}%"
+    if method == "fixed":
+        return (f"Bags whose {score} exceeds the fixed threshold {t:.6g} are flagged as "
+                "unknown; no rate is guaranteed.")
+    n = cal["n_bags"]
+    if np.isposinf(t):
+        return (f"No bag is flagged as unknown: {n} calibration bag(s) are too few for "
+                f"a conformal threshold at {pct}.")
+    if method == "leave-one-out":
+        return (f"About {pct} of the training bags would be flagged as unknown "
+                f"(threshold {t:.6g} on {score}, leave-one-out on {n} training bags); "
+                "new bags of known sources are not guaranteed this rate, as the "
+                "features were fitted on those bags. Calibrate on held-out bags "
+                "(HeldOutRejectionClassifier) for a guarantee.")
+    how = ("bags held out of training" if method == "held-out"
+           else "out-of-fold bags of cross-fitted models")
+    return (f"At most {pct} of bags from known sources are flagged as unknown, in "
+            f"expectation (conformal threshold {t:.6g} on {score}, set on {n} {how}, "
+            "for new bags drawn like them); the share of bags of unknown sources "
+            "that are flagged is not guaranteed.")
 
 
 def enroll(estimator, X, label):
@@ -687,8 +871,7 @@ def enroll(estimator, X, label):
                 "enroll method; end the Pipeline with a "
                 "NearestFingerprintClassifier to enroll new sources."
             )
-        Z = estimator[:-1].transform(X) if len(estimator.steps) > 1 else X
-        final.enroll(Z, label)
+        final.enroll(_features(estimator, X), label)
         return estimator
     if not hasattr(estimator, "enroll"):
         raise TypeError(
@@ -747,7 +930,5 @@ def calibrate_threshold(estimator, X, y=None):
             f"{type(final).__name__} has no calibrate_threshold method; end the "
             "Pipeline with a NearestFingerprintClassifier."
         )
-    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
-        X = estimator[:-1].transform(X)
-    final.calibrate_threshold(X, y)
+    final.calibrate_threshold(_features(estimator, X), y)
     return estimator

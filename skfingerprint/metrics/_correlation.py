@@ -114,8 +114,19 @@ def _resolve_labels(y, labels):
 def _standardize_rows(A):
     """Center and scale each row to unit norm; flag rows that are constant.
 
-    A constant row has no defined Pearson correlation; it is returned as zeros,
-    so that its correlation with anything is 0.
+    The one row standardisation of the package (the correlation metric of
+    ``NearestFingerprintClassifier`` and the correlation matrices here).  A
+    row is constant when its centred norm is at rounding level *relative to
+    its own magnitude*: ``norm <= n_features * eps * max(|row|)``.  The rule
+    is per row and scale-free, so a row's verdict does not depend on the
+    other rows or on the units (``[1e10, 1e10 + 1]`` is not constant; a row
+    of zeros is).  A constant row has no defined Pearson correlation; it is
+    returned as zeros, so that its correlation with anything is 0.
+
+    Returns
+    -------
+    standardized : ndarray of the shape of ``A``
+    constant : ndarray of bool, one per row
     """
     centered = A - A.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(centered, axis=1)

@@ -56,6 +56,16 @@ class _Shrink(TransformerMixin, BaseEstimator):
         return X
 
 
+class _NoCalib(BaseEstimator):
+    """A classifier without calibrate_threshold / enroll."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
 def test_held_out_threshold_hits_the_rate_where_auto_does_not():
     rng = np.random.RandomState(0)
     X, y = _blobs(100, 1.0, rng)
@@ -64,11 +74,11 @@ def test_held_out_threshold_hits_the_rate_where_auto_does_not():
         "euclidean", reject_threshold="auto", false_rejection_rate=0.05))])
     plain = make().fit(X, y)
     frr_plain = np.mean(plain.predict(X_new) == "unknown")
-    held = HeldOutRejectionClassifier(make(), calibration_size=0.3,
+    held = HeldOutRejectionClassifier(make(), calibration="split", calibration_size=0.3,
                                       random_state=0).fit(X, y)
     frr_held = np.mean(held.predict(X_new) == "unknown")
     assert frr_plain > 0.2  # the trap: calibrated on bags the extractor saw
-    assert 0.01 < frr_held < 0.12
+    assert 0.005 < frr_held < 0.12  # conformal: at most 0.05 in expectation
     assert held.classes_.tolist() == ["a", "b", "c"]
     assert held.threshold_ == held.estimator_[-1].threshold_
     # the held-out bags are enrolled: the fingerprints count every bag
@@ -87,14 +97,17 @@ def test_errors_name_the_problem():
     closed = HeldOutRejectionClassifier(NearestFingerprintClassifier("euclidean"))
     with pytest.raises(ValueError, match="reject_threshold=None"):
         closed.fit(X, y)
+    with pytest.raises(TypeError, match="'estimator' parameter.*'fit' and 'predict'"):
+        HeldOutRejectionClassifier(SetFingerprintEncoder()).fit(X, y)  # no predict
     with pytest.raises(TypeError, match="cannot calibrate a rejection threshold"):
-        HeldOutRejectionClassifier(SetFingerprintEncoder()).fit(X, y)
+        HeldOutRejectionClassifier(
+            Pipeline([("fp", _Shrink()), ("clf", _NoCalib())])).fit(X, y)
     rejecting = NearestFingerprintClassifier("euclidean", reject_threshold="auto")
     for bad in (0, 1, 1.5, "0.2", True):
         with pytest.raises(ValueError, match="calibration_size"):
-            HeldOutRejectionClassifier(rejecting, calibration_size=bad).fit(X, y)
+            HeldOutRejectionClassifier(rejecting, calibration="split", calibration_size=bad).fit(X, y)
     with pytest.raises(ValueError, match="too few to hold out"):
-        HeldOutRejectionClassifier(rejecting, calibration_size=0.5).fit(X[:6], y[2:8])
+        HeldOutRejectionClassifier(rejecting, calibration="split", calibration_size=0.5).fit(X[:6], y[2:8])
 
 
 def test_with_the_set_encoder_clone_and_safe_save(small_bags, tmp_path):
@@ -103,7 +116,8 @@ def test_with_the_set_encoder_clone_and_safe_save(small_bags, tmp_path):
         ("fp", SetFingerprintEncoder(max_epochs=2, random_state=0)),
         ("clf", NearestFingerprintClassifier("euclidean", reject_threshold="auto")),
     ])
-    model = HeldOutRejectionClassifier(pipe, calibration_size=0.25, random_state=0)
+    model = HeldOutRejectionClassifier(pipe, calibration="split", calibration_size=0.25,
+                                       random_state=0)
     fitted = model.fit(X, y)
     assert clone(model).get_params()["calibration_size"] == 0.25
     again = clone(model).fit(X, y)  # deterministic with random_state

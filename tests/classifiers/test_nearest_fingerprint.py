@@ -109,3 +109,19 @@ def test_marra_attribution_on_synthetic_bags(attribution_bags):
     fitted = pipe.fit(X[::2], y[::2])
     clone = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(clone.predict_proba(X[1::2]), fitted.predict_proba(X[1::2]))
+
+
+def test_correlation_is_scale_free_and_constant_rows_score_zero():
+    """One row standardisation (metrics' rule): a tiny row is not constant,
+    a constant row correlates 0 with every fingerprint."""
+    from skfingerprint.metrics._correlation import _standardize_rows
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((20, 6))
+    y = np.repeat(["a", "b"], 10)
+    clf = NearestFingerprintClassifier().fit(X, y)
+    x = rng.standard_normal((1, 6))
+    np.testing.assert_allclose(clf.decision_function(1e-14 * x), clf.decision_function(x))
+    np.testing.assert_array_equal(clf.decision_function(np.full((1, 6), 3.0)), [0.0])
+    Zs, const = _standardize_rows(np.vstack([1e-14 * x, np.full((1, 6), 3.0)]))
+    assert const.tolist() == [False, True]

@@ -86,12 +86,14 @@ def test_training_rejection_rate_and_monotone_threshold():
     thresholds = []
     for rate in (0.0, 0.05, 0.2, 0.5):
         clf = NearestFingerprintClassifier(
-            "euclidean", reject_threshold="auto", false_rejection_rate=rate
+            "euclidean", reject_threshold="auto", false_rejection_rate=rate,
+            rejection_score="distance",
         ).fit(X, y)
         thresholds.append(clf.threshold_)
     assert thresholds == sorted(thresholds, reverse=True)
     clf = NearestFingerprintClassifier(
-        "euclidean", reject_threshold="auto", false_rejection_rate=0.2
+        "euclidean", reject_threshold="auto", false_rejection_rate=0.2,
+        rejection_score="distance",
     ).fit(X, y)
     # leave-one-out scores of the training bags: about 20% above the threshold
     S = np.empty((len(y), clf.classes_.size))
@@ -107,7 +109,8 @@ def test_training_rejection_rate_and_monotone_threshold():
 @pytest.mark.parametrize("metric", ["correlation", "euclidean"])
 def test_fixed_threshold(metric):
     X, y, _, _ = _clusters(seed=3)
-    clf = NearestFingerprintClassifier(metric, reject_threshold=0.0).fit(X, y)
+    clf = NearestFingerprintClassifier(
+        metric, reject_threshold=0.0, rejection_score="distance").fit(X, y)
     assert clf.threshold_ == 0.0
     S = clf.decision_function(X)
     expected = 1 - S.max(1) if metric == "correlation" else -S.max(1)
