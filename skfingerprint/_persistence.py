@@ -189,8 +189,11 @@ def _atomic_open(path):
     """Open a temporary file next to ``path``; rename it over ``path`` on success.
 
     On any exception (including KeyboardInterrupt) the temporary file is
-    removed and ``path`` is left as it was.
+    removed and ``path`` is left as it was.  A symbolic link is written
+    through: the file it points to is replaced and the link stays.
     """
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     folder, base = os.path.split(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(
@@ -354,7 +357,8 @@ def save(model, path):
     The model is written in the skops format inside a small envelope that
     records the format version and a SHA-256 digest of the content (see the
     module documentation).  The file is written atomically: an existing file
-    at ``path`` is replaced only once the new one is complete.
+    at ``path`` is replaced only once the new one is complete.  If ``path``
+    is a symbolic link, the file it points to is written (the link stays).
 
     Parameters
     ----------

@@ -127,6 +127,56 @@ def _walk(root, extensions):
     return found, n_other
 
 
+def list_image_files(root, *, extensions=IMAGE_EXTENSIONS):
+    """The image files below a folder, found as :func:`load_image_folder` finds them.
+
+    The one directory walker of the library: sub-folders are searched
+    recursively and symbolic links are followed, but a folder reached a
+    second time (a link cycle, or two links to one folder) is listed once;
+    hidden files and folders (names starting with ``.``) and ``__MACOSX``
+    folders are skipped.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder to search.
+
+    extensions : sequence of str, default=IMAGE_EXTENSIONS
+        File extensions to keep (case-insensitive), e.g. ``(".png", ".jpg")``.
+
+    Returns
+    -------
+    paths : list of str
+        The files, sorted by their path below ``root``.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a folder or a folder below it cannot be listed.
+
+    See Also
+    --------
+    load_image_folder : Image paths and labels of one folder per source.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skfingerprint.datasets import list_image_files
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "b", "__MACOSX"))
+    >>> for name in ["b/2.png", "a.jpg", ".hidden.png", "b/__MACOSX/x.png", "notes.txt"]:
+    ...     open(os.path.join(root, name), "w").close()
+    >>> [os.path.relpath(p, root) for p in list_image_files(root)]
+    ['a.jpg', 'b/2.png']
+    """
+    root_arg = root
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise ValueError(f"root={os.fspath(root_arg)!r} is not a folder.")
+    found, _ = _walk(root, _check_extensions(extensions))
+    return [path for _, path in found]
+
+
 def _match_genimage(parts):
     """``(is_real, split)`` for ``<gen>/.../{train,val}/{ai,nature}/.../file``."""
     for i in range(1, len(parts) - 2):
