@@ -111,8 +111,10 @@ def craft(folder, bomb_bytes):
         meta, payload = json.loads(zf.read("meta.json")), zf.read("model.skops")
     p = lambda name: os.path.join(folder, name)  # noqa: E731
     files["bomb: model.skops of zeros"] = _envelope(p("bomb.skfp"), meta, bytes(bomb_bytes))
+    first_npy = sorted(n for n in zipfile.ZipFile(io.BytesIO(payload)).namelist()
+                       if n.endswith(".npy"))[0]
     files["bomb inside the skops payload"] = _envelope(p("inner.skfp"), meta, _rezip(
-        payload, lambda n, d: (d + bytes(bomb_bytes) if n and n.endswith(".npy") else d),
+        payload, lambda n, d: (d + bytes(bomb_bytes) if n == first_npy else d),
         compression=zipfile.ZIP_DEFLATED), compression=zipfile.ZIP_STORED)
     files["npy header 200000x200000"] = _envelope(p("npy.skfp"), meta, _rezip(payload, _huge_npy))
     files["3000 extra members"] = _envelope(p("many.skfp"), meta, _rezip(
@@ -162,8 +164,9 @@ def measure(path, checkout, timeout, max_memory_gib=None):
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     try:
+        # cwd: not a checkout, so that PYTHONPATH decides which skfingerprint loads
         proc = subprocess.run([sys.executable, "-c", CHILD, path], capture_output=True,
-                              text=True, timeout=timeout, env=env,
+                              text=True, timeout=timeout, env=env, cwd=os.path.dirname(path),
                               preexec_fn=limit if max_memory_gib else None)
     except subprocess.TimeoutExpired:
         return {"outcome": f"killed after {timeout} s (a hang)", "seconds": timeout,

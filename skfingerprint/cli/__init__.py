@@ -29,7 +29,7 @@ from ._errors import PROG, CommandError
 from ._output import safe
 from ._parser import build_parser
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main"]
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

@@ -47,6 +47,13 @@ def add_parser(sub, common):
     p.add_argument("--save-on-interrupt", action="store_true",
                    help="on Ctrl-C after an epoch, save the partly trained model to -o "
                         "(the exit status is 130 either way)")
+    _add_training_options(p)
+    _add_data_options(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _add_training_options(p):
     p.add_argument("--epochs", type=positive_int, default=None,
                    help="training epochs (default: the encoder's, 10)")
     p.add_argument("--reject-rate", type=rate, default=None, metavar="RATE",
@@ -58,6 +65,14 @@ def add_parser(sub, common):
     p.add_argument("--calibration", type=rate, default=0.2, metavar="SHARE",
                    help="with --reject-rate: share of each source's bags held out "
                         "from training to calibrate the threshold (default: 0.2)")
+    p.add_argument("--device", default="auto",
+                   help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often faster "
+                        "for small images on a busy CPU)")
+
+
+def _add_data_options(p):
     p.add_argument("--image-size", type=positive_int, default=None,
                    help="decode every image to this square size (centre crop + resize); "
                         "needed when the images differ in size")
@@ -67,15 +82,8 @@ def add_parser(sub, common):
     p.add_argument("--layout", choices=["auto", "per_source", "genimage", "forensynths"],
                    default="auto", help="folder layout (default: auto)")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
-    p.add_argument("--device", default="auto",
-                   help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
     p.add_argument("--num-workers", type=non_negative_int, default=0,
                    help="image-decoding worker processes (default: 0)")
-    p.add_argument("--threads", type=positive_int, default=None,
-                   help="torch CPU threads (default: torch's choice; 1 is often faster "
-                        "for small images on a busy CPU)")
-    p.set_defaults(func=run)
-    return p
 
 
 def _pipeline(args, image_size):

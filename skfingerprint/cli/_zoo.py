@@ -29,6 +29,12 @@ def add_parser(sub, common):
 
     zsub = p.add_subparsers(dest="zoo_command", metavar="ACTION", parser_class=Parser)
     zsub.required = True
+    _add_actions(zsub, common)
+    p.set_defaults(func=run)
+    return p
+
+
+def _add_actions(zsub, common):
     zoo_common = argparse.ArgumentParser(add_help=False, parents=[common])
     zoo_common.add_argument("--preset", choices=["small", "default"], default="small",
                             help="zoo preset (default: small)")
@@ -58,8 +64,6 @@ def add_parser(sub, common):
     zp.add_argument("--n-images", type=positive_int, default=None,
                     help="images per source (default: all)")
     zp.add_argument("--force", action="store_true", help="write into a non-empty folder")
-    p.set_defaults(func=run)
-    return p
 
 
 def _cached_zoos(data_home):
