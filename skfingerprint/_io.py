@@ -45,7 +45,9 @@ Limits on hostile and broken files
   pixels to raise (or lower) the limit.
 * A PNG whose pixel stream is shorter than its header says (a truncated or
   crafted file that Pillow decodes with the missing rows black) is an error
-  naming the file, like any other unreadable image.
+  naming the file, like any other unreadable image.  The stream's length is
+  checked (one more decompression) only when the last pixel of one of the
+  last two rows decodes to zero, as it does for every such file.
 """
 
 from __future__ import annotations
@@ -199,6 +201,21 @@ def _png_stream_size(width, height, bit_depth, color_type, interlaced):
         return size(width, height)
     return sum(size((width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy)
                for x0, y0, dx, dy in _ADAM7)
+
+
+def _blank_tail(im):
+    """Whether the last pixel of one of the last two rows is zero.
+
+    Pillow leaves the pixels a short PNG stream did not reach at zero, and
+    the last two rows always include one of the last rows written, left to
+    right (also for Adam7 interlacing, whose last pass writes every odd
+    row): a stream cut anywhere leaves such a last pixel at zero.  Only then
+    is the stream's length checked (:func:`_check_png_stream`), so that most
+    complete images pay nothing for the check.
+    """
+    width, height = im.size
+    tail = np.asarray(im.crop((0, max(height - 2, 0), width, height)))
+    return bool(tail.size) and any(not np.any(row[-1]) for row in tail)
 
 
 def _check_png_stream(path, data):
@@ -394,7 +411,7 @@ def read_image(path, *, mode="RGB", image_size=None):
         with Image.open(path) as im:
             _check_pixels(path, *im.size)
             im.load()
-            if im.format == "PNG":
+            if im.format == "PNG" and _blank_tail(im):
                 with open(path, "rb") as f:
                     _check_png_stream(path, f.read())
             out = _to_8bit(im)

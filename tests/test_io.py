@@ -243,6 +243,24 @@ def test_png_with_a_short_pixel_stream_is_an_error_naming_the_file(tmp_path):
         read_image(path)
 
 
+def test_png_cut_inside_its_last_row_is_an_error(tmp_path):
+    import struct
+    import zlib
+
+    full = _png(tmp_path / "full.png", 16, 4)
+    with open(full, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack(">I", data[33:37])  # the IDAT chunk follows IHDR
+    raw = zlib.decompress(data[41:41 + length])[:-6]  # the last 2 pixels missing
+    short = tmp_path / "cut.png"
+    idat = zlib.compress(raw)
+    chunk = struct.pack(">I", len(idat)) + b"IDAT" + idat + struct.pack(
+        ">I", zlib.crc32(b"IDAT" + idat) & 0xFFFFFFFF)
+    short.write_bytes(data[:33] + chunk + data[41 + length + 4:])
+    with pytest.raises(ValueError, match="cut.png.*truncated"):
+        read_image(short)
+
+
 def test_complete_hand_made_pngs_are_read(tmp_path):
     for interlaced in (False, True):
         path = _png(tmp_path / f"full{interlaced}.png", 13, 9, interlaced=interlaced)
