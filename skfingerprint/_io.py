@@ -35,16 +35,34 @@ shrinking (its support widens with the scale factor) and sharp when enlarging.
 An image that already has the size ``(h, w)`` is returned untouched, with no
 resampling.  Note that resampling blurs or removes the high-frequency traces
 that identify a generator: prefer a size that most images already have.
+
+Limits on hostile and broken files
+----------------------------------
+* An image of more than :data:`MAX_IMAGE_PIXELS` pixels (``2**26``, about
+  8192 x 8192; Pillow's own limit is higher) is refused from its header,
+  before any pixel is decoded: a small file can declare a huge image.  Set the
+  environment variable ``SKFINGERPRINT_MAX_IMAGE_PIXELS`` to another number of
+  pixels to raise (or lower) the limit.
+* A PNG whose pixel stream is shorter than its header says (a truncated or
+  crafted file that Pillow decodes with the missing rows black) is an error
+  naming the file, like any other unreadable image.  The stream's length is
+  checked (one more decompression) only when the last pixel of one of the
+  last two rows decodes to zero, as it does for every such file.
 """
 
 from __future__ import annotations
 
 import numbers
 import os
+import struct
+import zlib
 
 import numpy as np
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+MAX_IMAGE_PIXELS = 1 << 26
+_PIXELS_ENV = "SKFINGERPRINT_MAX_IMAGE_PIXELS"
 
 _ALPHA_MODES = ("RGBA", "LA", "PA")
 _HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -121,6 +139,123 @@ def _check_is_file(path):
         )
 
 
+def max_image_pixels():
+    """The largest number of pixels an image file may declare.
+
+    :data:`MAX_IMAGE_PIXELS`, or the value of the environment variable
+    ``SKFINGERPRINT_MAX_IMAGE_PIXELS`` when it is set.
+
+    Returns
+    -------
+    n_pixels : int
+
+    Examples
+    --------
+    >>> from skfingerprint._io import max_image_pixels
+    >>> max_image_pixels() >= 8192 * 8192
+    True
+    """
+    value = os.environ.get(_PIXELS_ENV)
+    if value is None or not value.strip():
+        return MAX_IMAGE_PIXELS
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ValueError(
+            f"The environment variable {_PIXELS_ENV}={value!r} must be a positive "
+            "number of pixels, e.g. 100000000."
+        )
+    return limit
+
+
+class _RefusedImage(ValueError):
+    """An image refused by the library's own checks (already names the file)."""
+
+
+def _check_pixels(path, width, height):
+    limit = max_image_pixels()
+    if width * height > limit:
+        raise _RefusedImage(
+            f"Cannot read image file {path!r}: it declares {width}x{height} = "
+            f"{width * height} pixels, more than the limit of {limit} (a small file "
+            "can declare a huge image). If the image is genuine, raise the limit "
+            f"with the environment variable {_PIXELS_ENV}."
+        )
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
+          (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))  # x0, y0, dx, dy
+
+
+def _png_stream_size(width, height, bit_depth, color_type, interlaced):
+    """Bytes of the decompressed pixel stream a PNG header announces."""
+    bits = bit_depth * _PNG_CHANNELS[color_type]
+
+    def size(w, h):
+        return 0 if w == 0 or h == 0 else h * (1 + (w * bits + 7) // 8)
+
+    if not interlaced:
+        return size(width, height)
+    return sum(size((width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy)
+               for x0, y0, dx, dy in _ADAM7)
+
+
+def _blank_tail(im):
+    """Whether the last pixel of one of the last two rows is zero.
+
+    Pillow leaves the pixels a short PNG stream did not reach at zero, and
+    the last two rows always include one of the last rows written, left to
+    right (also for Adam7 interlacing, whose last pass writes every odd
+    row): a stream cut anywhere leaves such a last pixel at zero.  Only then
+    is the stream's length checked (:func:`_check_png_stream`), so that most
+    complete images pay nothing for the check.
+    """
+    width, height = im.size
+    tail = np.asarray(im.crop((0, max(height - 2, 0), width, height)))
+    return bool(tail.size) and any(not np.any(row[-1]) for row in tail)
+
+
+def _check_png_stream(path, data):
+    """Refuse a PNG whose pixel stream is shorter than its header says.
+
+    Pillow fills missing rows with black when the compressed stream ends
+    early (a valid but short stream): the decompressed size is checked here.
+    """
+    pos, idat, header = 8, [], None
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        tag = data[pos + 4:pos + 8]
+        if tag == b"IHDR":
+            header = struct.unpack(">IIBBBBB", data[pos + 8:pos + 21])
+        elif tag == b"IDAT":
+            idat.append(data[pos + 8:pos + 8 + length])
+        elif tag in (b"IEND", b"fdAT"):  # fdAT: the frames after the first of an APNG
+            break
+        pos += 12 + length
+    if header is None or header[3] not in _PNG_CHANNELS:
+        return  # Pillow read it: nothing more to check here
+    width, height, bit_depth, color_type, _, _, interlace = header
+    expected = _png_stream_size(width, height, bit_depth, color_type, interlace == 1)
+    inflater = zlib.decompressobj()
+    got = 0
+    try:
+        for part in idat:
+            got += len(inflater.decompress(part, max(expected - got, 0) + 1))
+            if got > expected:
+                return
+    except zlib.error:
+        got = -1
+    if got < expected:
+        raise _RefusedImage(
+            f"Cannot read image file {path!r}: it is truncated/corrupt (its pixel "
+            f"data holds {max(got, 0)} of the {expected} bytes its header "
+            f"announces for {width}x{height} pixels). Remove or replace the file."
+        )
+
+
 def _read_header(path):
     """Return ``(height, width, format)`` read from the header of ``path``."""
     from PIL import Image, UnidentifiedImageError
@@ -139,6 +274,7 @@ def _read_header(path):
         ValueError,
     ) as exc:
         raise _unreadable(path, exc) from None
+    _check_pixels(path, width, height)
     return int(height), int(width), fmt
 
 
@@ -273,11 +409,17 @@ def read_image(path, *, mode="RGB", image_size=None):
     _check_is_file(path)
     try:
         with Image.open(path) as im:
+            _check_pixels(path, *im.size)
             im.load()
+            if im.format == "PNG" and _blank_tail(im):
+                with open(path, "rb") as f:
+                    _check_png_stream(path, f.read())
             out = _to_8bit(im)
             if image_size is not None:
                 out = _fit(out, image_size)
             arr = np.asarray(out)
+    except _RefusedImage:
+        raise
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,

@@ -53,6 +53,17 @@ FORMAT_VERSION = 1
 _META_NAME = "meta.json"
 _PAYLOAD_NAME = "model.skops"
 _MAX_META_BYTES = 1 << 20
+# Resource limits of load() (documented in docs/guide/persistence.md).  A file
+# of N bytes is read only if N <= _MAX_FILE_BYTES; the archives inside it may
+# expand to at most _MAX_EXPANSION * N + _EXPANSION_SLACK bytes in all (each
+# member's declared size is checked before it is read, and its actual size
+# while it is read); the skops payload may hold at most _MAX_MEMBERS members,
+# and each of its arrays must be exactly as large as its header says.
+_MAX_FILE_BYTES = 1 << 30
+_MAX_EXPANSION = 16
+_EXPANSION_SLACK = 1 << 20
+_MAX_MEMBERS = 2048
+_CHUNK = 1 << 16
 
 # Fully qualified names (``module.ClassName``, as skops spells them) of the
 # classes, beyond skops' own defaults (scikit-learn estimators, numpy and
@@ -178,8 +189,11 @@ def _atomic_open(path):
     """Open a temporary file next to ``path``; rename it over ``path`` on success.
 
     On any exception (including KeyboardInterrupt) the temporary file is
-    removed and ``path`` is left as it was.
+    removed and ``path`` is left as it was.  A symbolic link is written
+    through: the file it points to is replaced and the link stays.
     """
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     folder, base = os.path.split(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(
@@ -216,10 +230,121 @@ def _write_envelope(fileobj, meta_bytes, payload):
 
 
 def _corrupt(path, detail):
+    """The one error for a file that is not a valid model file."""
     return ValueError(
-        f"Cannot load {path!r}: the file was modified or is corrupt ({detail}). "
-        "Save the model again, or get an intact copy."
+        f"Cannot load {path!r}: not a valid model file: the file was modified or "
+        f"is corrupt ({detail}), or was crafted to harm. Save the model again, or "
+        "get an intact copy from a source you trust."
     )
+
+
+def _read_regular_file(path, limit):
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
+
+    FIFOs, devices and sockets are refused before they are read (they could
+    block forever or never end).
+    """
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"Cannot load {path!r}: no such file.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"Cannot load {path!r}: it is a folder, not a file.")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(
+            f"Cannot load {path!r}: not a valid model file: it is not a regular "
+            "file (a FIFO, device or socket); give the path of a file written by "
+            "skfingerprint.save."
+        )
+    too_large = ValueError(
+        f"Cannot load {path!r}: not a valid model file: it is larger than "
+        f"{limit} bytes, the largest model file skfingerprint reads."
+    )
+    if st.st_size > limit:
+        raise too_large
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):  # replaced meanwhile
+            raise ValueError(f"Cannot load {path!r}: not a valid model file: "
+                             "it is not a regular file.")
+        # read(n) reserves n bytes: ask for the file's size (+1 to see growth)
+        data = f.read(min(st.st_size, limit) + 1)
+    if len(data) > limit:
+        raise too_large
+    return data
+
+
+def _expansion_budget(n_bytes):
+    return _MAX_EXPANSION * n_bytes + _EXPANSION_SLACK
+
+
+def _check_members(path, zf, budget, max_members, what):
+    """Refuse an archive with too many members or a declared size over ``budget``."""
+    infos = zf.infolist()
+    if len(infos) > max_members:
+        raise _corrupt(path, f"{what} has {len(infos)} members")
+    total = sum(info.file_size for info in infos)
+    if total > budget:
+        raise _corrupt(path, f"{what} declares {total} bytes once expanded, more "
+                             f"than the {budget} allowed for a file of this size")
+    return infos
+
+
+def _read_member(zf, info, limit):
+    """Read one member in chunks, never more than ``limit`` bytes."""
+    parts, size = [], 0
+    with zf.open(info) as f:
+        while True:
+            chunk = f.read(min(_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise zipfile.BadZipFile(f"{info.filename} expands beyond {limit} bytes")
+            parts.append(chunk)
+    return b"".join(parts)
+
+
+def _check_npy_header(path, zf, info):
+    """An array member must be exactly as large as its header says (no object dtype)."""
+    import numpy as np
+    from numpy.lib import format as npy
+
+    with zf.open(info) as f:
+        version = npy.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = npy.read_array_header_1_0(f)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = npy.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"npy format version {version}")
+        header = f.tell()
+    if dtype.hasobject:
+        raise _corrupt(path, f"the array {info.filename} has an object dtype")
+    n_bytes = int(np.prod([int(d) for d in shape], dtype=object)) * dtype.itemsize
+    if header + n_bytes != info.file_size:
+        raise _corrupt(path, f"the array {info.filename} declares shape {shape} "
+                             f"({n_bytes} bytes) but stores {info.file_size - header}")
+
+
+def _check_payload(path, payload, budget):
+    """Bounds on the skops archive before skops reads anything of it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as zf:
+            infos = _check_members(path, zf, budget, _MAX_MEMBERS, _PAYLOAD_NAME)
+            for info in infos:
+                if info.filename.endswith(".npy"):
+                    _check_npy_header(path, zf, info)
+    except ValueError as exc:
+        if str(exc).startswith(f"Cannot load {path!r}"):
+            raise
+        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # zipfile, zlib, numpy's header parser (tokenize, ...)
+        raise _corrupt(path, f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -231,7 +356,8 @@ def save(model, path):
     The model is written in the skops format inside a small envelope that
     records the format version and a SHA-256 digest of the content (see the
     module documentation).  The file is written atomically: an existing file
-    at ``path`` is replaced only once the new one is complete.
+    at ``path`` is replaced only once the new one is complete.  If ``path``
+    is a symbolic link, the file it points to is written (the link stays).
 
     Parameters
     ----------
@@ -322,16 +448,20 @@ def _read_envelope(path, data):
             "then re-save them with skfingerprint.save."
         )
     expected = sorted([_META_NAME, _PAYLOAD_NAME])
+    budget = _expansion_budget(len(data))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = zf.namelist()
             if sorted(names) == expected:
+                _check_members(path, zf, budget, 2, "the file")
                 if zf.getinfo(_META_NAME).file_size > _MAX_META_BYTES:
                     raise _corrupt(path, f"{_META_NAME} is implausibly large")
-                meta_bytes = zf.read(_META_NAME)
-                payload = zf.read(_PAYLOAD_NAME)
+                meta_bytes = _read_member(zf, zf.getinfo(_META_NAME), _MAX_META_BYTES)
+                payload = _read_member(zf, zf.getinfo(_PAYLOAD_NAME), budget)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
-            OSError, RuntimeError, NotImplementedError) as exc:
+            OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+        if isinstance(exc, ValueError) and str(exc).startswith(f"Cannot load {path!r}"):
+            raise
         raise _corrupt(path, f"{type(exc).__name__}: {exc}") from None
     if sorted(names) != expected:
         raise ValueError(
@@ -341,19 +471,19 @@ def _read_envelope(path, data):
         )
     try:
         meta = json.loads(meta_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _corrupt(path, f"unreadable {_META_NAME}: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ValueError(
             f"Cannot load {path!r}: it is not a skfingerprint model file "
             f"({_META_NAME} does not name the format {FORMAT_NAME!r})."
         )
-    return meta, payload
+    return meta, payload, budget
 
 
 def _check_meta(path, meta, payload):
     version = meta.get("format_version")
-    written_by = meta.get("library_version", "an unknown version")
+    written_by = str(meta.get("library_version", "an unknown version"))[:40]
     current = _library_version()
     if isinstance(version, bool) or not isinstance(version, int):
         raise ValueError(
@@ -439,29 +569,116 @@ def load(path, *, trusted=None):
     path = _check_path(path)
     extra = _check_trusted(trusted)
     _, sio = _import_skops()
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Cannot load {path!r}: no such file.")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot load {path!r}: it is a folder, not a file.")
-    with open(path, "rb") as f:
-        data = f.read()
-    meta, payload = _read_envelope(path, data)
+    data = _read_regular_file(path, _MAX_FILE_BYTES)
+    meta, payload, budget = _read_envelope(path, data)
+    del data
     _check_meta(path, meta, payload)
+    _check_payload(path, payload, budget)
 
     try:
         found = sio.get_untrusted_types(data=payload)
-    except Exception as exc:
-        detail = f"unreadable skops payload: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # any failure to parse the payload: the file is bad
+        detail = f"unreadable skops payload: {type(exc).__name__}: {str(exc)[:200]}"
         raise _corrupt(path, detail) from None
     allowed = set(_TRUSTED_TYPES) | set(extra)
     refused = sorted(set(found) - allowed)
     if refused:
-        raise ValueError(
-            f"Cannot load {path!r}: it contains types that are not trusted: "
-            f"{refused}. Loading them could run code from the file. If you "
-            "trust the file's source and know these types hold plain data, "
-            f"pass trusted={refused!r}. Never trust skorch nets or pickled "
-            "objects: their state is unpickled when loaded."
-        )
+        raise ValueError(_untrusted_message(path, refused))
     # An explicit list: only the types found in the file and allowed above.
-    return sio.loads(payload, trusted=sorted(set(found) & allowed))
+    try:
+        model = sio.loads(payload, trusted=sorted(set(found) & allowed))
+    except Exception as exc:  # the objects cannot be built from the file's state
+        raise _corrupt(
+            path, f"its objects cannot be built: {type(exc).__name__}: {str(exc)[:300]}"
+        ) from exc
+    _check_loaded(path, model)
+    return model
+
+
+def _untrusted_message(path, refused):
+    """Name the refused types and the risk; suggest ``trusted=`` only for
+    scikit-learn estimators (never for a type that could run code)."""
+    sklearn_estimators = [name for name in refused if _is_sklearn_estimator(name)]
+    message = (
+        f"Cannot load {path!r}: it contains types that are not trusted: "
+        f"{[name[:120] for name in refused[:10]]}. Building them could run code "
+        "from the file (skfingerprint trusts only its own estimators, those of "
+        "scikit-learn and plain data types)."
+    )
+    if sklearn_estimators == refused:
+        return message + (
+            " They are scikit-learn estimators: if you trust the file's source, "
+            f"pass trusted={sklearn_estimators!r}."
+        )
+    return message + (
+        " If the file is from a source you do not fully trust, do not load it. The "
+        "trusted= parameter is only for your own classes whose state you know is "
+        "plain data; never trust a type you do not know (e.g. subprocess.Popen, "
+        "os.system, builtins.eval), a skorch net or a pickled object."
+    )
+
+
+def _is_sklearn_estimator(name):
+    import importlib
+
+    from sklearn.base import BaseEstimator
+
+    module, _, attr = name.rpartition(".")
+    if not (module == "sklearn" or module.startswith("sklearn.")) or not attr.isidentifier():
+        return False
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(obj, type) and issubclass(obj, BaseEstimator)
+
+
+# Parameters that only say how many CPU workers to use: a stored value larger
+# than this machine's CPU count is lowered to it when loading (with a warning)
+# so that a file cannot make the loaded model start hundreds of processes.
+_WORKER_PARAMS = ("num_workers", "n_jobs")
+
+
+def _estimators_in(model):
+    """``model`` and every estimator nested in its parameters (Pipelines too)."""
+    from sklearn.base import BaseEstimator
+
+    found, stack = [], [model]
+    while stack:
+        est = stack.pop()
+        if not isinstance(est, BaseEstimator) or any(est is e for e in found):
+            continue
+        found.append(est)
+        stack.extend(v for v in est.get_params(deep=False).values()
+                     if isinstance(v, BaseEstimator))
+        for value in est.get_params(deep=False).values():
+            if isinstance(value, (list, tuple)):  # Pipeline steps, FeatureUnion
+                stack.extend(v for item in value for v in
+                             (item if isinstance(item, tuple) else (item,))
+                             if isinstance(v, BaseEstimator))
+    return found
+
+
+def _check_loaded(path, model):
+    """Validate the stored parameters of every estimator in ``model`` with its own
+    ``_parameter_constraints``; bound worker counts to this machine."""
+    try:
+        estimators = _estimators_in(model)
+        for est in estimators:
+            if hasattr(type(est), "_parameter_constraints"):
+                est._validate_params()
+    except Exception as exc:  # InvalidParameterError, or a broken get_params
+        raise _corrupt(
+            path, f"stored parameters are not valid: {type(exc).__name__}: "
+                  f"{str(exc)[:300]}"
+        ) from None
+    n_cpus = os.cpu_count() or 1
+    for est in estimators:
+        for name in _WORKER_PARAMS:
+            value = getattr(est, name, None)
+            if isinstance(value, int) and not isinstance(value, bool) and value > n_cpus:
+                warnings.warn(
+                    f"{path!r}: the stored {type(est).__name__}({name}={value}) is more "
+                    f"than the {n_cpus} CPUs of this machine; using {name}={n_cpus}.",
+                    UserWarning, stacklevel=3)
+                setattr(est, name, n_cpus)

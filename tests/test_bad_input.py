@@ -1408,3 +1408,209 @@ def test_conformal_threshold_bad_input(entry, case):
 
     with pytest.raises(case.exc, match=case.match):
         conformal_threshold(*case.make())
+
+
+# ===========================================================================
+# Hostile files and careless users (issue #13): model files, images,
+# manifests and the command.  Matched on the kind of problem.
+# ===========================================================================
+from skfingerprint._io import read_image, read_image_size  # noqa: E402
+
+def _rezip_payload(payload, change, compression=zipfile.ZIP_STORED):
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(payload)) as src, \
+            zipfile.ZipFile(out, "w", compression=compression) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, change(info.filename, src.read(info)))
+    return out.getvalue()
+
+
+def _envelope_with(path, meta, payload):
+    import hashlib
+
+    meta = dict(meta, payload_sha256=hashlib.sha256(payload).hexdigest())
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("meta.json", json.dumps(meta))
+        zf.writestr("model.skops", payload)
+    return str(path)
+
+
+def _huge_npy(name, data):
+    from numpy.lib import format as npy
+
+    if not name.endswith(".npy"):
+        return data
+    f = io.BytesIO(data)
+    npy.read_magic(f)
+    _, _, dtype = npy.read_array_header_1_0(f)
+    head = io.BytesIO()
+    npy.write_array_header_1_0(head, {"descr": npy.dtype_to_descr(dtype),
+                                      "fortran_order": False, "shape": (10**6, 10**6)})
+    return head.getvalue() + data[f.tell():]
+
+
+def _popen_schema(name, data):
+    if name != "schema.json":
+        return data
+    schema = json.loads(data)
+    schema.update({"__class__": "Popen", "__module__": "subprocess"})
+    return json.dumps(schema).encode()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Crafted model files, images, manifests and a tree for the command."""
+    import skfingerprint._net_state as net_state
+
+    root = tmp_path_factory.mktemp("hostile")
+    model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    good = root / "good.skfp"
+    save(model, good)
+    with zipfile.ZipFile(good) as zf:
+        meta, payload = json.loads(zf.read("meta.json")), zf.read("model.skops")
+    files = {"root": str(root)}
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "fifo.skfp")
+        files["fifo"] = str(root / "fifo.skfp")
+    files["bomb"] = _envelope_with(root / "bomb.skfp", meta, bytes(32 << 20))
+    files["inner_bomb"] = _envelope_with(root / "inner.skfp", meta, _rezip_payload(
+        payload, lambda n, d: d + bytes(32 << 20) if n.endswith(".npy") else d,
+        compression=zipfile.ZIP_DEFLATED))
+    files["huge_npy"] = _envelope_with(root / "npy.skfp", meta,
+                                       _rezip_payload(payload, _huge_npy))
+    files["popen"] = _envelope_with(root / "popen.skfp", meta,
+                                    _rezip_payload(payload, _popen_schema))
+    with zipfile.ZipFile(root / "nested.skfp", "w") as zf:
+        zf.writestr("meta.json", "[" * 100000 + "]" * 100000)
+        zf.writestr("model.skops", b"")
+    files["nested_meta"] = str(root / "nested.skfp")
+    save(LogisticRegression(C=-1.0), root / "param.skfp")
+    files["bad_param"] = str(root / "param.skfp")
+
+    X = (RNG.rand(4, 2, 8, 8, 3) * 255).astype(np.uint8)
+    enc = SetFingerprintEncoder(embedding_dim=4, channels=(4,), rho_hidden=8,
+                                max_epochs=1, device="cpu", random_state=0)
+    enc.fit(X, ["a", "a", "b", "b"])
+    dump = net_state.dump_net_state
+    for name, change in {
+        "huge_config": lambda s: s["module_config"].update(channels=[200000, 200000]),
+        "deep_config": lambda s: s["module_config"].update(n_full_res=10**6),
+        "weight_shape": lambda s: s["weights"].update(
+            {k: np.zeros(3, np.float32) for k in sorted(s["weights"])[:1]}),
+    }.items():
+        def hostile_dump(*args, change=change):
+            state = dump(*args)
+            change(state)
+            return state
+
+        net_state.dump_net_state = hostile_dump
+        try:
+            save(enc, root / f"{name}.skfp")
+        finally:
+            net_state.dump_net_state = dump
+        files[name] = str(root / f"{name}.skfp")
+
+    # images: a PNG whose valid pixel stream stops at half the rows; a pixel bomb
+    import struct
+
+    def chunk(tag, data):
+        crc = __import__("zlib").crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + bytes(range(1, 25)) for _ in range(4))
+    (root / "short.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", __import__("zlib").compress(rows)) + chunk(b"IEND", b""))
+    files["short_png"] = str(root / "short.png")
+    Image.new("L", (9000, 9000)).save(root / "huge.png")
+    files["pixel_bomb"] = str(root / "huge.png")
+
+    # manifests
+    for i in range(2):
+        _png(root / "m" / f"{i}.png")
+    _png(root / "elsewhere.png")
+    (root / "m" / "dup.csv").write_text("path,label,label\n0.png,a,a\n1.png,b,b\n")
+    (root / "m" / "out.csv").write_text("path,label\n0.png,a\n../elsewhere.png,b\n")
+    files.update(dup_header=str(root / "m" / "dup.csv"), outside=str(root / "m" / "out.csv"))
+
+    # the command: a training tree and an image -o would overwrite
+    for s in "ab":
+        for i in range(4):
+            _png(root / "tree" / s / f"{i}.png")
+    files["tree"] = str(root / "tree")
+    files["cli_model"] = str(root / "cli.skfp")
+    assert main(["fit", files["tree"], "--bag-size", "2", "--epochs", "1", "--device", "cpu",
+                 "--threads", "1", "-q", "-o", files["cli_model"]]) == 0
+    return files
+
+
+HOSTILE_LOAD_CASES = [
+    Case("fifo", lambda f: load(f["fifo"]), ValueError, "not a regular file"),
+    Case("dev_zero", lambda f: load("/dev/zero"), ValueError, "not a regular file"),
+    Case("decompression_bomb", lambda f: load(f["bomb"]), ValueError,
+         "not a valid model file.*expanded"),
+    Case("bomb_inside_payload", lambda f: load(f["inner_bomb"]), ValueError,
+         "not a valid model file.*expanded"),
+    Case("npy_header_huge_shape", lambda f: load(f["huge_npy"]), ValueError,
+         "not a valid model file.*shape"),
+    Case("meta_json_deeply_nested", lambda f: load(f["nested_meta"]), ValueError,
+         "not a valid model file"),
+    Case("stored_parameter_invalid", lambda f: load(f["bad_param"]), ValueError,
+         "not a valid model file.*'C' parameter"),
+    Case("module_config_huge", lambda f: load(f["huge_config"]), ValueError,
+         "not a valid model file.*do not match the module"),
+    Case("module_config_deep", lambda f: load(f["deep_config"]), ValueError,
+         "not a valid model file.*tensors"),
+    Case("weight_shape_mismatch", lambda f: load(f["weight_shape"]), ValueError,
+         "not a valid model file.*shape"),
+    Case("untrusted_popen", lambda f: load(f["popen"]), ValueError,
+         r"not trusted: \['subprocess\.Popen'\]"),
+]
+HOSTILE_DATA_CASES = [
+    Case("png_short_pixel_stream", lambda f: read_image(f["short_png"]), ValueError,
+         "short.png.*truncated"),
+    Case("png_pixel_bomb", lambda f: read_image_size(f["pixel_bomb"]), ValueError,
+         "huge.png.*pixels"),
+    Case("manifest_duplicated_column", lambda f: load_image_manifest(f["dup_header"]),
+         ValueError, "'label' more than once"),
+    Case("manifest_path_outside_root",
+         lambda f: load_image_manifest(f["outside"], allow_outside_root=False),
+         ValueError, "outside root"),
+    Case("manifest_allow_outside_root_not_bool",
+         lambda f: load_image_manifest(f["outside"], allow_outside_root="yes"),
+         TypeError, "allow_outside_root"),
+]
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=f"hostile-{c.id}") for c in HOSTILE_LOAD_CASES + HOSTILE_DATA_CASES])
+def test_hostile_files_are_refused(case, hostile):
+    if case.id == "fifo" and "fifo" not in hostile:
+        pytest.skip("no FIFOs on this platform")
+    if case.id == "dev_zero" and not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    with pytest.raises(case.exc, match=case.match):
+        case.make(hostile)
+
+
+HOSTILE_CLI_CASES = [
+    ("fit-output_is_a_training_image", "fit tree --bag-size 2 -q -o tree/a/0.png",
+     "not a model file; pass --force"),
+    ("attribute-model_is_a_fifo", "attribute fifo tree", "not a regular file"),
+    ("attribute-model_is_a_bomb", "attribute bomb tree", "not a valid model file"),
+    ("attribute-model_names_popen", "attribute popen tree", "not trusted"),
+    ("attribute-short_png", "attribute cli_model short_png", "truncated"),
+]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    pytest.param(a, f, id=f"cli-hostile-{n}") for n, a, f in HOSTILE_CLI_CASES])
+def test_cli_hostile_inputs(argv, fragment, hostile, capsys):
+    if "fifo" in argv.split() and "fifo" not in hostile:
+        pytest.skip("no FIFOs on this platform")
+    args = [hostile.get(w.split("/")[0], w.split("/")[0]) + w[len(w.split("/")[0]):]
+            if w.split("/")[0] in hostile else w for w in argv.split()]
+    status = main(args)
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert fragment in err.strip().splitlines()[-1]

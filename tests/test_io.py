@@ -203,3 +203,107 @@ def test_read_image_size_is_exact(tmp_path_factory, h, w, th, tw):
     _save(path, _rgb(h, w))
     assert read_image(path, image_size=(th, tw)).shape == (th, tw, 3)
     assert read_image_size(os.fspath(path)) == (h, w)
+
+
+# ---------------------------------------------------------------------------
+# hostile and broken image files (issue #13, points 8 and 12)
+# ---------------------------------------------------------------------------
+def _png(path, width, height, rows=None, interlaced=False, seed=0):
+    """A hand-made RGB PNG; with ``rows``, its valid pixel stream stops early."""
+    import struct
+    import zlib
+
+    from skfingerprint._io import _ADAM7
+
+    rng = np.random.RandomState(seed)
+    passes = _ADAM7 if interlaced else ((0, 0, 1, 1),)
+    lines = []
+    for x0, y0, dx, dy in passes:
+        w, h = (width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy
+        if w and h:
+            lines += [b"\x00" + rng.randint(1, 256, 3 * w).astype(np.uint8).tobytes()
+                      for _ in range(h)]
+    raw = b"".join(lines if rows is None else lines[:rows])
+
+    def chunk(tag, data):
+        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, int(interlaced))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return str(path)
+
+
+def test_png_with_a_short_pixel_stream_is_an_error_naming_the_file(tmp_path):
+    path = _png(tmp_path / "short.png", 16, 16, rows=8)
+    with pytest.raises(ValueError, match="short.png.*truncated"):
+        read_image(path)
+
+
+def test_png_cut_inside_its_last_row_is_an_error(tmp_path):
+    import struct
+    import zlib
+
+    full = _png(tmp_path / "full.png", 16, 4)
+    with open(full, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack(">I", data[33:37])  # the IDAT chunk follows IHDR
+    raw = zlib.decompress(data[41:41 + length])[:-6]  # the last 2 pixels missing
+    short = tmp_path / "cut.png"
+    idat = zlib.compress(raw)
+    chunk = struct.pack(">I", len(idat)) + b"IDAT" + idat + struct.pack(
+        ">I", zlib.crc32(b"IDAT" + idat) & 0xFFFFFFFF)
+    short.write_bytes(data[:33] + chunk + data[41 + length + 4:])
+    with pytest.raises(ValueError, match="cut.png.*truncated"):
+        read_image(short)
+
+
+def test_complete_hand_made_pngs_are_read(tmp_path):
+    for interlaced in (False, True):
+        path = _png(tmp_path / f"full{interlaced}.png", 13, 9, interlaced=interlaced)
+        assert read_image(path).shape == (9, 13, 3)
+    path = _png(tmp_path / "short_interlaced.png", 13, 9, rows=5, interlaced=True)
+    with pytest.raises(ValueError, match="truncated"):
+        read_image(path)
+
+
+def test_short_png_is_skipped_with_a_warning_by_the_folder_loader(tmp_path):
+    from skfingerprint.datasets import load_image_folder
+
+    for source in ("a", "b"):
+        for i in range(2):
+            _png(tmp_path / source / f"{i}.png", 8, 8, seed=i)
+    _png(tmp_path / "a" / "short.png", 8, 8, rows=3)
+    with pytest.raises(ValueError, match="short.png"):
+        load_image_folder(tmp_path, verify=True)
+    with pytest.warns(UserWarning, match="short.png"):
+        data = load_image_folder(tmp_path, verify=True, on_error="skip")
+    assert len(data.paths) == 4
+
+
+def test_image_over_the_pixel_limit_is_refused_from_its_header(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from skfingerprint._io import read_image_size
+
+    path = tmp_path / "huge.png"
+    Image.new("L", (9000, 9000)).save(path, optimize=True)  # ~80 KB on disk
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="huge.png.*pixels.*SKFINGERPRINT_MAX_IMAGE_PIXELS"):
+            read_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    with pytest.raises(ValueError, match="limit"):
+        read_image_size(path)
+    monkeypatch.setenv("SKFINGERPRINT_MAX_IMAGE_PIXELS", str(9000 * 9000))
+    assert read_image_size(path) == (9000, 9000)
+    monkeypatch.setenv("SKFINGERPRINT_MAX_IMAGE_PIXELS", "lots")
+    with pytest.raises(ValueError, match="SKFINGERPRINT_MAX_IMAGE_PIXELS"):
+        read_image_size(path)

@@ -4,7 +4,7 @@ Nothing here downloads anything.
 """
 
 from ._synthetic import make_fingerprinted_images
-from ._folder import load_image_folder, load_image_manifest
+from ._folder import list_image_files, load_image_folder, load_image_manifest
 from ._base import clear_data_home, get_data_home
 from ._zoo import make_model_zoo
 from ._audit import audit_confounds
@@ -15,6 +15,7 @@ __all__ = [
     "make_fingerprinted_images",
     "load_image_folder",
     "load_image_manifest",
+    "list_image_files",
     "make_model_zoo",
     "get_data_home",
     "clear_data_home",

@@ -127,6 +127,56 @@ def _walk(root, extensions):
     return found, n_other
 
 
+def list_image_files(root, *, extensions=IMAGE_EXTENSIONS):
+    """The image files below a folder, found as :func:`load_image_folder` finds them.
+
+    The one directory walker of the library: sub-folders are searched
+    recursively and symbolic links are followed, but a folder reached a
+    second time (a link cycle, or two links to one folder) is listed once;
+    hidden files and folders (names starting with ``.``) and ``__MACOSX``
+    folders are skipped.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder to search.
+
+    extensions : sequence of str, default=IMAGE_EXTENSIONS
+        File extensions to keep (case-insensitive), e.g. ``(".png", ".jpg")``.
+
+    Returns
+    -------
+    paths : list of str
+        The files, sorted by their path below ``root``.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a folder or a folder below it cannot be listed.
+
+    See Also
+    --------
+    load_image_folder : Image paths and labels of one folder per source.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skfingerprint.datasets import list_image_files
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(root, "b", "__MACOSX"))
+    >>> for name in ["b/2.png", "a.jpg", ".hidden.png", "b/__MACOSX/x.png", "notes.txt"]:
+    ...     open(os.path.join(root, name), "w").close()
+    >>> [os.path.relpath(p, root) for p in list_image_files(root)]
+    ['a.jpg', 'b/2.png']
+    """
+    root_arg = root
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise ValueError(f"root={os.fspath(root_arg)!r} is not a folder.")
+    found, _ = _walk(root, _check_extensions(extensions))
+    return [path for _, path in found]
+
+
 def _match_genimage(parts):
     """``(is_real, split)`` for ``<gen>/.../{train,val}/{ai,nature}/.../file``."""
     for i in range(1, len(parts) - 2):
@@ -679,7 +729,20 @@ def _read_manifest_columns(manifest, columns):
     )
 
 
+def _is_below(path, root):
+    """Whether ``path`` resolves (symbolic links followed) to a place below ``root``."""
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    return os.path.commonpath([real, real_root]) == real_root
+
+
 def _check_columns(columns, available, where):
+    duplicated = sorted({str(c) for c in available if list(available).count(c) > 1})
+    if duplicated:
+        raise ValueError(
+            f"The header of {where} names the column {duplicated[0]!r} more than once "
+            f"(columns {[str(c) for c in available]}); a duplicated column is "
+            "ambiguous. Rename or remove one of them."
+        )
     missing = [c for c in columns if c not in available]
     if missing:
         raise ValueError(
@@ -699,6 +762,7 @@ def load_image_manifest(
     image_size=None,
     on_error="raise",
     verify=False,
+    allow_outside_root=True,
 ):
     """Load image paths and labels listed in a CSV file or a DataFrame.
 
@@ -739,6 +803,13 @@ def load_image_manifest(
     verify : bool, default=False
         As in :func:`load_image_folder`: decode every image now.
 
+    allow_outside_root : bool, default=True
+        Whether a listed path may point outside ``root`` (an absolute path
+        elsewhere, or a relative one that climbs out with ``..``); such paths
+        are read as listed.  Pass ``False`` for a manifest you did not write:
+        every path must then resolve (links included) to a file below
+        ``root``, and the first that does not is an error naming its row.
+
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
@@ -750,7 +821,9 @@ def load_image_manifest(
     Raises
     ------
     ValueError
-        If a column is missing, a row has no path or label, a path is listed
+        If a column is missing or the header names a column twice, a row has
+        no path or label, a path is outside ``root`` with
+        ``allow_outside_root=False``, a path is listed
         twice, or an image is unreadable (with ``on_error="raise"``) or the
         sizes differ without ``image_size``.
 
@@ -790,6 +863,9 @@ def load_image_manifest(
         )
     image_size = check_image_size(image_size)
     _check_on_error(on_error)
+    if not isinstance(allow_outside_root, (bool, np.bool_)):
+        raise TypeError(
+            f"allow_outside_root must be True or False, got {allow_outside_root!r}.")
     where, default_root, data, first_line = _read_manifest_columns(manifest, columns)
     root = default_root if root is None else os.path.abspath(os.fspath(root))
 
@@ -806,6 +882,12 @@ def load_image_manifest(
                 f"{where}, {row_name(i)}: the label of {path!r} is empty."
             )
         full = os.path.normpath(os.path.join(root, os.fspath(path)))
+        if not allow_outside_root and not _is_below(full, root):
+            raise ValueError(
+                f"{where}, {row_name(i)}: the path {path!r} is outside root={root!r} "
+                "(allow_outside_root=False). Fix the manifest, pass the right root=, "
+                "or allow_outside_root=True if the manifest is yours."
+            )
         if full in seen:
             raise ValueError(
                 f"{where}: the image {full!r} is listed twice ({row_name(seen[full])} "

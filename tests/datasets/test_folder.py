@@ -499,3 +499,69 @@ def test_manifest_mixed_sizes(tmp_path):
     with pytest.warns(UserWarning, match="resampled"):
         data = load_image_manifest(m, root=tmp_path, image_size=8)
     assert data.image_size == (8, 8)
+
+
+# ---------------------------------------------------------------------------
+# careless and hostile manifests (issue #13, point 12)
+# ---------------------------------------------------------------------------
+def _outside_tree(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "root"
+    root.mkdir()
+    for i in range(2):
+        Image.new("RGB", (4, 4), (i, 0, 0)).save(root / f"{i}.png")
+    Image.new("RGB", (4, 4)).save(tmp_path / "outside.png")
+    return root
+
+
+def test_manifest_with_a_duplicated_header_column_is_refused(tmp_path):
+    from skfingerprint.datasets import load_image_manifest
+
+    root = _outside_tree(tmp_path)
+    csv_path = root / "m.csv"
+    csv_path.write_text("path,label,label\n0.png,a,b\n1.png,b,a\n")
+    with pytest.raises(ValueError, match="'label' more than once"):
+        load_image_manifest(csv_path)
+
+
+def test_manifest_paths_outside_root_are_refused_on_request(tmp_path):
+    from skfingerprint.datasets import load_image_manifest
+
+    root = _outside_tree(tmp_path)
+    csv_path = root / "m.csv"
+    csv_path.write_text("path,label\n0.png,a\n../outside.png,b\n")
+    assert len(load_image_manifest(csv_path).paths) == 2  # documented default
+    with pytest.raises(ValueError, match="line 3.*outside root"):
+        load_image_manifest(csv_path, allow_outside_root=False)
+    csv_path.write_text(f"path,label\n0.png,a\n{tmp_path / 'outside.png'},b\n")
+    with pytest.raises(ValueError, match="outside root"):
+        load_image_manifest(csv_path, allow_outside_root=False)
+    if hasattr(os, "symlink"):
+        os.symlink(tmp_path / "outside.png", root / "link.png")
+        csv_path.write_text("path,label\n0.png,a\nlink.png,b\n")
+        with pytest.raises(ValueError, match="outside root"):
+            load_image_manifest(csv_path, allow_outside_root=False)
+    csv_path.write_text("path,label\n0.png,a\n1.png,b\n")
+    assert len(load_image_manifest(csv_path, allow_outside_root=False).paths) == 2
+    with pytest.raises(TypeError, match="allow_outside_root"):
+        load_image_manifest(csv_path, allow_outside_root="no")
+
+
+def test_list_image_files_is_the_folder_loaders_walker(tmp_path):
+    from PIL import Image
+
+    from skfingerprint.datasets import list_image_files, load_image_folder
+
+    for rel in ["a/0.png", "a/sub/1.png", "b/2.png", "b/__MACOSX/x.png", "b/.h.png"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(tmp_path / rel)
+    if hasattr(os, "symlink"):
+        os.symlink(tmp_path, tmp_path / "a" / "loop")  # a cycle
+    found = list_image_files(tmp_path)
+    assert sorted(found) == sorted(load_image_folder(tmp_path).paths)
+    assert [os.path.relpath(p, tmp_path) for p in found] == [
+        os.path.join("a", "0.png"), os.path.join("a", "sub", "1.png"),
+        os.path.join("b", "2.png")]
+    with pytest.raises(ValueError, match="not a folder"):
+        list_image_files(tmp_path / "a" / "0.png")

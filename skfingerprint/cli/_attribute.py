@@ -1,0 +1,109 @@
+"""``skfingerprint attribute``: attribute images to the sources of a model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import collect_images, load_model
+from ._errors import PROG, CommandError, user_errors
+from ._output import print_attribution, print_json
+from ._parser import examples, positive_int, wrap
+
+
+def add_parser(sub, common):
+    p = sub.add_parser(
+        "attribute", parents=[common],
+        help="attribute images to the sources of a model",
+        description=wrap(
+            "Attribute the images of folders (searched recursively) or files, "
+            "taken together as one bag, or in bags of --bag-size in sorted order "
+            "(the last bag may be smaller). For each bag print the predicted "
+            "source with its probability and score (the classifier's "
+            "decision_function for that source), the runner-up, and the files. "
+            "With a model fitted with --reject-rate, a bag far from every source is "
+            "answered 'unknown' (the runner-up column then shows the nearest "
+            "source); --json gives each bag's unknown_score and the threshold."),
+        epilog=examples("""
+            skfingerprint attribute model.skfp suspicious/             # the folder as one bag
+            skfingerprint attribute model.skfp suspicious/ --bag-size 16
+            skfingerprint attribute model.skfp a.png b.png c.png --json | jq '.bags[0].source'"""),
+    )
+    p.add_argument("model", help="model file made by 'skfingerprint fit'")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    p.add_argument("--bag-size", type=positive_int, default=None,
+                   help="images per bag (default: all images in one bag)")
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.set_defaults(func=run)
+    return p
+
+
+def _class_scores(classifier, Z):
+    """``decision_function`` as one column per class (scikit-learn's binary
+    convention, one value per bag for 2 classes, becomes ``[-d, d]``)."""
+    if not hasattr(classifier, "decision_function"):
+        return classifier.predict_proba(Z)
+    S = np.asarray(classifier.decision_function(Z), dtype=float)
+    return np.column_stack([-S, S]) if S.ndim == 1 else S
+
+
+def _predict(model, bags):
+    """The classifier's answers for bags of paths (grouped by bag length)."""
+    classifier = model.steps[-1][1]
+    out = {key: [None] * len(bags) for key in ("pred", "proba", "score", "unknown")}
+    groups = {}
+    for i, bag in enumerate(bags):
+        groups.setdefault(len(bag), []).append(i)
+    for n, idx in groups.items():
+        X = np.array([bags[i] for i in idx], dtype=object).reshape(len(idx), n)
+        with user_errors():
+            Z = model[:-1].transform(X)
+        answers = {"pred": classifier.predict(Z), "proba": classifier.predict_proba(Z),
+                   "score": _class_scores(classifier, Z),
+                   "unknown": (classifier.unknown_score(Z)
+                               if hasattr(classifier, "unknown_score")
+                               else np.full(len(idx), np.nan))}
+        for key, values in answers.items():
+            for row, i in enumerate(idx):
+                out[key][i] = values[row]
+    return out
+
+
+def _result(i, bag, answers, classes, threshold):
+    proba = answers["proba"][i]
+    best, *rest = np.argsort(proba)[::-1].tolist()
+    second = rest[0] if rest else None
+    return {
+        "bag": i, "n_images": len(bag), "source": str(answers["pred"][i]),
+        "nearest_source": classes[best], "unknown_score": float(answers["unknown"][i]),
+        "threshold": threshold, "probability": float(proba[best]),
+        "score": float(answers["score"][i][best]),
+        "runner_up": None if second is None else classes[second],
+        "runner_up_probability": None if second is None else float(proba[second]),
+        "probabilities": {c: float(p) for c, p in zip(classes, proba)},
+        "files": list(bag),
+    }
+
+
+def run(args):
+    model, encoder = load_model(args.model)
+    if model is encoder or not hasattr(model, "predict_proba"):
+        raise CommandError(f"{args.model!r} has no classifier to attribute with; make "
+                           f"the model with '{PROG} fit'")
+    files = collect_images(args.paths)
+    size = args.bag_size or len(files)
+    bags = [files[i:i + size] for i in range(0, len(files), size)]
+    # Pool every image of a bag (the model's bag_size only sets how many
+    # images a bag has in training).
+    encoder.set_params(bag_size=None)
+    classifier = model.steps[-1][1]
+    answers = _predict(model, bags)
+    classes = [str(c) for c in classifier.classes_]
+    threshold = getattr(classifier, "threshold_", None)
+    threshold = None if threshold is None or np.isinf(threshold) else float(threshold)
+    results = [_result(i, bag, answers, classes, threshold) for i, bag in enumerate(bags)]
+    if args.json:
+        print_json({"model": args.model, "bags": results})
+    else:
+        print_attribution(results, classes,
+                          str(getattr(classifier, "unknown_label", "unknown")))
+    return 0

@@ -1,0 +1,68 @@
+"""Usage errors of the command: one line, exit status 2, options named as flags."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+PROG = "skfingerprint"
+
+# The one table from the library's parameter names to the command's options.
+# A library error that names one of these parameters gets a note naming the
+# option (the library's message itself is never rewritten).  Adding an
+# option that feeds a library parameter means adding one line here.
+FLAGS = {
+    "bag_size": "--bag-size",
+    "calibration_size": "--calibration",
+    "data_home": "--data-home",
+    "device": "--device",
+    "false_rejection_rate": "--reject-rate",
+    "image_size": "--image-size",
+    "layout": "--layout",
+    "max_epochs": "--epochs",
+    "n_bags_per_model": "--bags-per-source",
+    "n_families": "--n-families",
+    "num_workers": "--num-workers",
+    "preset": "--preset",
+    "random_state": "--seed",
+}
+
+
+class CommandError(Exception):
+    """A mistake of the user, reported in one line with exit status 2."""
+
+
+def _named(message, name):
+    """Whether ``message`` names the parameter ``name`` (``name=``, ``'name'``
+    or ``name must``), not merely uses the word."""
+    word = re.escape(name)
+    return re.search(rf"(?<![\w.-])(?:{word}=|'{word}'|{word} must)", message) is not None
+
+
+def option_note(message):
+    """`` (option --x)`` notes for the parameters of :data:`FLAGS` a message names."""
+    flags = [flag for name, flag in FLAGS.items() if _named(message, name)]
+    if not flags:
+        return ""
+    names = [name for name in FLAGS if _named(message, name)]
+    pairs = ", ".join(f"{n}: {f}" for n, f in zip(names, flags))
+    return f" [on the command line, {pairs}]"
+
+
+@contextlib.contextmanager
+def user_errors(context=None):
+    """Turn the library's input-validation errors into :class:`CommandError`.
+
+    Only wrap calls whose errors come from what the user gave (paths, files,
+    options): anything raised elsewhere is a bug and keeps its traceback.
+    """
+    try:
+        yield
+    except CommandError:
+        raise
+    except (ValueError, TypeError, OSError) as exc:
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename and exc.strerror:
+            message = f"{exc.strerror}: {exc.filename!r}"
+        message += option_note(message)
+        raise CommandError(f"{context}: {message}" if context else message) from exc

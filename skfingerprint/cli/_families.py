@@ -1,0 +1,105 @@
+"""``skfingerprint families``: cluster the sources of a folder into families."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ._common import folder_bags, import_pyplot, load_model
+from ._errors import CommandError, user_errors
+from ._output import print_families, print_json
+from ._parser import examples, positive_int, seed, wrap
+
+
+def add_parser(sub, common):
+    p = sub.add_parser(
+        "families", parents=[common],
+        help="cluster the sources of a folder into families",
+        description=wrap(
+            "Fingerprint the bags of ROOT/<source>/... with a model's encoder, "
+            "compute the distances between sources (1 - mean |correlation| of "
+            "their bags with each other's fingerprints), and cluster them by "
+            "average linkage. The sources need not be those the model was "
+            "trained on."),
+        epilog=examples("""
+            skfingerprint families model.skfp images/ --plot families.png
+            skfingerprint families model.skfp images/ --n-families 4 --json"""),
+    )
+    p.add_argument("model", help="model file made by 'skfingerprint fit'")
+    p.add_argument("root", help="folder with one sub-folder of images per source")
+    p.add_argument("--plot", metavar="PNG", help="draw the dendrogram to this file")
+    p.add_argument("--n-families", type=positive_int, default=None,
+                   help="also cut the tree into this many families")
+    p.add_argument("--bag-size", type=positive_int, default=None,
+                   help="images per bag (default: the model's)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the bags (default: 0)")
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.set_defaults(func=run)
+    return p
+
+
+def _check_sources(args, y, bag_size):
+    sources, counts = np.unique(y, return_counts=True)
+    if sources.size < 2:
+        raise CommandError(f"{args.root!r} holds one source; families need at least 2")
+    if np.any(counts < 2):
+        raise CommandError(
+            f"sources with fewer than 2 bags of {bag_size} images: "
+            f"{', '.join(sources[counts < 2])}; lower --bag-size or add images")
+    if args.n_families is not None and args.n_families > sources.size:
+        raise CommandError(
+            f"--n-families {args.n_families} is more than the {sources.size} sources")
+    return sources
+
+
+def _plot(path, link, sources, title):
+    from ..visualization import FamilyDendrogramDisplay
+
+    plt = import_pyplot()
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(sources) + 1.5), dpi=120)
+    FamilyDendrogramDisplay(link, display_labels=sources).plot(ax=ax)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    with user_errors():
+        fig.savefig(path)
+    plt.close(fig)
+
+
+def run(args):
+    from scipy.cluster.hierarchy import leaves_list
+
+    from ..cluster import cluster_families, fingerprint_distances
+    from ..cluster._families import _average_linkage  # no public linkage yet
+
+    _, encoder = load_model(args.model)
+    bag_size = args.bag_size or encoder.bag_size
+    if bag_size is None:
+        raise CommandError("the model does not record a bag size; pass --bag-size")
+    _, X, y = folder_bags(args.root, image_size=encoder.image_size, bag_size=bag_size,
+                          seed=args.seed)
+    sources = _check_sources(args, y, bag_size)
+    with user_errors():
+        Z = encoder.transform(X)
+    D = fingerprint_distances(Z, y)
+    link = _average_linkage(D)
+    clusters = (cluster_families(Z, y, n_families=args.n_families)
+                if args.n_families is not None else None)
+    nearest = (D + np.diag(np.full(len(sources), np.inf))).argmin(axis=1)
+    rows = [{"source": str(sources[i]), "nearest": str(sources[nearest[i]]),
+             "distance": float(D[i, nearest[i]]),
+             **({"family": int(clusters[sources[i]])} if clusters is not None else {})}
+            for i in leaves_list(link)]
+    if args.plot:
+        _plot(args.plot, link, sources,
+              f"{len(sources)} sources of {os.path.basename(os.path.abspath(args.root))}"
+              f", {len(y)} bags of {bag_size}")
+    if args.json:
+        print_json({"sources": rows, "distances": D.tolist(),
+                    "labels": [str(s) for s in sources], "plot": args.plot})
+    else:
+        print_families(rows, n_sources=len(sources), n_bags=len(y), bag_size=bag_size,
+                       with_families=clusters is not None)
+        if args.plot:
+            print(f"dendrogram: {args.plot}")
+    return 0

@@ -1,0 +1,153 @@
+"""``skfingerprint fit``: train on a folder of images, save the model."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from ._common import InterruptRecorder, check_output_file, folder_bags, torch_threads
+from ._errors import PROG, CommandError, user_errors
+from ._output import safe
+from ._parser import examples, non_negative_int, positive_int, rate, seed, wrap
+
+
+def add_parser(sub, common):
+    p = sub.add_parser(
+        "fit", parents=[common],
+        help="train on a folder of images and save the model",
+        description=wrap(
+            "Train a SetFingerprintEncoder followed by a NearestFingerprintClassifier "
+            "on ROOT/<source>/... (labels are the folder names; GenImage and "
+            "ForenSynths layouts are recognised) and save the Pipeline in the safe "
+            "format of skfingerprint.save (loading it cannot run code).\n\n"
+            "The output is checked before training: its folder must be writable, "
+            "and an existing file that is not a model is only replaced with "
+            "--force. A symbolic link is written through (the file it points to "
+            "is replaced). Ctrl-C stops training and exits with status 130 without "
+            "saving, unless --save-on-interrupt is given."),
+        epilog=examples("""
+            skfingerprint fit images/ --bag-size 16 -o model.skfp
+            skfingerprint fit images/ --bag-size 8 --epochs 40 --image-size 64 -o model.skfp
+            skfingerprint fit images/ --bag-size 32 --device cuda -o model.skfp
+            skfingerprint fit images/ --bag-size 16 --reject-rate 0.05 -o model.skfp
+
+            with images/ laid out as
+              images/real/0001.png
+              images/stylegan2/0001.png
+              images/ddpm/run1/0001.png"""),
+    )
+    p.add_argument("root", help="folder with one sub-folder of images per source")
+    p.add_argument("--bag-size", type=positive_int, required=True, help="images per bag")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL",
+                   help="model file to write (e.g. model.skfp)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing -o file even if it is not a model file")
+    p.add_argument("--save-on-interrupt", action="store_true",
+                   help="on Ctrl-C after an epoch, save the partly trained model to -o "
+                        "(the exit status is 130 either way)")
+    _add_training_options(p)
+    _add_data_options(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _add_training_options(p):
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="training epochs (default: the encoder's, 10)")
+    p.add_argument("--reject-rate", type=rate, default=None, metavar="RATE",
+                   help="answer 'unknown' for bags far from every source, with the "
+                        "threshold set so that about RATE of new bags of known sources "
+                        "are rejected (e.g. 0.05); it is calibrated on --calibration "
+                        "of the bags, held out from training and enrolled afterwards "
+                        "(default: closed set, never 'unknown')")
+    p.add_argument("--calibration", type=rate, default=0.2, metavar="SHARE",
+                   help="with --reject-rate: share of each source's bags held out "
+                        "from training to calibrate the threshold (default: 0.2)")
+    p.add_argument("--device", default="auto",
+                   help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often faster "
+                        "for small images on a busy CPU)")
+
+
+def _add_data_options(p):
+    p.add_argument("--image-size", type=positive_int, default=None,
+                   help="decode every image to this square size (centre crop + resize); "
+                        "needed when the images differ in size")
+    p.add_argument("--bags-per-source", type=positive_int, default=None,
+                   help="draw this many fresh random bags per source every epoch "
+                        "(default: the fixed disjoint bags)")
+    p.add_argument("--layout", choices=["auto", "per_source", "genimage", "forensynths"],
+                   default="auto", help="folder layout (default: auto)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
+    p.add_argument("--num-workers", type=non_negative_int, default=0,
+                   help="image-decoding worker processes (default: 0)")
+
+
+def _pipeline(args, image_size):
+    from sklearn.pipeline import Pipeline
+
+    from .. import SetFingerprintEncoder
+    from ..classifiers import NearestFingerprintClassifier
+
+    epochs = {} if args.epochs is None else {"max_epochs": args.epochs}
+    encoder = SetFingerprintEncoder(
+        bag_size=args.bag_size, n_bags_per_model=args.bags_per_source,
+        image_size=image_size, device=args.device, random_state=args.seed,
+        verbose=0 if args.quiet else 1, num_workers=args.num_workers, **epochs)
+    rejecting = {}
+    if args.reject_rate is not None:
+        rejecting = {"reject_threshold": "auto", "false_rejection_rate": args.reject_rate}
+    return Pipeline([("fingerprint", encoder),
+                     ("classify", NearestFingerprintClassifier(**rejecting))])
+
+
+def _train(model, X, y, args):
+    """Fit ``model``; with --reject-rate, calibrate on held-out bags.
+    Returns the fitted Pipeline and the number of calibration bags."""
+    from ..classifiers import HeldOutRejectionClassifier
+
+    if args.reject_rate is None:
+        return model.fit(X, y), 0
+    held_out = HeldOutRejectionClassifier(
+        model, calibration_size=args.calibration, random_state=args.seed).fit(X, y)
+    return held_out.estimator_, held_out.calibration_indices_.size
+
+
+def run(args):
+    from .. import save
+
+    check_output_file(args.output, force=args.force)
+    data, X, y = folder_bags(args.root, image_size=args.image_size, bag_size=args.bag_size,
+                             seed=args.seed, layout=args.layout)
+    # Every image has one size (load_image_folder checked); recording it
+    # lets `attribute` resize images of other sizes to it.
+    image_size = args.image_size or tuple(int(v) for v in data.sizes[0])
+    sources = np.unique(y)
+    if sources.size < 2:
+        raise CommandError(f"{args.root!r} holds one source ({str(sources[0])!r}); a model "
+                           "needs at least 2 source folders to contrast")
+    if not args.quiet:
+        print(f"{len(data.paths)} images of {sources.size} sources "
+              f"({', '.join(safe(s) for s in sources[:8])}"
+              f"{', ...' if sources.size > 8 else ''}) "
+              f"-> {len(y)} bags of {args.bag_size}")
+    start = time.perf_counter()
+    with torch_threads(args.threads), InterruptRecorder() as ctrl_c, user_errors():
+        model, n_calibration = _train(_pipeline(args, image_size), X, y, args)
+    if ctrl_c.interrupted and not args.save_on_interrupt:
+        print(f"{PROG}: interrupted: the partly trained model was not saved to "
+              f"{safe(args.output)} (pass --save-on-interrupt to keep it)", file=sys.stderr)
+        return 130
+    with user_errors():
+        save(model, args.output)
+    if not args.quiet:
+        if args.reject_rate is not None:
+            print(f"rejection threshold {model.steps[-1][1].threshold_:.4g} (distance), "
+                  f"calibrated on {n_calibration} held-out bags for a "
+                  f"false-rejection rate of {args.reject_rate}")
+        print(f"trained in {time.perf_counter() - start:.0f} s on "
+              f"{model.steps[0][1].device_}; saved to {args.output}")
+    return 130 if ctrl_c.interrupted else 0
