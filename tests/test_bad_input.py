@@ -848,8 +848,6 @@ FOLDER_CASES = [
     Case("truncated_jpeg_verify",
          lambda t: load_image_folder(t["corrupt_jpeg"], verify=True), ValueError,
          "bad.jpg.*truncated/corrupt"),
-    Case("mixed_sizes", lambda t: load_image_folder(t["mixed_sizes"]), ValueError,
-         "2 different sizes.*big.png.*Pass image_size="),
     Case("layout_unknown", lambda t: load_image_folder(t["good"], layout="flat"),
          ValueError, "layout must be one of"),
     Case("split_unknown", lambda t: load_image_folder(t["good"], split="test"),

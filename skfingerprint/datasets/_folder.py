@@ -297,7 +297,7 @@ def _scan(paths, *, on_error, verify):
 
 
 def _read_headers(paths, labels, *, what, on_error, verify, image_size):
-    """Scan the files, drop the unreadable ones (``on_error="skip"``), check
+    """Scan the files, drop the unreadable ones (``on_error="skip"``), record
     their sizes and warn about format confounds.
 
     Returns the kept ``paths``, ``labels``, ``sizes``, ``formats`` and the
@@ -312,26 +312,11 @@ def _read_headers(paths, labels, *, what, on_error, verify, image_size):
             "(on_error='skip' skipped them all)."
         )
     sizes, formats = sizes[keep], formats[keep]
-    _check_sizes(kept, sizes, image_size)
+    # Mixed sizes are recorded, not refused: the estimator's mode decides
+    # (patch mode takes any size of at least the patch; whole images need one).
     # stacklevel 4: the warning points at the caller of the public loader
     _warn_confounds(np.asarray(labels), formats, sizes, image_size, stacklevel=4)
     return kept, labels, sizes, formats, keep
-
-
-def _check_sizes(paths, sizes, image_size):
-    if image_size is not None or len(paths) == 0:
-        return
-    differs = np.flatnonzero(np.any(sizes != sizes[0], axis=1))
-    if differs.size:
-        j = differs[0]
-        n_sizes = len(np.unique(sizes, axis=0))
-        raise ValueError(
-            f"The images have {n_sizes} different sizes: {paths[0]!r} is "
-            f"{sizes[0, 0]}x{sizes[0, 1]} (height x width) but {paths[j]!r} is "
-            f"{sizes[j, 0]}x{sizes[j, 1]}. Pass image_size=(height, width) (or "
-            "an int) to centre-crop and resize every image to one size when it "
-            "is decoded."
-        )
 
 
 def _describe(values):
@@ -392,14 +377,30 @@ def _families_for(labels, families):
     return np.asarray([families[label] for label in labels])
 
 
-def _bunch(paths, labels, *, sizes, formats, image_size, families, descr, **extra):
+def _check_reencode(reencode):
+    from ..augment import check_reencode
+
+    return check_reencode(reencode)
+
+
+def _bunch(paths, labels, *, sizes, formats, image_size, families, descr,
+           reencode=None, data_home=None, **extra):
+    paths = np.asarray(paths, dtype=str).reshape(-1)
+    if reencode is not None:
+        from ._reencoded import reencoded_copies
+
+        extra["original_paths"] = paths
+        paths = reencoded_copies(paths, reencode, data_home=data_home).astype(str)
+        formats = np.full(len(paths), "PNG")
+        descr += f"; re-encoded with {reencode} (copies under the data home)"
     bunch = Bunch(
-        paths=np.asarray(paths, dtype=str).reshape(-1),
+        paths=paths,
         labels=np.asarray(labels, dtype=str).reshape(-1),
         sources=np.unique(np.asarray(labels, dtype=str)),
         image_size=image_size,
         formats=formats,
         sizes=sizes,
+        reencode=reencode,
         **extra,
     )
     if families is not None:
@@ -422,6 +423,8 @@ def load_image_folder(
     extensions=IMAGE_EXTENSIONS,
     on_error="raise",
     verify=False,
+    reencode=None,
+    data_home=None,
 ):
     """Load the paths and source labels of a folder of images.
 
@@ -500,8 +503,10 @@ def load_image_folder(
         ``(s, s)``): centre-cropped to that aspect ratio, then resized with an
         anti-aliased filter.  It is returned as ``image_size`` so that it can
         be passed on to the estimator that decodes the paths.  ``None``
-        requires every image to have the same size, and raises an error
-        naming two files of different sizes otherwise.
+        keeps every image at its size; sizes may differ (each file's is in
+        ``sizes``): the estimator decides, e.g. patch mode
+        (``patch_size=64``) crops images of any size, never resizing them.
+        Resizing erases much of the high-frequency traces of generators.
 
     extensions : sequence of str, default=skfingerprint._io.IMAGE_EXTENSIONS
         File extensions of the images (case-insensitive, with or without the
@@ -517,6 +522,18 @@ def load_image_folder(
         truncated or corrupt after a valid header.  This reads every pixel
         (slow for large sets).  Without it such files raise an error naming
         them when they are decoded.
+
+    reencode : str or None, default=None
+        Pass every image through one codec, e.g. ``"jpeg:90"`` (see
+        :func:`skfingerprint.augment.check_reencode`), to remove a format
+        confound (real photos as JPEG, generated images as PNG; see
+        :func:`audit_confounds`).  Your files are not modified: re-encoded
+        copies are written once (losslessly, as PNG) under
+        ``<data_home>/reencoded/`` and ``paths`` points to them
+        (``original_paths`` to yours).
+    data_home : str or path-like, default=None
+        Where the re-encoded copies are cached (see :func:`get_data_home`).
+
 
     Returns
     -------
@@ -551,8 +568,8 @@ def load_image_folder(
     ------
     ValueError
         If ``root`` is not a folder, holds no image, a file is unreadable
-        (with ``on_error="raise"``), the sizes differ without ``image_size``,
-        or a file does not follow an explicit layout.
+        (with ``on_error="raise"``), or a file does not follow an explicit
+        layout.
 
     Warns
     -----
@@ -615,6 +632,7 @@ def load_image_folder(
             f"real_label must be a non-empty str or None, got {real_label!r}."
         )
     image_size = check_image_size(image_size)
+    reencode = _check_reencode(reencode)
     extensions = _check_extensions(extensions)
     _check_on_error(on_error)
     families = _check_families(families)
@@ -670,6 +688,8 @@ def load_image_folder(
         image_size=image_size,
         families=families,
         descr=descr,
+        reencode=reencode,
+        data_home=data_home,
         **extra,
     )
 
@@ -763,6 +783,8 @@ def load_image_manifest(
     on_error="raise",
     verify=False,
     allow_outside_root=True,
+    reencode=None,
+    data_home=None,
 ):
     """Load image paths and labels listed in a CSV file or a DataFrame.
 
@@ -795,13 +817,25 @@ def load_image_manifest(
 
     image_size : int or tuple of (int, int), default=None
         As in :func:`load_image_folder`: the size images will be decoded to;
-        ``None`` requires every image to have the same size.
+        ``None`` keeps their sizes (which may differ).
 
     on_error : {"raise", "skip"}, default="raise"
         As in :func:`load_image_folder`.
 
     verify : bool, default=False
         As in :func:`load_image_folder`: decode every image now.
+
+    reencode : str or None, default=None
+        Pass every image through one codec, e.g. ``"jpeg:90"`` (see
+        :func:`skfingerprint.augment.check_reencode`), to remove a format
+        confound (real photos as JPEG, generated images as PNG; see
+        :func:`audit_confounds`).  Your files are not modified: re-encoded
+        copies are written once (losslessly, as PNG) under
+        ``<data_home>/reencoded/`` and ``paths`` points to them
+        (``original_paths`` to yours).
+    data_home : str or path-like, default=None
+        Where the re-encoded copies are cached (see :func:`get_data_home`).
+
 
     allow_outside_root : bool, default=True
         Whether a listed path may point outside ``root`` (an absolute path
@@ -824,8 +858,7 @@ def load_image_manifest(
         If a column is missing or the header names a column twice, a row has
         no path or label, a path is outside ``root`` with
         ``allow_outside_root=False``, a path is listed
-        twice, or an image is unreadable (with ``on_error="raise"``) or the
-        sizes differ without ``image_size``.
+        twice, or an image is unreadable (with ``on_error="raise"``).
 
     See Also
     --------
@@ -862,6 +895,7 @@ def load_image_manifest(
             f"got {columns}."
         )
     image_size = check_image_size(image_size)
+    reencode = _check_reencode(reencode)
     _check_on_error(on_error)
     if not isinstance(allow_outside_root, (bool, np.bool_)):
         raise TypeError(
@@ -920,6 +954,8 @@ def load_image_manifest(
         image_size=image_size,
         families=None,
         descr=descr,
+        reencode=reencode,
+        data_home=data_home,
     )
     if family_col is not None:
         bunch.families = np.asarray([f for f, k in zip(families, keep) if k])

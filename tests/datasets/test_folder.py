@@ -176,9 +176,8 @@ def test_mixed_sizes(tmp_path):
     _write(tmp_path / "a" / "small.png", _img(0, size=8))
     _write(tmp_path / "a" / "wide.png", _img(1, size=(8, 12)))
     _write(tmp_path / "b" / "big.png", _img(2, size=(10, 6)))
-    match = r"small\.png.*8x8.*wide\.png.*8x12.*image_size"
-    with pytest.raises(ValueError, match=match):
-        load_image_folder(tmp_path)
+    mixed = load_image_folder(tmp_path)  # recorded, not refused: the estimator decides
+    assert mixed.sizes.tolist() == [[8, 8], [8, 12], [10, 6]] and mixed.image_size is None
     data = load_image_folder(tmp_path, image_size=(4, 6))
     assert data.image_size == (4, 6)
     assert data.sizes.tolist() == [[8, 8], [8, 12], [10, 6]]
@@ -494,8 +493,7 @@ def test_manifest_mixed_sizes(tmp_path):
     _write(tmp_path / "a.png", _img(0, size=8))
     _write(tmp_path / "b.png", _img(0, size=9))
     m = {"path": ["a.png", "b.png"], "label": ["x", "y"]}
-    with pytest.raises(ValueError, match="image_size"):
-        load_image_manifest(m, root=tmp_path)
+    assert load_image_manifest(m, root=tmp_path).sizes.tolist() == [[8, 8], [9, 9]]
     with pytest.warns(UserWarning, match="resampled"):
         data = load_image_manifest(m, root=tmp_path, image_size=8)
     assert data.image_size == (8, 8)
@@ -565,3 +563,23 @@ def test_list_image_files_is_the_folder_loaders_walker(tmp_path):
         os.path.join("b", "2.png")]
     with pytest.raises(ValueError, match="not a folder"):
         list_image_files(tmp_path / "a" / "0.png")
+
+
+def test_reencode_makes_cached_copies_and_leaves_the_files(tmp_path):
+    from skfingerprint.augment import reencode
+
+    _write(tmp_path / "data" / "real" / "a.jpg", _img(0, size=16))
+    _write(tmp_path / "data" / "fake" / "b.png", _img(1, size=(16, 24)))
+    before = {p: p.read_bytes() for p in (tmp_path / "data").rglob("*.*")}
+    home = tmp_path / "home"
+    data = load_image_folder(tmp_path / "data", reencode="jpeg:90", data_home=home)
+    assert data.reencode == "jpeg:90" and set(data.formats) == {"PNG"}
+    for copy, original in zip(data.paths, data.original_paths):
+        assert copy.startswith(str(home))
+        np.testing.assert_array_equal(read_image(copy),
+                                      reencode(read_image(original), "jpeg:90"))
+    assert {p: p.read_bytes() for p in (tmp_path / "data").rglob("*.*")} == before
+    again = load_image_folder(tmp_path / "data", reencode="jpeg:90", data_home=home)
+    assert again.paths.tolist() == data.paths.tolist()  # reused, not rewritten
+    with pytest.raises(ValueError, match="no JPEG quality"):
+        load_image_folder(tmp_path / "data", reencode="jpeg")
