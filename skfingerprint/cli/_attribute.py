@@ -7,7 +7,7 @@ import numpy as np
 from ._common import collect_images, load_model
 from ._errors import PROG, CommandError, user_errors
 from ._output import print_attribution, print_json
-from ._parser import examples, positive_int, wrap
+from ._parser import examples, positive_int, reencode_spec, wrap
 
 
 def add_parser(sub, common):
@@ -32,6 +32,9 @@ def add_parser(sub, common):
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     p.add_argument("--bag-size", type=positive_int, default=None,
                    help="images per bag (default: all images in one bag)")
+    p.add_argument("--reencode", type=reencode_spec, default=None, metavar="CODEC",
+                   help="re-encode the images as the model's training images were "
+                        "(the --reencode given to 'fit', e.g. jpeg:90)")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(func=run)
     return p
@@ -90,6 +93,11 @@ def run(args):
         raise CommandError(f"{args.model!r} has no classifier to attribute with; make "
                            f"the model with '{PROG} fit'")
     files = collect_images(args.paths)
+    if args.reencode is not None:
+        from ..datasets._reencoded import reencoded_copies
+
+        with user_errors():
+            files = reencoded_copies(files, args.reencode).tolist()
     size = args.bag_size or len(files)
     bags = [files[i:i + size] for i in range(0, len(files), size)]
     # Pool every image of a bag (the model's bag_size only sets how many
@@ -102,7 +110,11 @@ def run(args):
     threshold = None if threshold is None or np.isinf(threshold) else float(threshold)
     results = [_result(i, bag, answers, classes, threshold) for i, bag in enumerate(bags)]
     if args.json:
-        print_json({"model": args.model, "bags": results})
+        guarantee = (classifier.rejection_guarantee()
+                     if threshold is not None and hasattr(classifier, "rejection_guarantee")
+                     else None)
+        print_json({"model": args.model, "reencode": args.reencode,
+                    "rejection_guarantee": guarantee, "bags": results})
     else:
         print_attribution(results, classes,
                           str(getattr(classifier, "unknown_label", "unknown")))

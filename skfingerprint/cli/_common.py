@@ -107,14 +107,20 @@ def collect_images(paths):
     return files
 
 
-def folder_bags(root, *, image_size, bag_size, seed, layout="auto"):
-    """Paths of a folder tree made into disjoint bags of ``bag_size``."""
+def folder_bags(root, *, image_size, bag_size, seed, layout="auto", reencode=None):
+    """Paths of a folder tree made into disjoint bags of ``bag_size``.
+
+    The loader's own format warning is left to the caller's audit
+    (:func:`skfingerprint.datasets.audit_confounds`, which finds more).
+    """
     from .. import make_bags
     from ..datasets import load_image_folder
 
     existing_folder(root)
-    with user_errors():
-        data = load_image_folder(root, layout=layout, image_size=image_size)
+    with user_errors(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*differ systematically in file format")
+        data = load_image_folder(root, layout=layout, image_size=image_size,
+                                 reencode=reencode)
         X, y = make_bags(data.paths, data.labels, bag_size=bag_size, random_state=seed)
     return data, X, y
 

@@ -10,7 +10,15 @@ import numpy as np
 from ._common import InterruptRecorder, check_output_file, folder_bags, torch_threads
 from ._errors import PROG, CommandError, user_errors
 from ._output import safe
-from ._parser import examples, non_negative_int, positive_int, rate, seed, wrap
+from ._parser import (
+    examples,
+    non_negative_int,
+    positive_int,
+    rate,
+    reencode_spec,
+    seed,
+    wrap,
+)
 
 
 def add_parser(sub, common):
@@ -73,9 +81,26 @@ def _add_training_options(p):
 
 
 def _add_data_options(p):
+    p.add_argument("--patch-size", type=non_negative_int, default=None,
+                   help="patch mode: every image gives --patches-per-image crops of this "
+                        "size (pixels), never resized (default: patch mode with 64, or "
+                        "the smallest image side if smaller, when the images differ in "
+                        "size or exceed 64 pixels; whole images otherwise; 0: whole "
+                        "images)")
+    p.add_argument("--patches-per-image", type=positive_int, default=8,
+                   help="crops per image in patch mode (default: 8)")
     p.add_argument("--image-size", type=positive_int, default=None,
-                   help="decode every image to this square size (centre crop + resize); "
-                        "needed when the images differ in size")
+                   help="resize every image to this square size instead (centre crop + "
+                        "Lanczos): erases much of the generators' traces; prefer patch "
+                        "mode")
+    p.add_argument("--reencode", type=reencode_spec, default=None, metavar="CODEC",
+                   help="pass every image of every source through one codec at load time, "
+                        "e.g. jpeg:90, to remove a format confound (your files are not "
+                        "changed; give 'attribute' the same --reencode)")
+    p.add_argument("--no-augment", action="store_true",
+                   help="train without post-processing augmentation (default: random JPEG "
+                        "quality 50-100, blur and noise, so that fingerprints survive "
+                        "re-encoding)")
     p.add_argument("--bags-per-source", type=positive_int, default=None,
                    help="draw this many fresh random bags per source every epoch "
                         "(default: the fixed disjoint bags)")
@@ -86,17 +111,19 @@ def _add_data_options(p):
                    help="image-decoding worker processes (default: 0)")
 
 
-def _pipeline(args, image_size):
+def _pipeline(args, mode):
     from sklearn.pipeline import Pipeline
 
     from .. import SetFingerprintEncoder
+    from ..augment import RandomPostProcessing
     from ..classifiers import NearestFingerprintClassifier
 
     epochs = {} if args.epochs is None else {"max_epochs": args.epochs}
+    augmentation = None if args.no_augment else RandomPostProcessing(resize_scale=None)
     encoder = SetFingerprintEncoder(
         bag_size=args.bag_size, n_bags_per_model=args.bags_per_source,
-        image_size=image_size, device=args.device, random_state=args.seed,
-        verbose=0 if args.quiet else 1, num_workers=args.num_workers, **epochs)
+        device=args.device, random_state=args.seed, augmentation=augmentation,
+        verbose=0 if args.quiet else 1, num_workers=args.num_workers, **mode, **epochs)
     rejecting = {}
     if args.reject_rate is not None:
         rejecting = {"reject_threshold": "auto", "false_rejection_rate": args.reject_rate}
@@ -104,16 +131,41 @@ def _pipeline(args, image_size):
                      ("classify", NearestFingerprintClassifier(**rejecting))])
 
 
+def image_mode(sizes, args, default_patch=64):
+    """How images reach the network: ``image_size`` (resize), ``patch_size``
+    (patch mode, when sizes differ or exceed the default patch) or whole."""
+    if args.image_size is not None:
+        return {"image_size": args.image_size}
+    patch = args.patch_size
+    if patch is None:
+        uniform = len(np.unique(sizes, axis=0)) == 1
+        if uniform and int(sizes.max()) <= default_patch:
+            # whole images; recorded so that 'attribute' resizes other sizes to it
+            return {"image_size": tuple(int(v) for v in sizes[0])}
+        patch = min(default_patch, int(sizes.min()) // 8 * 8 or int(sizes.min()))
+    if patch == 0:
+        return {"image_size": tuple(int(v) for v in sizes[0])}
+    return {"patch_size": patch, "patches_per_image": args.patches_per_image}
+
+
 def _train(model, X, y, args):
-    """Fit ``model``; with --reject-rate, calibrate on held-out bags.
-    Returns the fitted Pipeline and the number of calibration bags."""
+    """Fit ``model``; with --reject-rate, calibrate the threshold on bags held
+    out of training (cross-fitted).  Returns the fitted Pipeline and the
+    guarantee in words (or None)."""
     from ..classifiers import HeldOutRejectionClassifier
 
     if args.reject_rate is None:
-        return model.fit(X, y), 0
-    held_out = HeldOutRejectionClassifier(
-        model, calibration_size=args.calibration, random_state=args.seed).fit(X, y)
-    return held_out.estimator_, held_out.calibration_indices_.size
+        return model.fit(X, y), None
+    held_out = HeldOutRejectionClassifier(model, random_state=args.seed).fit(X, y)
+    return held_out.estimator_, held_out.rejection_guarantee()
+
+
+def _audit(data, args):
+    """Warn once when the files' metadata alone tell the sources apart."""
+    from ..datasets import audit_confounds
+
+    with user_errors():
+        audit_confounds(data, random_state=args.seed).warn()
 
 
 def run(args):
@@ -121,22 +173,24 @@ def run(args):
 
     check_output_file(args.output, force=args.force)
     data, X, y = folder_bags(args.root, image_size=args.image_size, bag_size=args.bag_size,
-                             seed=args.seed, layout=args.layout)
-    # Every image has one size (load_image_folder checked); recording it
-    # lets `attribute` resize images of other sizes to it.
-    image_size = args.image_size or tuple(int(v) for v in data.sizes[0])
+                             seed=args.seed, layout=args.layout, reencode=args.reencode)
+    mode = image_mode(data.sizes, args)
     sources = np.unique(y)
     if sources.size < 2:
         raise CommandError(f"{args.root!r} holds one source ({str(sources[0])!r}); a model "
                            "needs at least 2 source folders to contrast")
+    _audit(data, args)
     if not args.quiet:
         print(f"{len(data.paths)} images of {sources.size} sources "
               f"({', '.join(safe(s) for s in sources[:8])}"
               f"{', ...' if sources.size > 8 else ''}) "
-              f"-> {len(y)} bags of {args.bag_size}")
+              f"-> {len(y)} bags of {args.bag_size}; " + (
+                  f"patch mode, {mode['patches_per_image']} crops of {mode['patch_size']} px "
+                  "per image" if "patch_size" in mode else
+                  f"images at {mode['image_size'][0]}x{mode['image_size'][1]}"))
     start = time.perf_counter()
     with torch_threads(args.threads), InterruptRecorder() as ctrl_c, user_errors():
-        model, n_calibration = _train(_pipeline(args, image_size), X, y, args)
+        model, guarantee = _train(_pipeline(args, mode), X, y, args)
     if ctrl_c.interrupted and not args.save_on_interrupt:
         print(f"{PROG}: interrupted: the partly trained model was not saved to "
               f"{safe(args.output)} (pass --save-on-interrupt to keep it)", file=sys.stderr)
@@ -144,10 +198,8 @@ def run(args):
     with user_errors():
         save(model, args.output)
     if not args.quiet:
-        if args.reject_rate is not None:
-            print(f"rejection threshold {model.steps[-1][1].threshold_:.4g} (distance), "
-                  f"calibrated on {n_calibration} held-out bags for a "
-                  f"false-rejection rate of {args.reject_rate}")
+        if guarantee is not None:
+            print(f"rejection threshold {model.steps[-1][1].threshold_:.4g}: {guarantee}")
         print(f"trained in {time.perf_counter() - start:.0f} s on "
               f"{model.steps[0][1].device_}; saved to {args.output}")
     return 130 if ctrl_c.interrupted else 0

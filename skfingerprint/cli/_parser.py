@@ -12,7 +12,7 @@ from ._errors import PROG
 # The commands, in the order of --help: each module has ``add_parser(sub,
 # common)`` (which sets ``func``, the function that runs it).  Adding a
 # command is one module and one line here.
-COMMANDS = ("_demo", "_zoo", "_fit", "_attribute", "_families")
+COMMANDS = ("_demo", "_zoo", "_audit", "_fit", "_attribute", "_families")
 
 
 def _int_at_least(low, description):
@@ -50,6 +50,16 @@ def seed(text):
         raise argparse.ArgumentTypeError(
             f"expected a seed between 0 and 2**32 - 1, got {text!r}")
     return value
+
+
+def reencode_spec(text):
+    """A codec for --reencode (``jpeg:90``, ``png``, ``webp:90``, ``none``)."""
+    from ..augment import check_reencode
+
+    try:
+        return check_reencode(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def wrap(text):
