@@ -421,13 +421,13 @@ TRANSFORM_CASES = [
          r"4 channel\(s\)|\(8, 8, 4\)"),
 ]
 SIZE_CASE = Case("other_image_size", lambda f: np.zeros((2, 2, 16, 16, 3), np.uint8),
-                 ValueError, r"fitted on images of shape \(8, 8, 3\).*tied to the image size")
+                 ValueError, r"fitted on images of (shape|size) \(8, 8(, 3)?\).*patch")
 
 
 @pytest.mark.parametrize("entry, case", [
     p for name in ESTIMATORS
     for p in _params(f"{name}.transform",
-                     TRANSFORM_CASES + ([SIZE_CASE] if name != "SetFingerprintEncoder" else []))
+                     TRANSFORM_CASES + [SIZE_CASE])
 ])
 def test_transform_input_unlike_fit(entry, case, files, fitted):
     with pytest.raises(case.exc, match=case.match):
@@ -1233,7 +1233,7 @@ CLI_CASES = [
     ("fit-seed_too_large", "fit T --bag-size 2 --seed 4294967296 -o R/m.skfp",
      "argument --seed: expected a seed between 0 and 2**32 - 1"),
     ("fit-device_unknown", "fit T --bag-size 2 --device tpu -q -o R/m.skfp",
-     "device.*must be 'auto', 'cpu', 'cuda'"),
+     "re:device.*must be 'auto', 'cpu', 'cuda'.*--device"),
     ("fit-layout_unknown", "fit T --bag-size 2 --layout flat -o R/m.skfp",
      "argument --layout: invalid choice: 'flat'"),
     ("fit-output_folder_missing", "fit T --bag-size 2 -o R/no/m.skfp",
@@ -1310,8 +1310,13 @@ def test_any_image_size_down_to_1x1_is_accepted(name):
     assert Z.shape[0] == 8 and np.isfinite(Z).all()
 
 
-def test_encoder_transform_takes_other_bag_and_image_sizes(fitted):
-    Z = fitted["SetFingerprintEncoder"].transform(np.zeros((3, 5, 16, 12, 3), np.uint8))
+def test_encoder_transform_takes_other_bag_sizes_and_in_patch_mode_image_sizes(fitted):
+    """Other bag sizes always; other image sizes in patch mode (issue #13, point 9:
+    outside it they are refused, see SIZE_CASE)."""
+    Z = fitted["SetFingerprintEncoder"].transform(np.zeros((3, 5, 8, 8, 3), np.uint8))
+    assert Z.shape == (3, 4) and np.isfinite(Z).all()
+    patched = ESTIMATORS["SetFingerprintEncoder"]().set_params(patch_size=8).fit(X_GOOD, Y_GOOD)
+    Z = patched.transform(np.zeros((3, 5, 16, 12, 3), np.uint8))
     assert Z.shape == (3, 4) and np.isfinite(Z).all()
 
 

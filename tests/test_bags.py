@@ -186,7 +186,7 @@ def test_make_bags_paths_and_replace():
     [
         (dict(bag_size=6), "fewer than one bag"),
         (dict(bag_size=2, n_bags_per_model=4), "replace=True"),
-        (dict(bag_size=0), "positive integer"),
+        (dict(bag_size=0), "'bag_size' parameter"),
         (dict(bag_size=2, n_bags_per_model=0), "n_bags_per_model"),
     ],
 )
