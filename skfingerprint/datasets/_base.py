@@ -97,7 +97,8 @@ def make_dataset_bunch(*, labels, images=None, paths=None, sources=None,
       the data set does not know it;
     - ``lineage``: dict, source -> tuple of str, its ancestry from the root
       (see :func:`lineage_groups`); where unknown, ``(family, source)``
-      (or ``(source,)`` when the family is unknown too);
+      (or ``(source,)`` when the family is unknown or the source itself,
+      as ``"real"``);
     - ``DESCR``: str;
     - any ``extra`` field of the data set (``metadata``, ``artifacts``...).
 
@@ -139,7 +140,7 @@ def make_dataset_bunch(*, labels, images=None, paths=None, sources=None,
     lineage = dict(lineage or {})
     lineage = {
         s: tuple(str(p) for p in lineage[s]) if s in lineage
-        else ((s,) if families[s] == "unknown" else (families[s], s))
+        else ((s,) if families[s] in ("unknown", s) else (families[s], s))
         for s in sources.tolist()
     }
     data = {"images": images} if images is not None else {"paths": np.asarray(paths, dtype=str)}

@@ -474,23 +474,25 @@ def test_interrupted_build_resumes_per_model(tiny, monkeypatch):
     real_run = build_module.run_job
     ran = []
 
-    def crash_on_ncsn(job, sources, ctx, parent_state, progress=None):
-        if job.name == "score_ncsn":
-            raise KeyboardInterrupt("interrupted during score_ncsn")
+    def crash_on_the_sixth(job, sources, ctx, parent_state, progress=None):
+        if len(ran) == 5:
+            ran.append(job.name)
+            raise KeyboardInterrupt(f"interrupted during {job.name}")
         ran.append(job.name)
         return real_run(job, sources, ctx, parent_state, progress)
 
-    monkeypatch.setattr(build_module, "run_job", crash_on_ncsn)
+    monkeypatch.setattr(build_module, "run_job", crash_on_the_sixth)
     with pytest.raises(KeyboardInterrupt):
         make_model_zoo("tiny", random_state=0, verbose=False)
     assert _cache_files(tiny) == []
-    first = set(ran)
-    assert first and "score_ncsn" not in first
+    *finished, crashed = ran
+    assert len(finished) == 5
     ran.clear()
     monkeypatch.setattr(build_module, "run_job", lambda *a, **k: (ran.append(a[0].name),
                                                                    real_run(*a, **k))[1])
     zoo = make_model_zoo("tiny", random_state=0, verbose=False)
-    assert "score_ncsn" in ran and not set(ran) & first  # finished models are not retrained
+    assert crashed in ran and not set(ran) & set(finished)  # finished models are kept
+    assert len(ran) == len(_registry.preset_jobs(_tiny_config())) - 5
     assert len(_cache_files(tiny)) == 1
     assert not glob.glob(os.path.join(tiny, "model_zoo", "*-parts"))  # cleaned up
     fresh = make_model_zoo("tiny", random_state=0, verbose=False, data_home=tiny / "fresh")
@@ -509,6 +511,17 @@ def test_read_only_data_home_refused_before_building(tiny, monkeypatch):
             make_model_zoo("tiny", random_state=0, verbose=False)
     finally:
         folder.chmod(0o755)
+
+
+def test_unwritable_cache_folder_refused_before_building(tiny, monkeypatch):
+    """The same check where the test runs as root (chmod does not stop root)."""
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(_build, "build", _no_build)
+    monkeypatch.setattr(_cache.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match="not writable.*data_home"):
+        make_model_zoo("tiny", random_state=0, verbose=False)
 
 
 def test_read_only_data_home_with_a_cache_loads(tiny):
