@@ -386,7 +386,7 @@ def test_shared_components_and_lineage(tiny):
     assert zoo.families["score_euler"] == "score"
 
 
-def test_latent_models_use_the_autoencoder_decoder(tiny):
+def test_latent_models_use_the_autoencoder_decoder(tiny, monkeypatch):
     """The round trip and the latent U-Nets go through one decoder: decoding
     with the autoencoder rebuilt from its cached state gives the round trip."""
     from skfingerprint.datasets._zoo import _build as build_module
@@ -400,19 +400,23 @@ def test_latent_models_use_the_autoencoder_decoder(tiny):
         seen.append((job.name, parent_state))
         return out
 
-    import pytest as _pytest
-
-    mp = _pytest.MonkeyPatch()
-    mp.setattr(build_module, "run_job", spy)
-    try:
-        make_model_zoo("tiny", random_state=0, verbose=False)
-    finally:
-        mp.undo()
+    monkeypatch.setattr(build_module, "run_job", spy)
+    zoo = make_model_zoo("tiny", random_state=0, verbose=False)
     states = dict(seen)
     assert states["latent_unet_a"] is not None
     assert states["latent_unet_a"] is states["latent_unet_b"]  # the same decoder weights
     ae = build_module._autoencoder_from_state(states["latent_unet_a"], cfg, 8)
     assert isinstance(ae.config.scaling_factor, float) and ae.config.scaling_factor > 0
+    from skfingerprint.datasets._generative import _diffusion
+    from skfingerprint.datasets._generative._common import from_signed_tensor, to_signed_tensor
+    from skfingerprint.datasets._photos import random_crops
+
+    crops = random_crops(N_TINY, 8, random_state=build_module.sub_seed(0, "ae_roundtrip/crops"))
+    with torch.no_grad():
+        z = _diffusion.encode_latents(ae, to_signed_tensor(crops))
+        again = from_signed_tensor(_diffusion.decode_latents(ae, z))
+    diff = np.abs(again.astype(int) - zoo.images[zoo.labels == "ae_roundtrip"].astype(int))
+    assert diff.max() <= 1
 
 
 def test_lineage_groups():

@@ -46,9 +46,8 @@ def _check_n_jobs(n_jobs):
 def _resolve_n_jobs(n_jobs, n_tasks):
     from joblib import effective_n_jobs
 
-    cores = _build.default_n_jobs()
-    n = cores if n_jobs is None else (effective_n_jobs(n_jobs) if n_jobs < 0 else n_jobs)
-    return max(1, min(int(n), cores if n_jobs is None or n_jobs < 0 else int(n), n_tasks))
+    n = _build.default_n_jobs() if n_jobs is None else effective_n_jobs(n_jobs)
+    return max(1, min(int(n), n_tasks))
 
 
 def _cache_key(preset, cfg, image_size, sample_size, seed):
