@@ -1028,17 +1028,23 @@ ZOO_CASES = [
          r"n_jobs must be None or a non-zero int \(-1: all CPUs\), got 0"),
     Case("n_jobs_string", lambda: dict(n_jobs="x"), ValueError,
          "n_jobs must be None or a non-zero int"),
+    Case("sample_size_not_multiple_of_8", lambda: dict(sample_size=100), ValueError,
+         "sample_size must be a multiple of 8"),
+    Case("sample_size_huge", lambda: dict(sample_size=4096), ValueError,
+         "sample_size must be a multiple of 8 between 8 and 256"),
+    Case("sample_size_float", lambda: dict(sample_size=96.0), ValueError,
+         "sample_size must be an int"),
 ]
 
 
 @pytest.mark.parametrize("entry, case", _params("make_model_zoo", ZOO_CASES))
 def test_make_model_zoo_bad_arguments(entry, case, tmp_path, monkeypatch):
-    import skfingerprint.datasets._zoo as zoo
+    from skfingerprint.datasets._zoo import _build
 
     def never(*args, **kwargs):
         raise AssertionError("a bad argument must be refused before building")
 
-    monkeypatch.setattr(zoo, "_build", never)
+    monkeypatch.setattr(_build, "build", never)
     kwargs = dict(data_home=str(tmp_path), verbose=False)
     kwargs.update(case.make())
     if kwargs["data_home"] == "FILE":

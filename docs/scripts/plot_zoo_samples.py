@@ -2,15 +2,16 @@
 
 Writes ``docs/images/zoo_samples.png``: one row per source (real photo crops,
 then each generative model), ``--n-cols`` random samples per row, pixels
-shown as blocks (nearest-neighbour), labelled with the source and its family.
+shown as blocks (nearest-neighbour), labelled with the source and its lineage.
 
 Run from the repository root::
 
     python docs/scripts/plot_zoo_samples.py                 # default zoo, 32x32
     python docs/scripts/plot_zoo_samples.py --preset small  # quick look
 
-The zoo is built on the first call (about 15 minutes for the default preset
-on a 2-core CPU) and loaded from the cache afterwards.
+The zoo is built on the first call (see docs/zoo.md for the build times) and
+loaded from the cache afterwards.  The script refuses a source whose samples
+are blank (constant) or a single repeated image.
 """
 
 import argparse
@@ -54,14 +55,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     zoo = make_model_zoo(args.preset, random_state=args.random_state)
+    for source in zoo.sources:
+        imgs = zoo.images[zoo.labels == source].astype(np.float64)
+        if imgs.std() < 2 or imgs.std(axis=0).mean() < 2:
+            raise SystemExit(f"the samples of {source!r} are blank or all alike")
     grid = sample_grid(zoo.images, zoo.labels, zoo.sources, args.n_cols)
-    s = zoo.image_size
+    s = zoo.sample_size
     n_rows = len(zoo.sources)
     cell = 0.55  # inches per image
-    fig, ax = plt.subplots(figsize=(2.4 + cell * args.n_cols, 0.6 + cell * n_rows), dpi=150)
+    fig, ax = plt.subplots(figsize=(4.0 + cell * args.n_cols, 0.6 + cell * n_rows), dpi=150)
     ax.imshow(grid, interpolation="nearest")
     ax.set_yticks([2 + r * (s + 2) + s / 2 for r in range(n_rows)])
-    ax.set_yticklabels([f"{src}  ({zoo.families[src]})" for src in zoo.sources], fontsize=8)
+    ax.set_yticklabels([f"{src}  ({' > '.join(zoo.lineage[src][:-1]) or 'real'})"
+                        for src in zoo.sources], fontsize=7)
     ax.set_xticks([])
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)

@@ -6,6 +6,7 @@ Nothing here downloads anything.
 from ._synthetic import make_fingerprinted_images
 from ._folder import list_image_files, load_image_folder, load_image_manifest
 from ._base import clear_data_home, get_data_home
+from ._lineage import lineage_groups
 from ._zoo import make_model_zoo
 from ._audit import audit_confounds
 from ._audit_report import ConfoundAudit
@@ -17,6 +18,7 @@ __all__ = [
     "load_image_manifest",
     "list_image_files",
     "make_model_zoo",
+    "lineage_groups",
     "get_data_home",
     "clear_data_home",
     "audit_confounds",

@@ -87,22 +87,28 @@ def _downscale(photo, factor):
     return p.reshape(h // factor, factor, w // factor, factor, 3).mean(axis=(1, 3))
 
 
+_MAX_CROP = 256
+
+
 @lru_cache(maxsize=8)
 def _pyramid(image_size):
-    """Each photo at a few anti-aliased scales that keep it >= 2 x image_size."""
-    levels = []
-    for photo in load_photos():
+    """Each photo at a few anti-aliased scales that keep it >= 2 x image_size
+    (>= image_size above 128 pixels); returns (levels, photo index of each)."""
+    levels, owners = [], []
+    min_side = 2 * image_size if image_size <= 128 else image_size
+    for k, photo in enumerate(load_photos()):
         short = min(photo.shape[:2])
         for factor in (1, 2, 3, 4, 6, 8):
-            if short // factor < 2 * image_size:
+            if short // factor < min_side:
                 break
             scaled = _downscale(photo, factor)
             scaled.setflags(write=False)
             levels.append(scaled)
-    return tuple(levels)
+            owners.append(k)
+    return tuple(levels), tuple(owners)
 
 
-def random_crops(n, image_size, *, random_state=None):
+def random_crops(n, image_size, *, random_state=None, photos=None):
     """Random anti-aliased crops (with horizontal flips) of the shipped photos.
 
     One fixed preprocessing for every "real" image in the library: each photo
@@ -115,9 +121,14 @@ def random_crops(n, image_size, *, random_state=None):
     n : int
         Number of crops.
     image_size : int
-        Side of the square crops, in pixels (at least 4, at most 128).
+        Side of the square crops, in pixels (at least 4, at most 256; above
+        128 only the photos at least that large are used).
     random_state : int, RandomState instance or None
         Seed for the crop positions, scales and flips.
+    photos : sequence of int, default=None
+        Indices (in :func:`load_photos` order) of the photos to crop; None
+        uses all of them.  Disjoint subsets give disjoint training sets
+        (the zoo's fine-tuned siblings).
 
     Returns
     -------
@@ -131,10 +142,17 @@ def random_crops(n, image_size, *, random_state=None):
     """
     from sklearn.utils import check_random_state
 
-    if not (4 <= int(image_size) <= 128):
-        raise ValueError(f"image_size must be between 4 and 128, got {image_size}.")
+    if not (4 <= int(image_size) <= _MAX_CROP):
+        raise ValueError(f"image_size must be between 4 and {_MAX_CROP}, got {image_size}.")
     rng = check_random_state(random_state)
-    levels = _pyramid(int(image_size))
+    levels, owners = _pyramid(int(image_size))
+    if photos is not None:
+        keep = set(int(k) for k in photos)
+        levels = tuple(lv for lv, k in zip(levels, owners) if k in keep)
+    if not levels:
+        raise ValueError(
+            f"none of the photos {photos} is large enough for {image_size}-pixel crops."
+        )
     out = np.empty((n, image_size, image_size, 3), dtype=np.uint8)
     which = rng.randint(len(levels), size=n)
     for i in range(n):

@@ -6,8 +6,9 @@ import numbers
 import string
 
 import numpy as np
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import check_random_state
 
+from ._base import make_dataset_bunch
 from ._photos import random_crops
 
 __all__ = ["make_fingerprinted_images"]
@@ -56,6 +57,7 @@ def make_fingerprinted_images(
     noise=0.01,
     include_real=False,
     random_state=None,
+    return_X_y=False,
 ):
     """Make synthetic images of models that leave known artifacts.
 
@@ -87,19 +89,25 @@ def make_fingerprinted_images(
         ``"real"``.
     random_state : int, RandomState instance or None, default=None
         Seed of the crops, artifacts and noise.
+    return_X_y : bool, default=False
+        If True, return ``(images, labels)`` instead of a Bunch.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
+        Built by :func:`~skfingerprint.datasets._base.make_dataset_bunch`:
         - ``images``: ndarray of shape (n_sources * n_images_per_model,
           image_size, image_size, 3), uint8.
         - ``labels``: ndarray of str, the source of each image (models are
           named by family letter and number: ``"A1"``, ``"A2"``, ``"B1"``...).
         - ``families``: dict source -> family letter (``"real"`` -> ``"real"``).
-        - ``sources``: list of the source names.
+        - ``sources``: ndarray of the source names (sorted, ``"real"`` last).
+        - ``lineage``: dict source -> ``(family, source)``.
         - ``artifacts``: dict source -> the artifact added (float array of
           shape (image_size, image_size, 3), in grey levels).
         - ``DESCR``: description.
+
+    (images, labels) : tuple if ``return_X_y`` is True
 
     Examples
     --------
@@ -168,11 +176,13 @@ def make_fingerprinted_images(
         noisy += rng.standard_normal(noisy.shape).astype(np.float32) * (noise * 255.0)
         images[sl] = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
         labels[sl] = name
-    return Bunch(
+    if return_X_y:
+        return images, labels.astype(str)
+    return make_dataset_bunch(
         images=images,
-        labels=labels.astype(str),
-        families=families,
+        labels=labels,
         sources=sources,
-        artifacts=artifacts,
+        families=families,
         DESCR=_DESCR,
+        artifacts=artifacts,
     )

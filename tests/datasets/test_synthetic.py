@@ -51,3 +51,18 @@ def test_deterministic():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_fingerprinted_images(**kwargs)
+
+
+def test_same_bunch_fields_as_every_dataset():
+    from skfingerprint.datasets import make_fingerprinted_images
+
+    data = make_fingerprinted_images(n_models=4, n_images_per_model=3, image_size=8,
+                                     include_real=True, random_state=0)
+    assert isinstance(data.sources, np.ndarray) and data.sources.tolist()[-1] == "real"
+    assert data.labels.dtype.kind == "U"
+    assert data.families == {"A1": "A", "A2": "A", "B1": "B", "B2": "B", "real": "real"}
+    assert data.lineage["B2"] == ("B", "B2") and data.lineage["real"] == ("real",)
+    X, y = make_fingerprinted_images(n_models=4, n_images_per_model=3, image_size=8,
+                                     include_real=True, random_state=0, return_X_y=True)
+    np.testing.assert_array_equal(X, data.images)
+    np.testing.assert_array_equal(y, data.labels)

@@ -9,7 +9,6 @@ of the same layout back; inside, models work on ``float32`` tensors of shape
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import torch
@@ -18,7 +17,7 @@ from torch import nn
 
 def to_signed_tensor(images):
     """uint8 ``(n, H, W, 3)`` -> float32 tensor ``(n, 3, H, W)`` in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    x = torch.from_numpy(np.require(images, requirements=["C", "W"])).permute(0, 3, 1, 2)
     return x.float().div_(127.5).sub_(1.0).contiguous()
 
 
@@ -142,31 +141,15 @@ def tail_mean(values, fraction=0.1):
 
 
 class Progress:
-    """Where a training loop reports its steps: a tqdm bar in this process,
-    a queue read by the parent process (``key`` names the bar there), or
-    nowhere.  Queue messages are batched to at most a few per second."""
+    """Where a training loop reports its steps: a tqdm bar, or nowhere (in a
+    worker process: the build's one bar counts finished models there)."""
 
-    def __init__(self, bar=None, *, queue=None, key=None, interval=0.25):
-        self.bar, self.queue, self.key, self.interval = bar, queue, key, interval
-        self._pending, self._postfix, self._last = 0, None, 0.0
+    def __init__(self, bar=None):
+        self.bar = bar
 
     def step(self, n=1, **postfix):
         if self.bar is not None:
-            if postfix:
-                self.bar.set_postfix(postfix, refresh=False)
             self.bar.update(n)
-        elif self.queue is not None:
-            self._pending += n
-            self._postfix = postfix or self._postfix
-            now = time.monotonic()
-            if now - self._last >= self.interval:
-                self.flush()
-                self._last = now
-
-    def flush(self):
-        if self.queue is not None and self._pending:
-            self.queue.put((self.key, self._pending, self._postfix))
-            self._pending = 0
 
 
 def sample_in_batches(fn, n, batch_size, progress):

@@ -1,0 +1,150 @@
+"""Attribution among siblings: sources of the model zoo that share a component.
+
+For each pair of sibling sources (two latent U-Nets sharing one decoder, the
+autoencoder round trip vs real crops, the samplers of one U-Net, the
+fine-tunes of one GAN), bags of ``--bag-size`` images are made from the two
+sources, split 50/50 (stratified, disjoint bags), and every method is fitted
+on the training bags of the pair and classifies the test bags with a
+``NearestFingerprintClassifier``: per-pair accuracy (chance 0.5).  DSF+ is
+``SetFingerprintEncoder`` (bags), the baselines are ``PRNUFingerprint``,
+``SpectrumFingerprint`` and ``AttributionCNN``.  Finally DSF+ is fitted on all
+the sources of the zoo at once (bags of ``--bag-size``) and its accuracy on
+the held-out bags is reported with an ``MLPClassifier`` and the nearest
+fingerprint.
+
+Run from the repository root::
+
+    python benchmarks/zoo_siblings.py            # default zoo, bags of 32
+    python benchmarks/zoo_siblings.py --quick    # small zoo, bags of 8, 2 epochs
+
+Writes ``benchmarks/results/zoo_siblings[_quick].md`` and ``.json``.
+"""
+
+import argparse
+import itertools
+import time
+
+import numpy as np
+
+from _common import env_markdown, environment, paper_mlp, write_results
+
+SEED = 0
+
+# kind -> pairs of sources; pairs whose sources are not in the zoo are skipped
+PAIRS = {
+    "shared decoder": [("ldm_a_ddim", "ldm_b_ddim"), ("ae_roundtrip", "real")],
+    "sampler": (list(itertools.combinations(
+        ["score_ddim", "score_ddpm", "score_dpm_solver", "score_euler"], 2))
+        + [("ldm_a_ddim", "ldm_a_dpm_solver")]),
+    "fine-tune": [("gan_ns_tconv_ft_a", "gan_ns_tconv_ft_b"),
+                  ("gan_ns_tconv", "gan_ns_tconv_ft_a"),
+                  ("gan_ns_tconv", "gan_ns_tconv_ft_b")],
+}
+
+
+def load_zoo(preset):
+    from skfingerprint.datasets import make_model_zoo
+
+    return make_model_zoo(preset, random_state=SEED)
+
+
+def make_methods(epochs):
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
+
+    ep = {} if epochs is None else {"max_epochs": epochs}
+    return {
+        "DSF+": (lambda: SetFingerprintEncoder(random_state=SEED, **ep), "euclidean"),
+        "PRNU": (lambda: PRNUFingerprint(), "correlation"),
+        "Spectrum": (lambda: SpectrumFingerprint(), "correlation"),
+        "CNN": (lambda: AttributionCNN(random_state=SEED, **ep), "euclidean"),
+    }
+
+
+def split_bags(images, labels, sources, n_per_source, bag_size):
+    """Disjoint bags of each source, split 50/50 into train and test bags."""
+    from sklearn.model_selection import train_test_split
+
+    from skfingerprint import make_bags
+
+    keep = np.concatenate([np.flatnonzero(labels == s)[:n_per_source] for s in sources])
+    X, y = make_bags(images[keep], labels[keep], bag_size=bag_size, random_state=SEED)
+    return train_test_split(X, y, test_size=0.5, stratify=y, random_state=SEED)
+
+
+def run(cfg, suffix):
+    from skfingerprint.classifiers import NearestFingerprintClassifier
+
+    zoo = load_zoo(cfg["preset"])
+    present = set(np.asarray(zoo.sources).tolist())
+    methods = make_methods(cfg["epochs"])
+    rows, t0 = [], time.perf_counter()
+    for kind, pairs in PAIRS.items():
+        for a, b in pairs:
+            if a not in present or b not in present:
+                continue
+            Xtr, Xte, ytr, yte = split_bags(zoo.images, zoo.labels, (a, b),
+                                            cfg["images_per_source"], cfg["bag_size"])
+            row = {"kind": kind, "pair": f"{a} vs {b}", "n_test_bags": int(len(yte))}
+            for name, (factory, metric) in methods.items():
+                est = factory().fit(Xtr, ytr)
+                nc = NearestFingerprintClassifier(metric=metric).fit(est.transform(Xtr), ytr)
+                row[name] = float(np.mean(nc.predict(est.transform(Xte)) == yte))
+            rows.append(row)
+            print(row, flush=True)
+    # DSF+ over every source of the zoo
+    Xtr, Xte, ytr, yte = split_bags(zoo.images, zoo.labels, np.asarray(zoo.sources).tolist(),
+                                    cfg["images_per_source"], cfg["bag_size"])
+    est = methods["DSF+"][0]().fit(Xtr, ytr)
+    Ztr, Zte = est.transform(Xtr), est.transform(Xte)
+    overall = {
+        "n_sources": int(len(zoo.sources)), "n_test_bags": int(len(yte)),
+        "mlp": float(np.mean(paper_mlp(SEED).fit(Ztr, ytr).predict(Zte) == yte)),
+        "nearest": float(np.mean(NearestFingerprintClassifier().fit(Ztr, ytr).predict(Zte)
+                                 == yte)),
+    }
+    wall = time.perf_counter() - t0
+    env = environment()
+    md = ["# Attribution among siblings of the model zoo\n",
+          f"Zoo: preset `{cfg['preset']}` (`make_model_zoo('{cfg['preset']}', random_state={SEED})`), "
+          f"{zoo.sample_size}x{zoo.sample_size}, the first {cfg['images_per_source']} images of "
+          f"each source, disjoint bags of {cfg['bag_size']}, one stratified 50/50 split of the "
+          f"bags; each method fitted on the training bags of the pair"
+          + ("" if cfg["epochs"] is None else f" (max_epochs={cfg['epochs']})")
+          + "; `NearestFingerprintClassifier` on its features (correlation for PRNU and "
+          "spectra, Euclidean for the learned ones). Accuracy on the test bags; chance 0.5.\n",
+          "| kind | pair | test bags | " + " | ".join(methods) + " |",
+          "|---|---|---|" + "---|" * len(methods)]
+    for r in rows:
+        md.append(f"| {r['kind']} | {r['pair']} | {r['n_test_bags']} | "
+                  + " | ".join(f"{r[m]:.3f}" for m in methods) + " |")
+    md += ["", f"DSF+ on all {overall['n_sources']} sources at once (bags of {cfg['bag_size']}, "
+               f"{overall['n_test_bags']} test bags): MLP accuracy **{overall['mlp']:.3f}**, "
+               f"nearest fingerprint {overall['nearest']:.3f}.", "",
+           f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(env),
+           f"Reproduce: `python benchmarks/zoo_siblings.py{' --quick' if suffix else ''}`\n"]
+    write_results("zoo_siblings" + suffix, "\n".join(md),
+                  {"env": env, "config": cfg, "pairs": rows, "all_sources": overall,
+                   "wall_seconds": wall})
+    return rows, overall
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small zoo, bags of 8, 2 epochs")
+    p.add_argument("--preset", default=None)
+    p.add_argument("--bag-size", type=int, default=None)
+    p.add_argument("--images-per-source", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None)
+    a = p.parse_args(argv)
+    cfg = ({"preset": "small", "bag_size": 8, "images_per_source": 256, "epochs": 2}
+           if a.quick else
+           {"preset": "default", "bag_size": 32, "images_per_source": 2000, "epochs": None})
+    for k in ("preset", "bag_size", "images_per_source", "epochs"):
+        if getattr(a, k) is not None:
+            cfg[k] = getattr(a, k)
+    run(cfg, "_quick" if a.quick else "")
+
+
+if __name__ == "__main__":
+    main()
