@@ -65,14 +65,15 @@ def _add_training_options(p):
     p.add_argument("--epochs", type=positive_int, default=None,
                    help="training epochs (default: the encoder's, 10)")
     p.add_argument("--reject-rate", type=rate, default=None, metavar="RATE",
-                   help="answer 'unknown' for bags far from every source, with the "
-                        "threshold set so that about RATE of new bags of known sources "
-                        "are rejected (e.g. 0.05); it is calibrated on --calibration "
-                        "of the bags, held out from training and enrolled afterwards "
-                        "(default: closed set, never 'unknown')")
-    p.add_argument("--calibration", type=rate, default=0.2, metavar="SHARE",
-                   help="with --reject-rate: share of each source's bags held out "
-                        "from training to calibrate the threshold (default: 0.2)")
+                   help="answer 'unknown' for bags far from every source, with a "
+                        "split-conformal threshold such that at most RATE of new bags of "
+                        "known sources are rejected in expectation (e.g. 0.05), "
+                        "calibrated on bags held out of training (default: closed set, "
+                        "never 'unknown')")
+    p.add_argument("--calibration", type=rate, default=None, metavar="SHARE",
+                   help="with --reject-rate: calibrate on this share of each source's "
+                        "bags, held out of training (split conformal), instead of "
+                        "scoring every bag out of fold (cross-fitting, the default)")
     p.add_argument("--device", default="auto",
                    help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
     p.add_argument("--threads", type=positive_int, default=None,
@@ -156,7 +157,9 @@ def _train(model, X, y, args):
 
     if args.reject_rate is None:
         return model.fit(X, y), None
-    held_out = HeldOutRejectionClassifier(model, random_state=args.seed).fit(X, y)
+    split = {} if args.calibration is None else {
+        "calibration": "split", "calibration_size": args.calibration}
+    held_out = HeldOutRejectionClassifier(model, random_state=args.seed, **split).fit(X, y)
     return held_out.estimator_, held_out.rejection_guarantee()
 
 
