@@ -118,14 +118,8 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
         Images per optimisation step, and per forward pass in ``transform``.
     image_size : int, (int, int) or None, default=None
         For bags of image files: resize and centre-crop to this size.
-    patch_size : int, (int, int) or None, default=None
-        Patch mode: every image gives ``patches_per_image`` aligned crops of
-        this size, never resized, so images of any (and mixed) sizes of at
-        least the patch can be used; see
-        :class:`~skfingerprint.SetFingerprintEncoder` and the "Bags" guide.
-        Excludes ``image_size``.
-    patches_per_image : int, default=8
-        Crops per image in patch mode (ignored otherwise).
+    patch_size, patches_per_image : default=None, 8
+        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         Where the network runs; ``"auto"`` takes CUDA when available.
     random_state : int, RandomState instance or None, default=None

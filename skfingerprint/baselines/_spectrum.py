@@ -80,14 +80,8 @@ class SpectrumFingerprint(_ResidualBagTransformer):
         log-spectra of different frequencies have very different ranges.
     image_size : int, (int, int) or None, default=None
         For bags of image files: resize and centre-crop to this size.
-    patch_size : int, (int, int) or None, default=None
-        Patch mode: every image gives ``patches_per_image`` aligned crops of
-        this size, never resized, so images of any (and mixed) sizes of at
-        least the patch can be used; see
-        :class:`~skfingerprint.SetFingerprintEncoder` and the "Bags" guide.
-        Excludes ``image_size``.
-    patches_per_image : int, default=8
-        Crops per image in patch mode (ignored otherwise).
+    patch_size, patches_per_image : default=None, 8
+        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`.
     batch_size : int, default=256
         Images processed at once; memory is bounded by a batch.
 

@@ -825,16 +825,8 @@ def load_image_manifest(
     verify : bool, default=False
         As in :func:`load_image_folder`: decode every image now.
 
-    reencode : str or None, default=None
-        Pass every image through one codec, e.g. ``"jpeg:90"`` (see
-        :func:`skfingerprint.augment.check_reencode`), to remove a format
-        confound (real photos as JPEG, generated images as PNG; see
-        :func:`audit_confounds`).  Your files are not modified: re-encoded
-        copies are written once (losslessly, as PNG) under
-        ``<data_home>/reencoded/`` and ``paths`` points to them
-        (``original_paths`` to yours).
-    data_home : str or path-like, default=None
-        Where the re-encoded copies are cached (see :func:`get_data_home`).
+    reencode, data_home : default=None
+        As in :func:`load_image_folder`: one codec for every image.
 
 
     allow_outside_root : bool, default=True
