@@ -1425,45 +1425,7 @@ def test_conformal_threshold_bad_input(entry, case):
 # ===========================================================================
 from skfingerprint._io import read_image, read_image_size  # noqa: E402
 
-def _rezip_payload(payload, change, compression=zipfile.ZIP_STORED):
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(payload)) as src, \
-            zipfile.ZipFile(out, "w", compression=compression) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, change(info.filename, src.read(info)))
-    return out.getvalue()
-
-
-def _envelope_with(path, meta, payload):
-    import hashlib
-
-    meta = dict(meta, payload_sha256=hashlib.sha256(payload).hexdigest())
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("meta.json", json.dumps(meta))
-        zf.writestr("model.skops", payload)
-    return str(path)
-
-
-def _huge_npy(name, data):
-    from numpy.lib import format as npy
-
-    if not name.endswith(".npy"):
-        return data
-    f = io.BytesIO(data)
-    npy.read_magic(f)
-    _, _, dtype = npy.read_array_header_1_0(f)
-    head = io.BytesIO()
-    npy.write_array_header_1_0(head, {"descr": npy.dtype_to_descr(dtype),
-                                      "fortran_order": False, "shape": (10**6, 10**6)})
-    return head.getvalue() + data[f.tell():]
-
-
-def _popen_schema(name, data):
-    if name != "schema.json":
-        return data
-    schema = json.loads(data)
-    schema.update({"__class__": "Popen", "__module__": "subprocess"})
-    return json.dumps(schema).encode()
+from crafted_model_files import envelope, huge_npy, popen_schema, rewrite_payload  # noqa: E402,I001
 
 
 @pytest.fixture(scope="module")
@@ -1481,14 +1443,14 @@ def hostile(tmp_path_factory):
     if hasattr(os, "mkfifo"):
         os.mkfifo(root / "fifo.skfp")
         files["fifo"] = str(root / "fifo.skfp")
-    files["bomb"] = _envelope_with(root / "bomb.skfp", meta, bytes(32 << 20))
-    files["inner_bomb"] = _envelope_with(root / "inner.skfp", meta, _rezip_payload(
+    files["bomb"] = envelope(root / "bomb.skfp", meta, bytes(32 << 20))
+    files["inner_bomb"] = envelope(root / "inner.skfp", meta, rewrite_payload(
         payload, lambda n, d: d + bytes(32 << 20) if n.endswith(".npy") else d,
         compression=zipfile.ZIP_DEFLATED))
-    files["huge_npy"] = _envelope_with(root / "npy.skfp", meta,
-                                       _rezip_payload(payload, _huge_npy))
-    files["popen"] = _envelope_with(root / "popen.skfp", meta,
-                                    _rezip_payload(payload, _popen_schema))
+    files["huge_npy"] = envelope(root / "npy.skfp", meta,
+                                       rewrite_payload(payload, huge_npy((10**6, 10**6))))
+    files["popen"] = envelope(root / "popen.skfp", meta,
+                                    rewrite_payload(payload, popen_schema))
     with zipfile.ZipFile(root / "nested.skfp", "w") as zf:
         zf.writestr("meta.json", "[" * 100000 + "]" * 100000)
         zf.writestr("model.skops", b"")

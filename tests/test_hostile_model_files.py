@@ -5,7 +5,6 @@ ValueError, quickly and without allocating more than a bounded multiple of the
 file's size.
 """
 
-import hashlib
 import io
 import json
 import os
@@ -23,6 +22,11 @@ from skfingerprint import _net_state, _persistence
 from skfingerprint._persistence import load, save
 from skfingerprint.datasets import make_fingerprinted_images
 
+from crafted_model_files import envelope as _envelope  # noqa: E402
+from crafted_model_files import huge_npy, popen_schema  # noqa: E402
+from crafted_model_files import members as _members  # noqa: E402
+from crafted_model_files import rewrite_payload as _rewrite_payload  # noqa: E402
+
 pytest.importorskip("skops")
 
 INVALID = "not a valid model file"
@@ -36,29 +40,6 @@ def encoder():
                                      image_size=8, random_state=0)
     X, y = make_bags(data.images, data.labels, bag_size=4, random_state=0)
     return SetFingerprintEncoder(**FAST).fit(X, y), X
-
-
-def _members(path):
-    with zipfile.ZipFile(path) as zf:
-        return json.loads(zf.read("meta.json")), zf.read("model.skops")
-
-
-def _envelope(path, meta, payload, *, fix_digest=True, compression=zipfile.ZIP_DEFLATED):
-    meta = dict(meta)
-    if fix_digest:
-        meta["payload_sha256"] = hashlib.sha256(payload).hexdigest()
-    with zipfile.ZipFile(path, "w", compression=compression) as zf:
-        zf.writestr("meta.json", json.dumps(meta))
-        zf.writestr("model.skops", payload)
-
-
-def _rewrite_payload(payload, change):
-    """A copy of the skops archive with ``change(name, bytes) -> bytes`` applied."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(payload)) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, change(info.filename, src.read(info)))
-    return out.getvalue()
 
 
 def _peak_bytes(fn):
@@ -85,15 +66,11 @@ def test_decompression_bomb_inside_the_skops_payload_is_refused(tmp_path):
     path = tmp_path / "bomb.skfp"
     save(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), path)
     meta, payload = _members(path)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(payload)) as src, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith(".npy"):
-                data = data[:128] + bytes(64 << 20)
-            dst.writestr(info.filename, data)
-    _envelope(path, meta, out.getvalue(), compression=zipfile.ZIP_STORED)
+    def bomb(name, data):
+        return data[:128] + bytes(64 << 20) if name.endswith(".npy") else data
+
+    _envelope(path, meta, _rewrite_payload(payload, bomb, zipfile.ZIP_DEFLATED),
+              compression=zipfile.ZIP_STORED)
     peak = _peak_bytes(lambda: load(path))
     assert peak < 8 << 20
 
@@ -117,21 +94,7 @@ def test_npy_header_with_a_huge_shape_is_refused_before_allocating(encoder, tmp_
     path = tmp_path / "huge.skfp"
     save(encoder[0], path)
     meta, payload = _members(path)
-    from numpy.lib import format as npy
-
-    def huge(name, data):
-        if not name.endswith(".npy"):
-            return data
-        f = io.BytesIO(data)
-        npy.read_magic(f)
-        _, _, dtype = npy.read_array_header_1_0(f)
-        head = io.BytesIO()
-        npy.write_array_header_1_0(head, {"descr": npy.dtype_to_descr(dtype),
-                                          "fortran_order": False,
-                                          "shape": (200000, 200000)})
-        return head.getvalue() + data[f.tell():]
-
-    _envelope(path, meta, _rewrite_payload(payload, huge))
+    _envelope(path, meta, _rewrite_payload(payload, huge_npy((200000, 200000))))
     peak = _peak_bytes(lambda: load(path))
     assert peak < 64 << 20  # 200000**2 floats would be 160 GB
 
@@ -264,14 +227,7 @@ def test_untrusted_type_message_never_suggests_trusting_it(tmp_path):
     save(LogisticRegression(), path)
     meta, payload = _members(path)
 
-    def popen(name, data):
-        if name != "schema.json":
-            return data
-        schema = json.loads(data)
-        schema.update({"__class__": "Popen", "__module__": "subprocess"})
-        return json.dumps(schema).encode()
-
-    _envelope(path, meta, _rewrite_payload(payload, popen))
+    _envelope(path, meta, _rewrite_payload(payload, popen_schema))
     with pytest.raises(ValueError, match="subprocess.Popen") as info:
         load(path)
     message = str(info.value)
