@@ -7,6 +7,7 @@ Python too, and returns its numbers.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import platform
 import time
@@ -109,29 +110,76 @@ def _markdown_table(header, rows):
     return "\n".join(lines)
 
 
-def _cross_validate(pipe, X, y, folds, accuracy, contrast, frobenius, rhos, fit_seconds):
-    """Fit a fresh Pipeline per fold; score attribution and decorrelation on its test fold."""
+def _one_fold(pipe, X, y, train, test, n_threads):
+    """Fit a fresh Pipeline on one fold's training bags; score its test bags."""
+    import torch
     from sklearn.base import clone
 
     from .metrics import decorrelation_score, fingerprint_correlation_matrix
 
-    for train, test in folds:
+    previous = torch.get_num_threads()
+    if n_threads is not None:
+        torch.set_num_threads(int(n_threads))
+    try:
         t0 = time.perf_counter()
         fitted = clone(pipe).fit(X[train], y[train])
-        fit_seconds.append(time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
         encoder = fitted.named_steps["fingerprint"]
         Z_test = encoder.transform(X[test])
-        accuracy.append(float(fitted.named_steps["classify"].score(Z_test, y[test])))
-        kw = {"fingerprints": encoder.fingerprints_, "labels": encoder.classes_}
-        rhos.append(fingerprint_correlation_matrix(Z_test, y[test], **kw))
-        contrast.append(float(decorrelation_score(Z_test, y[test], **kw)))
-        frobenius.append(float(decorrelation_score(Z_test, y[test], kind="frobenius", **kw)))
-        folds.set_postfix(accuracy=f"{np.mean(accuracy):.3f}")
+    finally:
+        torch.set_num_threads(previous)
+    kw = {"fingerprints": encoder.fingerprints_, "labels": encoder.classes_}
+    return {
+        "accuracy": float(fitted.named_steps["classify"].score(Z_test, y[test])),
+        "rho": fingerprint_correlation_matrix(Z_test, y[test], **kw),
+        "contrast": float(decorrelation_score(Z_test, y[test], **kw)),
+        "frobenius": float(decorrelation_score(Z_test, y[test], kind="frobenius", **kw)),
+        "fit_seconds": seconds,
+    }
+
+
+def _cross_validate(pipe, X, y, splits, *, n_jobs, n_threads, verbose):
+    """Every fold's scores, in fold order; folds run in ``n_jobs`` processes.
+
+    Each fold has its own seeds, so the results do not depend on ``n_jobs``.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    results = [None] * len(splits)
+    with tqdm(total=len(splits), desc="cross-validation", unit="fold",
+              disable=not verbose, dynamic_ncols=True) as bar:
+        if n_jobs == 1:
+            gen = ((i, _one_fold(pipe, X, y, tr, te, n_threads))
+                   for i, (tr, te) in enumerate(splits))
+        else:
+            gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(_indexed_fold)(i, pipe, X, y, tr, te, n_threads)
+                for i, (tr, te) in enumerate(splits))
+        for i, res in gen:
+            results[i] = res
+            bar.update(1)
+            done = [r["accuracy"] for r in results if r is not None]
+            bar.set_postfix(accuracy=f"{np.mean(done):.3f}")
+    return results
+
+
+def _indexed_fold(i, *args):
+    return i, _one_fold(*args)
+
+
+def _fold_workers(n_jobs, n_splits):
+    from joblib import effective_n_jobs
+
+    from .datasets._zoo._build import default_n_jobs
+
+    n = default_n_jobs() if n_jobs is None else effective_n_jobs(n_jobs)
+    return max(1, min(int(n), int(n_splits)))
 
 
 def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_state=0,
              data_home=None, image_prefix="demo_", device="auto", n_threads=1,
-             max_epochs=None, n_splits=None, verbose=True):
+             n_jobs=None, max_epochs=None, n_splits=None, verbose=True):
     """Run the demo: attribute, score and cluster the sources of the built-in data.
 
     The steps, all on the CPU in minutes:
@@ -149,8 +197,8 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
        (``encoder.fingerprints_``): this gives the fold's correlation matrix
        and decorrelation score; the matrices are averaged over the folds;
     5. the sources are clustered by average linkage on the averaged matrix
-       (``D = 1 - (rho + rho.T) / 2``) with
-       :class:`~sklearn.cluster.AgglomerativeClustering`, cut at the number of
+       (:func:`~skfingerprint.cluster.correlation_distances`, then
+       :func:`~skfingerprint.cluster.cut_families`), cut at the number of
        true families, and compared with them (adjusted Rand index);
     6. the pictures (correlation matrix, dendrogram, sample grid), a
        ``report.md`` and ``results.json`` are written to ``out_dir``.
@@ -175,12 +223,16 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
     device : str, default="auto"
         Where the encoder trains (``"auto"``: CUDA when available).
     n_threads : int or None, default=1
-        Torch CPU threads for the cross-validation (restored afterwards);
-        None keeps torch's setting.  The networks and images of the demo are
-        tiny, so one thread loses little on an idle machine, and on a busy
-        shared CPU it avoids OpenMP oversubscription: a fold then ran 4 times
-        faster with 1 thread than with 2 (2-core CPU, load average 6).  The
-        zoo build keeps torch's setting.
+        Torch CPU threads of each cross-validation fold (restored
+        afterwards); None keeps torch's setting.  The networks and images of
+        the demo are tiny, so one thread per fold and one fold per core use
+        the machine best, and avoid OpenMP oversubscription.
+    n_jobs : int or None, default=None
+        Folds trained at the same time, in separate processes, on the CPU
+        (``None``: one per core this process may use, at most the number of
+        folds; ``-1`` likewise; 1: in this process).  Every fold has its own
+        seeds, so the results do not depend on it.  On a GPU the folds run
+        one after the other.  The zoo build uses the cores the same way.
     max_epochs, n_splits : int, default=None
         Override the mode's number of encoder epochs and of folds (for
         tests; the defaults are 15 and 10, and 4 and 10 with ``quick``).
@@ -207,18 +259,20 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps"):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy.cluster.hierarchy import leaves_list, linkage
-    from scipy.spatial.distance import squareform
-    from sklearn.cluster import AgglomerativeClustering
+    from scipy.cluster.hierarchy import leaves_list
     from sklearn.metrics import adjusted_rand_score
     from sklearn.model_selection import StratifiedKFold
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import Pipeline
-    from tqdm.auto import tqdm
 
     from . import SetFingerprintEncoder, make_bags
+    from ._validation import resolve_device
+    from .cluster import correlation_distances, cut_families, family_linkage
     from .visualization import CorrelationMatrixDisplay, FamilyDendrogramDisplay
 
+    if n_jobs is not None and (isinstance(n_jobs, bool)
+                               or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be None or a non-zero int (-1: all cores), got {n_jobs!r}.")
     if data not in _DATA_CHOICES:
         raise ValueError(f"data must be one of {_DATA_CHOICES}, got {data!r}.")
     settings = dict(_SETTINGS["quick" if quick else "full"])
@@ -252,28 +306,24 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
                                    random_state=random_state)),
     ])
     cv = StratifiedKFold(settings["n_splits"], shuffle=True, random_state=random_state)
-    accuracy, contrast, frobenius, rhos, fit_seconds = [], [], [], [], []
-    folds = tqdm(list(cv.split(X, y)), desc="cross-validation", unit="fold",
-                 disable=not verbose, dynamic_ncols=True)
     import torch
 
     torch_threads = torch.get_num_threads()
-    if n_threads is not None:
-        torch.set_num_threads(int(n_threads))
-    try:
-        _cross_validate(pipe, X, y, folds, accuracy, contrast, frobenius, rhos,
-                        fit_seconds)
-    finally:
-        torch.set_num_threads(torch_threads)
+    on_cpu = resolve_device(device).startswith("cpu")
+    workers = _fold_workers(n_jobs, settings["n_splits"]) if on_cpu else 1
+    folds = _cross_validate(pipe, X, y, list(cv.split(X, y)), n_jobs=workers,
+                            n_threads=n_threads, verbose=verbose)
+    accuracy = [f["accuracy"] for f in folds]
+    contrast = [f["contrast"] for f in folds]
+    frobenius = [f["frobenius"] for f in folds]
+    rhos = [f["rho"] for f in folds]
+    fit_seconds = [f["fit_seconds"] for f in folds]
     t_cv = time.perf_counter() - t_start - t_data
 
     rho = np.mean(rhos, axis=0)
-    D = 1.0 - (rho + rho.T) / 2.0
-    np.fill_diagonal(D, 0.0)
-    link = linkage(squareform(D, checks=False), method="average", optimal_ordering=True)
-    clusters = AgglomerativeClustering(
-        n_clusters=n_families, metric="precomputed", linkage="average"
-    ).fit_predict(D)
+    D = correlation_distances(rho)
+    link = family_linkage(D)
+    clusters = cut_families(D, n_families=n_families)
     true_families = [families[s] for s in sources]
     ari = float(adjusted_rand_score(true_families, clusters))
     renumber = {}
@@ -331,6 +381,7 @@ def run_demo(out_dir="skfingerprint-demo", *, quick=False, data="auto", random_s
                     "mean_fit": round(float(np.mean(fit_seconds)), 1),
                     "total": round(seconds, 1)},
         "machine": {"cpu_count": os.cpu_count(),
+                    "fold_processes": workers,
                     "torch_threads": torch_threads if n_threads is None else int(n_threads),
                     "torch": torch.__version__, "python": platform.python_version(),
                     "load_average": _load_average()},
@@ -415,7 +466,7 @@ def _report_markdown(r, files):
         f"matrix below is the mean of the {k} fold matrices.",
         "- **Families**: the sources were clustered by average linkage on "
         "`D = 1 - (rho + rho.T) / 2` of that mean matrix "
-        "(`AgglomerativeClustering(metric=\"precomputed\", linkage=\"average\")`), cut at "
+        "(`skfingerprint.cluster.cut_families`, SciPy average linkage), cut at "
         f"the number of true families ({len(set(r['families'].values()))}), and compared "
         "with them by the adjusted Rand index (ARI).",
         "",

@@ -39,8 +39,11 @@ def add_parser(sub, common):
                         "~/skfingerprint_data)")
     p.add_argument("--device", default="auto", help="torch device (default: auto)")
     p.add_argument("--threads", type=positive_int, default=1,
-                   help="torch CPU threads for training (default: 1, fastest for the "
-                        "demo's tiny networks on a busy CPU)")
+                   help="torch CPU threads of each fold (default: 1, fastest for the "
+                        "demo's tiny networks)")
+    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                   help="folds trained at once on the CPU, one process each "
+                        "(default: one per core)")
     p.set_defaults(func=run)
     return p
 
@@ -55,5 +58,5 @@ def run(args):
         os.makedirs(args.out, exist_ok=True)
     run_demo(args.out, quick=args.quick, data=args.data, random_state=args.seed,
              data_home=args.data_home, device=args.device, n_threads=args.threads,
-             verbose=not args.quiet)
+             n_jobs=args.jobs, verbose=not args.quiet)
     return 0

@@ -69,8 +69,7 @@ def _plot(path, link, sources, title):
 def run(args):
     from scipy.cluster.hierarchy import leaves_list
 
-    from ..cluster import cluster_families, fingerprint_distances
-    from ..cluster._families import _average_linkage  # no public linkage yet
+    from ..cluster import cluster_families, family_linkage, fingerprint_distances
 
     _, encoder = load_model(args.model)
     bag_size = args.bag_size or encoder.bag_size
@@ -82,7 +81,7 @@ def run(args):
     with user_errors():
         Z = encoder.transform(X)
     D = fingerprint_distances(Z, y)
-    link = _average_linkage(D)
+    link = family_linkage(D)
     clusters = (cluster_families(Z, y, n_families=args.n_families)
                 if args.n_families is not None else None)
     nearest = (D + np.diag(np.full(len(sources), np.inf))).argmin(axis=1)

@@ -121,28 +121,147 @@ def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
     [1, 1, 2, 2]
     """
     rho = fingerprint_correlation_matrix(Z, y, fingerprints=fingerprints, labels=labels)
+    return correlation_distances(rho)
+
+
+def _check_square(M, name):
+    M = np.asarray(M, dtype=float)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix (n_sources, n_sources); "
+                         f"got shape {M.shape}.")
+    if not np.all(np.isfinite(M)):
+        raise ValueError(f"{name} contains NaN or infinity; compute it from finite embeddings.")
+    return M
+
+
+@validate_params({"rho": ["array-like"]}, prefer_skip_nested_validation=True)
+def correlation_distances(rho):
+    """Distances between sources from a fingerprint correlation matrix.
+
+    ``D = 1 - (rho + rho.T) / 2`` with a zero diagonal: the one definition
+    used by :func:`fingerprint_distances`, the demo and the CLI (for instance
+    on a correlation matrix averaged over cross-validation folds).
+
+    Parameters
+    ----------
+    rho : array-like of shape (n_sources, n_sources)
+        ``rho[i, j]``: mean correlation of the bags of source ``i`` with the
+        fingerprint of source ``j``
+        (:func:`~skfingerprint.metrics.fingerprint_correlation_matrix`).
+
+    Returns
+    -------
+    D : ndarray of shape (n_sources, n_sources)
+        Exactly symmetric, zero diagonal.
+
+    Examples
+    --------
+    >>> from skfingerprint.cluster import correlation_distances
+    >>> correlation_distances([[1.0, 0.2], [0.4, 0.9]])
+    array([[0. , 0.7],
+           [0.7, 0. ]])
+    """
+    rho = _check_square(rho, "rho")
     D = 1.0 - (rho + rho.T) / 2.0
     np.fill_diagonal(D, 0.0)
     return D
 
 
 def _average_linkage(D):
-    """SciPy average-linkage matrix of a square distance matrix (leaf order optimal).
-
-    The one clustering back-end of the library: :func:`cluster_families`, the
-    dendrogram and the correlation-matrix display all cut or draw this tree,
-    so they always agree.
-    """
     return linkage(squareform(D, checks=False), method="average", optimal_ordering=True)
 
 
-def cut_families(D, *, n_families=None, distance_threshold=None):
-    """Cluster ids (0, 1, ... in order of first appearance) from a distance matrix.
+@validate_params({"D": ["array-like"]}, prefer_skip_nested_validation=True)
+def family_linkage(D):
+    """The average-linkage tree of the sources (SciPy linkage matrix).
 
-    Average linkage (:func:`_average_linkage`) cut into ``n_families`` or at
-    ``distance_threshold`` (clusters closer than it are merged).
+    The one clustering back-end of the library: :func:`cluster_families`,
+    :func:`cut_families`,
+    :class:`~skfingerprint.visualization.FamilyDendrogramDisplay` and the
+    correlation-matrix display's ordering all cut or draw this tree, so they
+    always agree.  Leaves are in optimal order.
+
+    Parameters
+    ----------
+    D : array-like of shape (n_sources, n_sources)
+        Symmetric distances with a zero diagonal, e.g.
+        :func:`fingerprint_distances`; at least 2 sources.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_sources - 1, 4)
+        As :func:`scipy.cluster.hierarchy.linkage`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.cluster.hierarchy import leaves_list
+    >>> from skfingerprint.cluster import family_linkage
+    >>> D = np.array([[0.0, 0.1, 0.9], [0.1, 0.0, 0.8], [0.9, 0.8, 0.0]])
+    >>> family_linkage(D)[:, 2].round(2)
+    array([0.1 , 0.85])
+    >>> leaves_list(family_linkage(D)).tolist()
+    [0, 1, 2]
     """
+    D = _check_square(D, "D")
+    if D.shape[0] < 2:
+        raise ValueError(f"A linkage needs at least 2 sources; got {D.shape[0]}.")
+    return _average_linkage(D)
+
+
+@validate_params(
+    {
+        "D": ["array-like"],
+        "n_families": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "distance_threshold": [Interval(numbers.Real, 0, np.inf, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def cut_families(D, *, n_families=None, distance_threshold=None):
+    """Family ids from a distance matrix: :func:`family_linkage` cut.
+
+    Give exactly one of ``n_families`` (cut into that many families) and
+    ``distance_threshold`` (clusters closer than it are merged).
+
+    Parameters
+    ----------
+    D : array-like of shape (n_sources, n_sources)
+        Symmetric distances with a zero diagonal.
+
+    n_families : int, default=None
+        Number of families, at most ``n_sources``.
+
+    distance_threshold : float, default=None
+        Merge only clusters whose average distance is below it.
+
+    Returns
+    -------
+    ids : ndarray of shape (n_sources,)
+        Family of each source, numbered 0, 1, ... in order of first
+        appearance along the rows of ``D``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfingerprint.cluster import cut_families
+    >>> D = np.array([[0.0, 0.1, 0.9], [0.1, 0.0, 0.8], [0.9, 0.8, 0.0]])
+    >>> cut_families(D, n_families=2).tolist()
+    [0, 0, 1]
+    >>> cut_families(D, distance_threshold=0.05).tolist()
+    [0, 1, 2]
+    """
+    if (n_families is None) == (distance_threshold is None):
+        raise ValueError(
+            "Give exactly one of n_families and distance_threshold (got "
+            f"n_families={n_families!r}, distance_threshold={distance_threshold!r})."
+        )
+    D = _check_square(D, "D")
     n = D.shape[0]
+    if n_families is not None and n_families > n:
+        raise ValueError(
+            f"n_families must be between 1 and the number of sources ({n}); "
+            f"got {n_families}."
+        )
     if n == 1:
         raw = np.zeros(1, dtype=int)
     elif n_families is not None:
@@ -230,12 +349,6 @@ def cluster_families(
     D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=labels)
     _, y_checked = _validate_embeddings(Z, y)
     classes, _ = _resolve_labels(y_checked, labels)
-    n_sources = classes.size
-    if n_families is not None and n_families > n_sources:
-        raise ValueError(
-            f"n_families must be between 1 and the number of sources ({n_sources}); "
-            f"got {n_families}."
-        )
     ids = cut_families(D, n_families=n_families, distance_threshold=distance_threshold)
     return dict(zip(classes.tolist(), ids.tolist()))
 

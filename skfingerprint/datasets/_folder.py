@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
 from .._io import IMAGE_EXTENSIONS, _read_header, check_image_size, read_image
 
@@ -53,9 +54,17 @@ def _check_extensions(extensions):
     return tuple(sorted(set(out)))
 
 
-def _check_on_error(on_error):
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+#: Constraints shared by both loaders (sklearn's ``validate_params``).
+_LOADER_PARAMS = {
+    "image_size": "no_validation",  # check_image_size: an int or (height, width)
+    "extensions": "no_validation",  # _check_extensions: str or sequence of str
+    "on_error": [StrOptions({"raise", "skip"})],
+    "verify": ["boolean"],
+    "reencode": "no_validation",  # augment.check_reencode
+    "data_home": [str, os.PathLike, None],
+    "families": [Mapping, HasMethods(["keys", "__getitem__"]), None],
+    "return_X_y": ["boolean"],
+}
 
 
 def _check_families(families):
@@ -367,14 +376,28 @@ def _warn_confounds(labels, formats, sizes, image_size, *, stacklevel):
 
 
 def _families_for(labels, families):
-    labels = labels.tolist()
-    missing = sorted(set(labels) - set(families))
+    """``families`` restricted to the sources found, every one of them covered."""
+    sources = sorted(set(np.asarray(labels).tolist()))
+    missing = [s for s in sources if s not in families]
     if missing:
         raise ValueError(
             f"families has no entry for the sources {missing}; give every "
             "source a family (the real images too)."
         )
-    return np.asarray([families[label] for label in labels])
+    return {s: str(families[s]) for s in sources}
+
+
+def _families_from_column(labels, values, family_col):
+    """Source -> family from a manifest column; one family per source."""
+    out = {}
+    for label, family in zip(labels, values):
+        family = str(family)
+        if out.setdefault(label, family) != family:
+            raise ValueError(
+                f"The source {label!r} has two families in the column {family_col!r} "
+                f"({out[label]!r} and {family!r}); give each source one family."
+            )
+    return out
 
 
 def _check_reencode(reencode):
@@ -384,8 +407,12 @@ def _check_reencode(reencode):
 
 
 def _bunch(paths, labels, *, sizes, formats, image_size, families, descr,
-           reencode=None, data_home=None, **extra):
+           reencode=None, data_home=None, return_X_y=False, **extra):
+    """The loaders' Bunch (:func:`~skfingerprint.datasets._base.make_dataset_bunch`)."""
+    from ._base import make_dataset_bunch
+
     paths = np.asarray(paths, dtype=str).reshape(-1)
+    labels = np.asarray(labels, dtype=str).reshape(-1)
     if reencode is not None:
         from ._reencoded import reencoded_copies
 
@@ -393,25 +420,29 @@ def _bunch(paths, labels, *, sizes, formats, image_size, families, descr,
         paths = reencoded_copies(paths, reencode, data_home=data_home).astype(str)
         formats = np.full(len(paths), "PNG")
         descr += f"; re-encoded with {reencode} (copies under the data home)"
-    bunch = Bunch(
-        paths=paths,
-        labels=np.asarray(labels, dtype=str).reshape(-1),
-        sources=np.unique(np.asarray(labels, dtype=str)),
-        image_size=image_size,
-        formats=formats,
-        sizes=sizes,
-        reencode=reencode,
-        **extra,
-    )
+    if return_X_y:
+        return paths, labels
     if families is not None:
-        bunch.families = _families_for(bunch.labels, families)
-    bunch.DESCR = descr
-    return bunch
+        families = _families_for(labels, families)
+    return make_dataset_bunch(
+        paths=paths, labels=labels, families=families, DESCR=descr,
+        image_size=image_size, formats=formats, sizes=sizes, reencode=reencode, **extra,
+    )
 
 
 # --------------------------------------------------------------------------
 # public loaders
 # --------------------------------------------------------------------------
+@validate_params(
+    {
+        "root": [str, os.PathLike],
+        "layout": [StrOptions(set(_LAYOUTS))],
+        "split": [StrOptions(set(_GENIMAGE_SPLITS)), None],
+        "real_label": [str, None],
+        **_LOADER_PARAMS,
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_image_folder(
     root,
     *,
@@ -425,6 +456,7 @@ def load_image_folder(
     verify=False,
     reencode=None,
     data_home=None,
+    return_X_y=False,
 ):
     """Load the paths and source labels of a folder of images.
 
@@ -496,7 +528,7 @@ def load_image_folder(
     families : mapping of str to object, default=None
         Maps each source (label) to its family, e.g. ``{"stylegan2": "gan",
         "ddpm": "diffusion", "real": "real"}``; every label found must have an
-        entry.  When given, ``families`` holds the family of every image.
+        entry.  Returned as ``families`` (source -> family).
 
     image_size : int or tuple of (int, int), default=None
         ``(height, width)`` the images will be decoded to (an int ``s`` means
@@ -534,6 +566,8 @@ def load_image_folder(
     data_home : str or path-like, default=None
         Where the re-encoded copies are cached (see :func:`get_data_home`).
 
+    return_X_y : bool, default=False
+        Return ``(paths, labels)`` instead of the Bunch.
 
     Returns
     -------
@@ -559,8 +593,15 @@ def load_image_folder(
             The layout used (``"auto"`` resolved).
         splits : ndarray of str of shape (n_images,)
             ``"train"`` or ``"val"``; only with the ``"genimage"`` layout.
-        families : ndarray of shape (n_images,)
-            The family of each image; only when ``families`` is given.
+        families : dict
+            Source -> family (str): the ``families`` given, else
+            ``"unknown"`` for every source.
+        lineage : dict
+            Source -> ancestry tuple (``(family, source)``, or ``(source,)``
+            where the family is unknown), as every dataset Bunch of the
+            library.
+        original_paths : ndarray of str of shape (n_images,)
+            Your files; only with ``reencode``.
         DESCR : str
             A one-paragraph description of what was loaded.
 
@@ -616,25 +657,12 @@ def load_image_folder(
     ('png', None)
     """
     root_arg = root
-    try:
-        root = os.path.abspath(os.fspath(root))
-    except TypeError:
-        raise TypeError(
-            f"root must be a path to a folder (str or os.PathLike), got "
-            f"{type(root_arg).__name__}."
-        ) from None
-    if layout not in _LAYOUTS:
-        raise ValueError(f"layout must be one of {_LAYOUTS}, got {layout!r}.")
-    if split not in (None,) + _GENIMAGE_SPLITS:
-        raise ValueError(f"split must be 'train', 'val' or None, got {split!r}.")
-    if real_label is not None and (not isinstance(real_label, str) or not real_label):
-        raise ValueError(
-            f"real_label must be a non-empty str or None, got {real_label!r}."
-        )
+    root = os.path.abspath(os.fspath(root))
+    if real_label == "":
+        raise ValueError("real_label must be a non-empty str or None, got ''.")
     image_size = check_image_size(image_size)
     reencode = _check_reencode(reencode)
     extensions = _check_extensions(extensions)
-    _check_on_error(on_error)
     families = _check_families(families)
     if not os.path.isdir(root):
         raise ValueError(
@@ -690,6 +718,7 @@ def load_image_folder(
         descr=descr,
         reencode=reencode,
         data_home=data_home,
+        return_X_y=return_X_y,
         **extra,
     )
 
@@ -772,6 +801,18 @@ def _check_columns(columns, available, where):
         )
 
 
+@validate_params(
+    {
+        "manifest": "no_validation",  # a path or a DataFrame: _read_manifest_columns
+        "path_col": [Hashable],
+        "label_col": [Hashable],
+        "family_col": [Hashable, None],
+        "root": [str, os.PathLike, None],
+        "allow_outside_root": ["boolean"],
+        **{k: v for k, v in _LOADER_PARAMS.items() if k not in ("extensions", "families")},
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_image_manifest(
     manifest,
     *,
@@ -785,6 +826,7 @@ def load_image_manifest(
     allow_outside_root=True,
     reencode=None,
     data_home=None,
+    return_X_y=False,
 ):
     """Load image paths and labels listed in a CSV file or a DataFrame.
 
@@ -809,7 +851,8 @@ def load_image_manifest(
         ``"1"``).
 
     family_col : str, default=None
-        A column of model families, returned as ``families`` when given.
+        A column of model families, one per source, returned as
+        ``families`` (source -> family).
 
     root : str or os.PathLike, default=None
         The folder relative paths are resolved against; by default the folder
@@ -828,6 +871,8 @@ def load_image_manifest(
     reencode, data_home : default=None
         As in :func:`load_image_folder`: one codec for every image.
 
+    return_X_y : bool, default=False
+        Return ``(paths, labels)`` instead of the Bunch.
 
     allow_outside_root : bool, default=True
         Whether a listed path may point outside ``root`` (an absolute path
@@ -839,8 +884,8 @@ def load_image_manifest(
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``paths``, ``labels``, ``sources``, ``image_size``, ``formats``,
-        ``sizes`` (and ``families`` with ``family_col``) as in
+        ``paths``, ``labels``, ``sources``, ``families``, ``lineage``,
+        ``image_size``, ``formats``, ``sizes`` as in
         :func:`load_image_folder`, in the order of the manifest's rows, and
         ``DESCR``.
 
@@ -888,10 +933,6 @@ def load_image_manifest(
         )
     image_size = check_image_size(image_size)
     reencode = _check_reencode(reencode)
-    _check_on_error(on_error)
-    if not isinstance(allow_outside_root, (bool, np.bool_)):
-        raise TypeError(
-            f"allow_outside_root must be True or False, got {allow_outside_root!r}.")
     where, default_root, data, first_line = _read_manifest_columns(manifest, columns)
     root = default_root if root is None else os.path.abspath(os.fspath(root))
 
@@ -938,17 +979,16 @@ def load_image_manifest(
         + (f", decoded at image_size={image_size}" if image_size else "")
         + "."
     )
-    bunch = _bunch(
+    return _bunch(
         paths,
         labels,
         sizes=sizes,
         formats=formats,
         image_size=image_size,
-        families=None,
+        families=(None if family_col is None else _families_from_column(
+            labels, [f for f, k in zip(families, keep) if k], family_col)),
         descr=descr,
         reencode=reencode,
         data_home=data_home,
+        return_X_y=return_X_y,
     )
-    if family_col is not None:
-        bunch.families = np.asarray([f for f, k in zip(families, keep) if k])
-    return bunch

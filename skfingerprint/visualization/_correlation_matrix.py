@@ -7,7 +7,7 @@ from scipy.cluster.hierarchy import leaves_list
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..cluster import cluster_families, fingerprint_distances
-from ..cluster._families import _average_linkage
+from ..cluster._families import family_linkage
 from ..metrics import fingerprint_correlation_matrix
 from ..metrics._scorer import _embed
 from ._base import (
@@ -308,7 +308,7 @@ im_kw, text_kw, family_kw
         perm = np.arange(classes.size)
         if classes.size >= 2 and order == "dendrogram":
             D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=classes)
-            perm = leaves_list(_average_linkage(D))
+            perm = leaves_list(family_linkage(D))
         disp = cls(
             rho[np.ix_(perm, perm)],
             display_labels=classes[perm],

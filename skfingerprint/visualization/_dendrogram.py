@@ -7,7 +7,7 @@ from scipy.cluster.hierarchy import dendrogram
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..cluster import fingerprint_distances
-from ..cluster._families import _average_linkage
+from ..cluster._families import family_linkage
 from ..metrics._scorer import _embed
 from ._base import (
     AX_CONSTRAINT,
@@ -223,7 +223,7 @@ class FamilyDendrogramDisplay:
             )
         D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=classes)
         disp = cls(
-            _average_linkage(D),
+            family_linkage(D),
             display_labels=classes,
             families=_as_per_source(families, classes),
         )

@@ -90,7 +90,9 @@ def test_per_source_tree(tree):
     assert data.sizes.tolist() == [[SIZE, SIZE]] * len(rel)
     assert data.formats[rel.index("ddpm/photo.jpg")] == "jpeg"
     assert data.formats[rel.index("ddpm/pic.bmp")] == "bmp"
-    assert "families" not in data and "splits" not in data
+    assert data.families == {"ddpm": "unknown", "stylegan2": "unknown"}
+    assert data.lineage == {"ddpm": ("ddpm",), "stylegan2": ("stylegan2",)}
+    assert "splits" not in data
     assert "2 sources" in data.DESCR
     # Every path decodes to RGB with the documented rule.
     for p in data.paths:
@@ -246,9 +248,9 @@ def test_layout_errors(tmp_path):
     ]
     with pytest.raises(ValueError, match="forensynths"):
         load_image_folder(tmp_path, layout="forensynths")
-    with pytest.raises(ValueError, match="layout must be"):
+    with pytest.raises(ValueError, match="'layout' parameter"):
         load_image_folder(tmp_path, layout="flat")
-    with pytest.raises(ValueError, match="split must be"):
+    with pytest.raises(ValueError, match="'split' parameter"):
         load_image_folder(tmp_path, split="test")
 
 
@@ -274,7 +276,7 @@ def test_empty_and_bad_roots(tmp_path):
         load_image_folder(tmp_path / "missing")
     with pytest.raises(ValueError, match="is not a folder"):
         load_image_folder(tmp_path / "a" / "notes.txt")
-    with pytest.raises(TypeError, match="root must be"):
+    with pytest.raises(TypeError, match="'root' parameter"):
         load_image_folder(3)
 
 
@@ -295,19 +297,21 @@ def test_parameter_errors(tree):
         load_image_folder(tree, extensions=3)
     with pytest.raises(ValueError, match="extensions"):
         load_image_folder(tree, extensions=["."])
-    with pytest.raises(TypeError, match="families must be"):
+    with pytest.raises(TypeError, match="'families' parameter"):
         load_image_folder(tree, families=["gan"])
 
 
 def test_families(tree):
     data = load_image_folder(tree, families={"ddpm": "diffusion", "stylegan2": "gan",
                                              "unused": "x"})
-    assert data.families.shape == data.labels.shape
-    assert set(zip(data.labels, data.families)) == {
-        ("ddpm", "diffusion"), ("stylegan2", "gan")
-    }
+    # one mapping source -> family, as every dataset Bunch of the library
+    assert data.families == {"ddpm": "diffusion", "stylegan2": "gan"}
+    assert data.lineage["stylegan2"] == ("gan", "stylegan2")
     with pytest.raises(ValueError, match=r"no entry for the sources \['stylegan2'\]"):
         load_image_folder(tree, families={"ddpm": "diffusion"})
+    paths, labels = load_image_folder(tree, return_X_y=True)
+    np.testing.assert_array_equal(paths, data.paths)
+    np.testing.assert_array_equal(labels, data.labels)
 
 
 def test_format_confound_warning(tmp_path):
@@ -421,7 +425,7 @@ def test_manifest_csv(tmp_path):
     assert _checksums(tmp_path) == before
     assert data.labels.tolist() == ["vae", "gan", "vae"]  # manifest order
     assert data.sources.tolist() == ["gan", "vae"]
-    assert data.families.tolist() == ["ae", "gan", "ae"]
+    assert data.families == {"vae": "ae", "gan": "gan"}
     assert data.paths.tolist() == [str(tmp_path / r[0]) for r in rows]
     assert data.formats.tolist() == ["png", "png", "jpeg"]
     # Relative to another root, from another folder.
@@ -431,7 +435,15 @@ def test_manifest_csv(tmp_path):
                       delimiter="\t")
     data2 = load_image_manifest(csv2, root=tmp_path / "imgs")
     np.testing.assert_array_equal(data2.paths, data.paths)
-    assert "families" not in data2
+    assert data2.families == {"gan": "unknown", "vae": "unknown"}
+    paths, labels = load_image_manifest(csv2, root=tmp_path / "imgs", return_X_y=True)
+    np.testing.assert_array_equal(paths, data2.paths)
+    np.testing.assert_array_equal(labels, data2.labels)
+    # a source with two families is refused
+    _write(tmp_path / "imgs" / "extra.png", seed=7)
+    two = rows + [("imgs/extra.png", "vae", "other")]
+    with pytest.raises(ValueError, match="'vae' has two families"):
+        load_image_manifest(_write_csv(tmp_path / "two.csv", two), family_col="family")
 
 
 def test_manifest_dataframe_like(tmp_path):
@@ -486,7 +498,7 @@ def test_manifest_errors(tmp_path):
         load_image_manifest(csv_path)
     with pytest.warns(UserWarning, match="Skipped 1 of 4"):
         data = load_image_manifest(csv_path, on_error="skip", family_col="family")
-    assert data.families.tolist() == ["ae", "gan", "ae"]
+    assert data.families == {"vae": "ae", "gan": "gan"}
 
 
 def test_manifest_mixed_sizes(tmp_path):

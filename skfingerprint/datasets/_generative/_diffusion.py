@@ -45,10 +45,13 @@ from torch import nn
 
 from ._common import random_batch, tail_mean
 
-#: Sampler name -> diffusers scheduler class and extra configuration.
+#: Sampler name -> diffusers scheduler class and extra configuration.  No
+#: scheduler clips by itself: pixel-space sampling clips every sampler's
+#: denoised estimate the same way (``sample_with_scheduler(clip_denoised=True)``),
+#: latent sampling clips nothing (as Stable Diffusion's pipelines).
 SCHEDULERS = {
-    "ddim": (DDIMScheduler, {"clip_sample": True}),
-    "ddpm": (DDPMScheduler, {"clip_sample": True}),
+    "ddim": (DDIMScheduler, {"clip_sample": False}),
+    "ddpm": (DDPMScheduler, {"clip_sample": False}),
     "dpm_solver": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++",
                                                  "solver_order": 2}),
     "euler": (EulerDiscreteScheduler, {}),
@@ -123,13 +126,48 @@ def train_noise_prediction(unet, data, *, n_steps, batch_size, lr, progress):
             "loss_name": "noise-prediction MSE"}
 
 
+def _alpha_bar(scheduler, t):
+    """Signal fraction ``alpha_bar`` of the model input at timestep ``t``.
+
+    Karras-style schedulers (Euler) index noise levels ``sigma`` (their
+    scaled model input is the DDPM ``x_t`` with ``alpha_bar = 1 / (1 +
+    sigma^2)``); the others index ``alphas_cumprod`` by integer timestep.
+    """
+    if isinstance(scheduler, (EulerDiscreteScheduler, EulerAncestralDiscreteScheduler)):
+        sigma = scheduler.sigmas[scheduler.step_index]
+        return 1.0 / (1.0 + sigma**2)
+    return scheduler.alphas_cumprod[int(t)]
+
+
+def clip_noise_prediction(eps, x_t, alpha_bar, lo=-1.0, hi=1.0):
+    """The noise prediction whose denoised estimate is clipped to ``[lo, hi]``.
+
+    ``x0 = (x_t - sqrt(1 - a) eps) / sqrt(a)`` is clipped and ``eps`` solved
+    back from it: the same x0 clipping as DDIM's ``clip_sample``, for every
+    scheduler (a small, briefly trained pixel U-Net's x0 errors at high noise
+    otherwise blow up under DPM-Solver and Euler and saturate the samples).
+    """
+    a = torch.as_tensor(alpha_bar, dtype=x_t.dtype)
+    sa, s1 = a.sqrt(), (1.0 - a).sqrt()
+    x0 = ((x_t - s1 * eps) / sa).clamp(lo, hi)
+    return (x_t - sa * x0) / s1
+
+
 @torch.no_grad()
-def sample_with_scheduler(unet, scheduler, shape, n_steps):
-    """Run a diffusers scheduler's reverse process from Gaussian noise."""
+def sample_with_scheduler(unet, scheduler, shape, n_steps, *, clip_denoised=False):
+    """Run a diffusers scheduler's reverse process from Gaussian noise.
+
+    With ``clip_denoised`` (pixel space), every step's denoised estimate is
+    clipped to [-1, 1] (:func:`clip_noise_prediction`), whatever the
+    scheduler.
+    """
     scheduler.set_timesteps(n_steps)
     x = torch.randn(shape) * scheduler.init_noise_sigma
     for t in scheduler.timesteps:
-        eps = unet(scheduler.scale_model_input(x, t), t).sample
+        x_t = scheduler.scale_model_input(x, t)
+        eps = unet(x_t, t).sample
+        if clip_denoised:
+            eps = clip_noise_prediction(eps, x_t, _alpha_bar(scheduler, t))
         x = scheduler.step(eps, t, x).prev_sample
     return x
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -357,7 +358,7 @@ def train_flow(model, images, *, n_steps, batch_size=64, lr=1e-3, warmup=0.1,
                max_grad_norm=50.0, progress):
     """Maximum likelihood with Adam, a linear learning-rate warm-up and
     gradient clipping; returns the curve in bits per dimension."""
-    data = torch.from_numpy(images)
+    data = torch.from_numpy(np.require(images, requirements=["C", "W"]))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     n_warm = max(1, int(warmup * n_steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / n_warm))

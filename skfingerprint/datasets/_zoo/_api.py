@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._base import make_dataset_bunch
 from . import _build, _cache
@@ -20,8 +21,7 @@ _MAX_SAMPLE_SIZE = 256
 
 
 def _check_size(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int (a power of two), got {value!r}.")
+    """The power-of-two / multiple-of-8 rule that constraints cannot express."""
     s = int(value)
     pow2 = name == "image_size"
     if s < low or s > high or (s & (s - 1) if pow2 else s % 8):
@@ -35,12 +35,8 @@ def _check_size(name, value, low, high):
 
 
 def _check_n_jobs(n_jobs):
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0
-    ):
-        raise ValueError(
-            f"n_jobs must be None or a non-zero int (-1: all CPUs), got {n_jobs!r}."
-        )
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be None or a non-zero int (-1: all CPUs), got 0.")
 
 
 def _resolve_n_jobs(n_jobs, n_tasks):
@@ -57,6 +53,20 @@ def _cache_key(preset, cfg, image_size, sample_size, seed):
             f"{config_digest(preset, cfg, extra)}")
 
 
+@validate_params(
+    {
+        "preset": [StrOptions(set(PRESETS))],
+        "image_size": [Interval(numbers.Integral, _MIN_SIZE, _MAX_SIZE, closed="both"), None],
+        "sample_size": [Interval(numbers.Integral, 8, _MAX_SAMPLE_SIZE, closed="both"), None],
+        "data_home": [str, os.PathLike, None],
+        "random_state": ["random_state"],
+        "n_jobs": [numbers.Integral, None],
+        "build_if_missing": ["boolean"],
+        "return_X_y": ["boolean"],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_model_zoo(preset="small", *, image_size=None, sample_size=None, data_home=None,
                    random_state=0, n_jobs=None, build_if_missing=True,
                    return_X_y=False, verbose=True):
@@ -210,11 +220,6 @@ def make_model_zoo(preset="small", *, image_size=None, sample_size=None, data_ho
     >>> zoo.families["gan_wgangp_tconv"], zoo.lineage["ldm_a_ddim"]  # doctest: +SKIP
     ('gan', ('diffusion', 'autoencoder_kl', 'unet_a', 'ddim'))
     """
-    if preset not in PRESETS:
-        raise ValueError(
-            f"Unknown preset {preset!r}; choose one of "
-            f"{', '.join(repr(p) for p in PRESETS)}."
-        )
     cfg = PRESETS[preset]
     image_size = (cfg["image_size"] if image_size is None
                   else _check_size("image_size", image_size, _MIN_SIZE, _MAX_SIZE))

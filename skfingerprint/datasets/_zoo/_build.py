@@ -197,7 +197,8 @@ def _sample(job, source, model, ctx, n, size):
         if job.kind == "ddpm":
             def draw(k):
                 return from_signed_tensor(
-                    D.sample_with_scheduler(model, sched, (k, 3, size, size), n_steps))
+                    D.sample_with_scheduler(model, sched, (k, 3, size, size), n_steps,
+                                            clip_denoised=True))
         else:
             lat = size // 4
 
