@@ -289,7 +289,7 @@ def _markdown(rows, profile, env, args, default, seconds):
     out = [
         "# Throughput at real sizes: file bags in patch mode\n",
         f"Bags of {BAG} files (transform: the number of images in the table; fit: "
-        "the first of them, column *fit images*), `patch_size={PATCH}`, default `patches_per_image` (8), "
+        f"the first of them, column *fit images*), `patch_size={PATCH}`, default `patches_per_image` (8), "
         f"default `chunk_size`; transform with an encoder fitted beforehand; fit = "
         f"{args.epochs} epoch(s), 4 bags per step, default augmentation. "
         "**decode** = `read_image` alone on one core in this process (the decode-only "

@@ -81,3 +81,21 @@ def test_results_identical_for_any_num_workers(file_bags, mode, monkeypatch):
     # a fitted encoder gives the same fingerprints with other workers
     np.testing.assert_array_equal(ref.set_params(num_workers=2).transform(X),
                                   enc.transform(X))
+
+
+def test_cpu_sub_chunks_of_phi_match_one_call(monkeypatch):
+    import torch
+
+    from skfingerprint.encoder import DeepSet, _modules
+
+    torch.manual_seed(0)
+    module = DeepSet(in_channels=3, embedding_dim=4, channels=(4, 8), rho_hidden=8)
+    x = torch.rand(10, 3, 16, 16)
+    whole = module.phi(x)
+    monkeypatch.setattr(_modules, "_CPU_SUBCHUNK_PIXELS", 3 * 16 * 16)  # 3 images
+    with torch.no_grad():
+        np.testing.assert_allclose(module._phi(x).numpy(), whole.detach().numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    parts = module._phi(x)  # and gradients flow through the sub-chunks
+    parts.sum().backward()
+    assert all(p.grad is not None for p in module.phi.parameters())
