@@ -292,6 +292,8 @@ PARAM_CASES = {
         ("embedding_radius", 0, ValueError, r"'embedding_radius' parameter.*or None"),
         ("embedding_radius", np.nan, ValueError, r"'embedding_radius' parameter.*or None"),
         ("num_workers", -1, ValueError, r"'num_workers' parameter.*range \[0, inf\)"),
+        ("num_workers", "many", ValueError, r"'num_workers' parameter.*among \{'auto'\}"),
+        ("num_workers", 1.5, ValueError, r"'num_workers' parameter.*range \[0, inf\)"),
         ("precision", "fp16", ValueError, r"'precision' parameter.*among"),
         ("device", "tpu", ValueError, r"'device' parameter must be 'auto', 'cpu', 'cuda'"),
         ("device", None, ValueError, r"'device' parameter.*str.*device"),

@@ -25,9 +25,10 @@ from _common import env_markdown, environment, write_results  # noqa: E402
 from skfingerprint.encoder import DeepSet, set_contrastive_loss  # noqa: E402
 
 
-def matmul_flops(device, n=2048, repeats=10):
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def matmul_flops(device, n=2048, repeats=10, dtype=torch.float32):
+    """Measured FLOP/s of ``n x n`` matrix products (``torch.matmul``)."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
     if device == "cuda":
         torch.cuda.synchronize()
@@ -37,6 +38,13 @@ def matmul_flops(device, n=2048, repeats=10):
     if device == "cuda":
         torch.cuda.synchronize()
     return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def count_flops(fn):
+    """FLOPs of one call of ``fn`` (forward and backward), FlopCounterMode."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
 
 
 def main(argv=None):
@@ -60,9 +68,7 @@ def main(argv=None):
         loss.backward()
         opt.step()
 
-    with FlopCounterMode(display=False) as counter:
-        step()
-    flops_per_step = counter.get_total_flops()
+    flops_per_step = count_flops(step)
     step()
     if device == "cuda":
         torch.cuda.synchronize()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import multiprocessing
+import os
 import sys
 import warnings
 
@@ -146,9 +149,19 @@ class SetFingerprintEncoder(
         the classifiers that follow (e.g. ``MLPClassifier()``) need no
         scaler: raw contrastive embeddings can sit far from the origin at a
         scale on which default-initialised networks fail.
-    num_workers : int, default=0
+    num_workers : int or "auto", default="auto"
         DataLoader worker processes that decode image files (bags of paths)
-        in ``fit`` and ``transform``.
+        in ``fit`` and ``transform`` while the network runs.  ``"auto"``:
+        ``min(2, CPUs available to this process)`` for bags of paths of at
+        least 64 images (so that decoding large files overlaps with the
+        network; ``benchmarks/results/speed_real_sizes.md``); 0 for arrays, for fewer
+        images (starting workers would cost more than it saves), on a
+        single CPU, and inside a child process (a joblib, Dask or
+        multiprocessing worker, where the workers would compete for the
+        same CPUs, or may not start at all).  While workers decode on CPU,
+        ``transform`` runs the network on the remaining CPUs' worth of torch
+        threads (at least one; restored afterwards).  Results are the same
+        for any number of workers.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of phi.  ``"auto"`` uses bfloat16 autocast on CUDA devices
         that support it and float32 elsewhere (so CPU results stay
@@ -269,7 +282,7 @@ class SetFingerprintEncoder(
         patches_per_image=8,
         chunk_size=1024,
         scale_output=True,
-        num_workers=0,
+        num_workers="auto",
         precision="auto",
         compile=False,
         device="auto",
@@ -324,7 +337,7 @@ class SetFingerprintEncoder(
         "patches_per_image": [POSITIVE_INT],
         "chunk_size": [POSITIVE_INT],
         "scale_output": ["boolean"],
-        "num_workers": [NON_NEGATIVE_INT],
+        "num_workers": [NON_NEGATIVE_INT, StrOptions({"auto"})],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
         "device": [str, torch.device],
@@ -465,7 +478,7 @@ class SetFingerprintEncoder(
         callbacks = check_callbacks(self.callbacks, owner=type(self).__name__)
         if self.verbose and (accelerator is None or accelerator.is_main_process):
             callbacks.append(ProgressBar())
-        workers = int(self.num_workers)
+        workers = _resolve_workers(self.num_workers, bags, len(sampler))
         net_class, net_kwargs = NeuralNet, {"device": device}
         if accelerator is not None:
             net_class = _accelerated_net_class()
@@ -568,22 +581,44 @@ class SetFingerprintEncoder(
         module.eval()
         k = min(k, bags.bag_size)
         step = max(1, self._module.chunk_size // (k * bags.items_per_image))
-        batches = _BagBatches(bags, k, step)
-        workers = int(self.num_workers) if bags.kind == "paths" else 0
+        workers = (
+            _resolve_workers(self.num_workers, bags, bags.n_bags)
+            if bags.kind == "paths"
+            else 0
+        )
+        # workers decode parts of a batch (several workers share the first
+        # batch too); the network always sees the same batches of ``step``
+        # bags, so the result does not depend on the number of workers
+        batches = _BagBatches(bags, k, step, parts=_PARTS_PER_BATCH if workers else 1)
         on_cuda = str(self.device_).startswith("cuda")
         loader = torch.utils.data.DataLoader(
             batches,
             batch_size=None,
             num_workers=workers,
             multiprocessing_context=_worker_context(workers),
+            # enough parts in flight for the workers to decode the whole next
+            # batch while the network runs
+            prefetch_factor=_PARTS_PER_BATCH // workers + 1 if workers else None,
             pin_memory=on_cuda,
             generator=torch.Generator(),  # leave the global torch RNG alone
         )
         out = np.empty((bags.n_bags, int(self.embedding_dim)), dtype=np.float32)
-        with torch.inference_mode():
-            for (start, stop), tensor in loader:
+        pending, first = [], 0
+        # the workers decode on the CPUs the network's threads would use:
+        # fewer torch threads meanwhile (inference is bit-identical for any
+        # number of threads; training is not, so fit keeps them)
+        threads = max(1, _available_cpus() - workers) if workers and not on_cuda else None
+        with _torch_threads(threads), torch.inference_mode():
+            for (start, stop, batch_stop), tensor in loader:
+                if not pending:
+                    first = start
+                pending.append(tensor)
+                if stop < batch_stop:
+                    continue
+                tensor = pending[0] if len(pending) == 1 else torch.cat(pending)
+                pending = []
                 tensor = tensor.to(self.device_, non_blocking=on_cuda)
-                out[start:stop] = module(tensor).float().cpu().numpy()
+                out[first:stop] = module(tensor).float().cpu().numpy()
         return out
 
     def _scale(self, raw):
@@ -721,6 +756,53 @@ class _VariableSizeBatches:
         return len(self.batch_sampler)
 
 
+# "auto" starts DataLoader workers for at least this many images of files
+_AUTO_WORKERS_MIN_IMAGES = 64
+# in transform with workers, each batch of bags is decoded in this many parts
+_PARTS_PER_BATCH = 8
+
+
+def _available_cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _resolve_workers(num_workers, bags, n_items):
+    """The number of DataLoader workers that ``num_workers`` stands for.
+
+    ``n_items``: the loader's items (bags in transform, batches in fit); one
+    item leaves nothing to decode in parallel.
+    """
+    if not (isinstance(num_workers, str) and num_workers == "auto"):
+        return int(num_workers)
+    if (
+        bags.kind != "paths"
+        or n_items < 2
+        or bags.n_bags * bags.bag_size < _AUTO_WORKERS_MIN_IMAGES
+        or multiprocessing.parent_process() is not None
+    ):
+        return 0
+    cpus = _available_cpus()
+    return 0 if cpus < 2 else min(2, cpus)
+
+
+@contextlib.contextmanager
+def _torch_threads(n):
+    """At most ``n`` torch threads inside the block (None: unchanged)."""
+    before = torch.get_num_threads()
+    if n is None or n >= before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _worker_context(workers):
     """Start DataLoader workers by fork on Linux (also inside loky workers).
 
@@ -733,21 +815,33 @@ def _worker_context(workers):
 
 
 class _BagBatches(torch.utils.data.Dataset):
-    """Consecutive batches of bags (first ``k`` images each), for streaming."""
+    """Consecutive batches of ``step`` bags (first ``k`` images each), for streaming.
 
-    def __init__(self, bags, k, step):
-        self.bags, self.k, self.step = bags, k, step
+    Each batch is read in up to ``parts`` consecutive parts (items of the
+    dataset), ``((start, stop, batch_stop), tensor)``: a batch is complete
+    with the part whose ``stop`` is ``batch_stop``.
+    """
+
+    def __init__(self, bags, k, step, parts=1):
+        self.bags, self.k = bags, k
+        self.units = []
+        for batch_start in range(0, bags.n_bags, step):
+            batch_stop = min(batch_start + step, bags.n_bags)
+            bounds = np.linspace(batch_start, batch_stop,
+                                 min(parts, batch_stop - batch_start) + 1)
+            bounds = np.round(bounds).astype(int)
+            self.units += [(int(a), int(b), batch_stop)
+                           for a, b in zip(bounds[:-1], bounds[1:])]
 
     def __len__(self):
-        return -(-self.bags.n_bags // self.step)
+        return len(self.units)
 
     def __getitem__(self, i):
-        start = i * self.step
-        stop = min(start + self.step, self.bags.n_bags)
+        start, stop, batch_stop = self.units[i]
         idx = np.arange(start, stop)
         items = np.broadcast_to(np.arange(self.k), (idx.size, self.k))
         batch = np.ascontiguousarray(self.bags.take(idx, items))
-        return (start, stop), torch.from_numpy(batch)
+        return (start, stop, batch_stop), torch.from_numpy(batch)
 
 
 def _expected_failed_checks(estimator):
