@@ -36,15 +36,15 @@ against code execution does not rest on it but on the trusted-type check.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 import zlib
+
+from ._atomic import atomic_open
 
 __all__ = ["save", "load", "trusted_types"]
 
@@ -177,50 +177,6 @@ def _check_trusted(trusted):
     return [_type_name(t) for t in items]
 
 
-def _current_umask():
-    # os.umask is the only portable way to read it (briefly sets it to 0)
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _atomic_open(path):
-    """Open a temporary file next to ``path``; rename it over ``path`` on success.
-
-    On any exception (including KeyboardInterrupt) the temporary file is
-    removed and ``path`` is left as it was.  A symbolic link is written
-    through: the file it points to is replaced and the link stays.
-    """
-    if os.path.islink(path):
-        path = os.path.realpath(path)
-    folder, base = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot save to {path!r}: the folder {folder!r} does not exist. "
-            "Create it first."
-        )
-    if os.path.isdir(path):
-        raise IsADirectoryError(
-            f"Cannot save to {path!r}: it is a folder. Give a file path, e.g. "
-            f"{os.path.join(path, 'model.skfp')!r}."
-        )
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        if os.path.exists(path):
-            mode = os.stat(path).st_mode & 0o7777
-        else:
-            mode = 0o666 & ~_current_umask()
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _write_envelope(fileobj, meta_bytes, payload):
@@ -434,7 +390,7 @@ def save(model, path):
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
     meta_bytes = json.dumps(meta, indent=2, sort_keys=True).encode("utf-8")
-    with _atomic_open(path) as f:
+    with atomic_open(path) as f:
         _write_envelope(f, meta_bytes, payload)
 
 

@@ -59,6 +59,9 @@ def main(argv=None):
         imgs = zoo.images[zoo.labels == source].astype(np.float64)
         if imgs.std() < 2 or imgs.std(axis=0).mean() < 2:
             raise SystemExit(f"the samples of {source!r} are blank or all alike")
+        saturated = np.mean((imgs == 0) | (imgs == 255))
+        if saturated > 0.5:
+            raise SystemExit(f"{saturated:.0%} of the pixels of {source!r} are 0 or 255")
     grid = sample_grid(zoo.images, zoo.labels, zoo.sources, args.n_cols)
     s = zoo.sample_size
     n_rows = len(zoo.sources)
@@ -78,7 +81,7 @@ def main(argv=None):
     )
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    fig.savefig(args.out)
+    fig.savefig(args.out, bbox_inches="tight")
     print(f"wrote {os.path.relpath(args.out)}")
 
 

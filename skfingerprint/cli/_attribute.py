@@ -94,7 +94,7 @@ def run(args):
                            f"the model with '{PROG} fit'")
     files = collect_images(args.paths)
     if args.reencode is not None:
-        from ..datasets._reencoded import reencoded_copies
+        from ..datasets import reencoded_copies
 
         with user_errors():
             files = reencoded_copies(files, args.reencode).tolist()

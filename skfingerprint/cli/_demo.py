@@ -49,7 +49,7 @@ def add_parser(sub, common):
 
 
 def run(args):
-    from .._report import run_demo
+    from .. import run_demo
 
     import_pyplot()
     if os.path.exists(args.out) and not os.path.isdir(args.out):

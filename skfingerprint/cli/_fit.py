@@ -108,8 +108,13 @@ def _add_data_options(p):
     p.add_argument("--layout", choices=["auto", "per_source", "genimage", "forensynths"],
                    default="auto", help="folder layout (default: auto)")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
-    p.add_argument("--num-workers", type=non_negative_int, default=0,
-                   help="image-decoding worker processes (default: 0)")
+    p.add_argument("--num-workers", type=_workers, default="auto",
+                   help="image-decoding worker processes, or 'auto' (default: auto, "
+                        "up to 2 for large folders)")
+
+
+def _workers(text):
+    return "auto" if text == "auto" else non_negative_int(text)
 
 
 def _pipeline(args, mode):

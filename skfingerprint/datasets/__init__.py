@@ -11,6 +11,7 @@ from ._zoo import make_model_zoo
 from ._audit import audit_confounds
 from ._audit_report import ConfoundAudit
 from ._image_metadata import estimate_jpeg_quality
+from ._reencoded import reencoded_copies
 
 __all__ = [
     "make_fingerprinted_images",
@@ -24,4 +25,5 @@ __all__ = [
     "audit_confounds",
     "ConfoundAudit",
     "estimate_jpeg_quality",
+    "reencoded_copies",
 ]

@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Hashable, Mapping
 
 import numpy as np
-from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
 from .._io import IMAGE_EXTENSIONS, _read_header, check_image_size, read_image

@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from .._atomic import atomic_open
 from .._io import read_image
 from ._base import get_data_home
 
@@ -47,6 +48,21 @@ def reencoded_copies(paths, spec, *, data_home=None):
     Returns
     -------
     copies : ndarray of str, same shape as ``paths``
+        PNG files under ``<data_home>/reencoded/<codec>/``; ``paths`` itself
+        (unchanged) when ``spec`` is None.  Your files are never modified.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from skfingerprint.datasets import reencoded_copies
+    >>> tmp = tempfile.mkdtemp()
+    >>> path = os.path.join(tmp, "a.png")
+    >>> Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path)
+    >>> copies = reencoded_copies([path], "jpeg:90", data_home=tmp)
+    >>> os.path.basename(os.path.dirname(copies[0]))
+    'jpeg_90'
     """
     from ..augment import check_reencode, reencode
 
@@ -64,8 +80,7 @@ def reencoded_copies(paths, spec, *, data_home=None):
         target = os.path.join(folder, _copy_name(path, spec) + ".png")
         if not os.path.isfile(target):
             image = reencode(read_image(path), spec)
-            tmp = f"{target}.{os.getpid()}.part"
-            Image.fromarray(image).save(tmp, format="PNG")  # lossless container
-            os.replace(tmp, target)
+            with atomic_open(target) as f:
+                Image.fromarray(image).save(f, format="PNG")  # lossless container
         out[idx] = target
     return out

@@ -109,3 +109,51 @@ def test_cluster_families_errors():
         cluster_families(Z, y, n_families=2, distance_threshold=0.5)
     with pytest.raises(ValueError, match=r"between 1 and the number of sources \(7\)"):
         cluster_families(Z, y, n_families=8)
+
+
+def test_distance_matrix_functions_agree_with_cluster_families():
+    from scipy.cluster.hierarchy import fcluster
+
+    from skfingerprint.cluster import correlation_distances, cut_families, family_linkage
+    from skfingerprint.metrics import fingerprint_correlation_matrix
+
+    Z, y = family_data(np.random.RandomState(0))
+    rho = fingerprint_correlation_matrix(Z, y)
+    D = correlation_distances(rho)
+    np.testing.assert_array_equal(D, fingerprint_distances(Z, y))
+    assert np.array_equal(D, D.T) and np.all(np.diag(D) == 0)
+    ids = cut_families(D, n_families=3)
+    assert dict(zip(np.unique(y).tolist(), ids.tolist())) == cluster_families(
+        Z, y, n_families=3)
+    raw = fcluster(family_linkage(D), 3, criterion="maxclust")
+    # the same partition as the linkage cut by SciPy, renumbered by first appearance
+    assert len(set(zip(raw.tolist(), ids.tolist()))) == len(set(ids.tolist()))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.zeros((2, 3)), "square"),
+    (np.zeros((0, 0)), "square"),
+    (np.array([[0.0, np.nan], [np.nan, 0.0]]), "NaN"),
+])
+def test_distance_matrix_functions_refuse_bad_matrices(bad, match):
+    from skfingerprint.cluster import correlation_distances, cut_families, family_linkage
+
+    for fn in (correlation_distances, family_linkage,
+               lambda D: cut_families(D, n_families=1)):
+        with pytest.raises(ValueError, match=match):
+            fn(bad)
+
+
+def test_cut_families_parameters():
+    from skfingerprint.cluster import cut_families, family_linkage
+
+    D = np.array([[0.0, 0.1, 0.9], [0.1, 0.0, 0.8], [0.9, 0.8, 0.0]])
+    with pytest.raises(ValueError, match="exactly one"):
+        cut_families(D)
+    with pytest.raises(ValueError, match="n_families"):
+        cut_families(D, n_families=4)
+    with pytest.raises(ValueError, match="'n_families' parameter"):
+        cut_families(D, n_families=0)
+    with pytest.raises(ValueError, match="at least 2 sources"):
+        family_linkage(np.zeros((1, 1)))
+    assert cut_families(np.zeros((1, 1)), n_families=1).tolist() == [0]

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, validate_params
 
 from .._base import make_dataset_bunch
 from . import _build, _cache
@@ -55,7 +55,7 @@ def _cache_key(preset, cfg, image_size, sample_size, seed):
 
 @validate_params(
     {
-        "preset": [StrOptions(set(PRESETS))],
+        "preset": [str],  # a key of PRESETS, checked at call time (tests add presets)
         "image_size": [Interval(numbers.Integral, _MIN_SIZE, _MAX_SIZE, closed="both"), None],
         "sample_size": [Interval(numbers.Integral, 8, _MAX_SAMPLE_SIZE, closed="both"), None],
         "data_home": [str, os.PathLike, None],
@@ -220,6 +220,11 @@ def make_model_zoo(preset="small", *, image_size=None, sample_size=None, data_ho
     >>> zoo.families["gan_wgangp_tconv"], zoo.lineage["ldm_a_ddim"]  # doctest: +SKIP
     ('gan', ('diffusion', 'autoencoder_kl', 'unet_a', 'ddim'))
     """
+    if preset not in PRESETS:
+        raise ValueError(
+            f"The 'preset' parameter of make_model_zoo must be one of "
+            f"{', '.join(repr(p) for p in PRESETS)}; got {preset!r}."
+        )
     cfg = PRESETS[preset]
     image_size = (cfg["image_size"] if image_size is None
                   else _check_size("image_size", image_size, _MIN_SIZE, _MAX_SIZE))

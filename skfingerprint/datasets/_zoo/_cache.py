@@ -15,6 +15,7 @@ import zlib
 
 import numpy as np
 
+from ..._atomic import atomic_open
 from .._base import get_data_home
 
 
@@ -81,20 +82,9 @@ def save(path, arrays, meta):
         "__meta__": np.frombuffer(meta_bytes, dtype=np.uint8),
         "__sha256__": np.frombuffer(_sha256(arrays, meta_bytes).encode(), dtype=np.uint8),
     }
-    folder, base = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_npz(f, payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)  # atomic: readers see no file or the whole file
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_open(path) as f:  # readers see no file or the whole file
+        write_npz(f, payload)
 
 
 def load(path):

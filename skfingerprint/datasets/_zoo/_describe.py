@@ -64,8 +64,8 @@ def describe(job, source, cfg, image_size):
     sched = {"ddim": "DDIMScheduler (eta=0)", "ddpm": "DDPMScheduler (ancestral)",
              "dpm_solver": "DPMSolverMultistepScheduler (DPM-Solver++, order 2)",
              "euler": "EulerDiscreteScheduler"}
-    unet = (f"diffusers UNet2DModel (2 resolutions, 1 residual block each, no attention, "
-            f"width {{w}})")
+    unet = ("diffusers UNet2DModel (2 resolutions, 1 residual block each, no attention, "
+            "width {w})")
     schedule = "1000 steps, linear betas 1e-4..0.02 (DDPMScheduler), EMA weights"
     if job.kind == "ddpm":
         s = source.sampler["scheduler"]
