@@ -87,3 +87,15 @@ def paper_mlp(seed=0):
 
     return make_pipeline(StandardScaler(), MLPClassifier(
         hidden_layer_sizes=(128, 64), max_iter=500, random_state=seed))
+
+
+def status_mib(field):
+    """A field of /proc/self/status (VmHWM, VmRSS, RssAnon, RssFile) in MiB; nan if absent."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")

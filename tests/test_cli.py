@@ -261,6 +261,21 @@ def test_parser_is_reusable():
     parser = build_parser()
     args = parser.parse_args(["fit", "root", "--bag-size", "8", "-o", "m.skfp"])
     assert (args.epochs, args.image_size, args.seed, args.device) == (None, None, 0, "auto")
+    assert args.num_workers == "auto"
+    args = parser.parse_args(["fit", "root", "--bag-size", "8", "-o", "m.skfp",
+                              "--num-workers", "2"])
+    assert args.num_workers == 2
+    args = parser.parse_args(["demo", "--jobs", "1"])
+    assert args.jobs == 1
+
+
+@pytest.mark.parametrize("argv", [["fit", "root", "--bag-size", "8", "-o", "m", "--num-workers", "x"],
+                                  ["fit", "root", "--bag-size", "8", "-o", "m", "--num-workers", "-1"],
+                                  ["demo", "--jobs", "0"]])
+def test_parser_refuses_bad_worker_counts(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(argv)
+    assert exc.value.code == 2
 
 
 def test_fit_reject_rate_calibrates_on_held_out_bags_and_attribute_says_unknown(

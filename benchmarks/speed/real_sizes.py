@@ -47,7 +47,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from _common import env_markdown, environment, write_results  # noqa: E402
+from _common import env_markdown, environment, status_mib, write_results  # noqa: E402
 
 PATCH = 64
 BAG = 8
@@ -87,17 +87,6 @@ def make_files(root, size, fmt, n, seed=0):
 
 
 # ----------------------------------------------------------------- memory
-def _status_mib(field):
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
 def _reset_peak():
     """Reset VmHWM to the current RSS (Linux); a no-op elsewhere."""
     try:
@@ -146,7 +135,7 @@ def measured(fn):
         start = time.perf_counter()
         result = fn()
         seconds = time.perf_counter() - start
-    return result, seconds, _status_mib("VmHWM"), workers.peak
+    return result, seconds, status_mib("VmHWM"), workers.peak
 
 
 # ---------------------------------------------------------------- measures

@@ -25,7 +25,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from _common import env_markdown, environment, write_results  # noqa: E402
+from _common import env_markdown, environment, status_mib, write_results  # noqa: E402
 
 BAG = 10
 SIZE = 32
@@ -43,18 +43,6 @@ def _fit_small(path):
     joblib.dump(enc, path)
 
 
-def _status_mib(field):
-    """A field of /proc/self/status (VmHWM, RssAnon, RssFile) in MiB; nan if absent."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
 def _peak_rss_mib():
     """Peak RSS of this process (VmHWM).
 
@@ -62,7 +50,7 @@ def _peak_rss_mib():
     mark over ``fork`` and ``exec``, so a fresh child would report its
     parent's peak (that is the fallback where /proc is missing).
     """
-    peak = _status_mib("VmHWM")
+    peak = status_mib("VmHWM")
     if peak == peak:  # not nan
         return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -85,8 +73,8 @@ def _child(model_path, data_path, n_images, workers):
     peak = _peak_rss_mib()
     print(json.dumps({"n_images": int(X.shape[0] * X.shape[1]), "seconds": wall,
                       "peak_rss_mib": peak, "rss_before_mib": rss0,
-                      "rss_anon_after_mib": _status_mib("RssAnon"),
-                      "rss_file_after_mib": _status_mib("RssFile"),
+                      "rss_anon_after_mib": status_mib("RssAnon"),
+                      "rss_file_after_mib": status_mib("RssFile"),
                       "z_shape": list(Z.shape)}))
 
 
