@@ -201,7 +201,7 @@ def family_linkage(D):
     >>> family_linkage(D)[:, 2].round(2)
     array([0.1 , 0.85])
     >>> leaves_list(family_linkage(D)).tolist()
-    [0, 1, 2]
+    [2, 1, 0]
     """
     D = _check_square(D, "D")
     if D.shape[0] < 2:

@@ -152,11 +152,13 @@ class SetFingerprintEncoder(
     num_workers : int or "auto", default="auto"
         DataLoader worker processes that decode image files (bags of paths)
         in ``fit`` and ``transform`` while the network runs.  ``"auto"``:
-        ``min(2, CPUs available to this process)`` for bags of paths of at
-        least 64 images (so that decoding large files overlaps with the
-        network; ``benchmarks/results/speed_real_sizes.md``); 0 for arrays, for fewer
-        images (starting workers would cost more than it saves), on a
-        single CPU, and inside a child process (a joblib, Dask or
+        2 for bags of paths of at least 64 images on a machine with at
+        least 4 CPUs available to this process (so that decoding large
+        files overlaps with the network); 0 for arrays, for fewer images
+        (starting workers would cost more than it saves), with fewer than 4
+        CPUs (the workers would take a core from the network, which sets the
+        pace of patch mode even at 1024 px:
+        ``benchmarks/results/speed_real_sizes.md``), and inside a child process (a joblib, Dask or
         multiprocessing worker, where the workers would compete for the
         same CPUs, or may not start at all).  While workers decode on CPU,
         ``transform`` runs the network on the remaining CPUs' worth of torch
@@ -758,6 +760,7 @@ class _VariableSizeBatches:
 
 # "auto" starts DataLoader workers for at least this many images of files
 _AUTO_WORKERS_MIN_IMAGES = 64
+_AUTO_WORKERS_MIN_CPUS = 4
 # in transform with workers, each batch of bags is decoded in this many parts
 _PARTS_PER_BATCH = 8
 
@@ -785,8 +788,11 @@ def _resolve_workers(num_workers, bags, n_items):
         or multiprocessing.parent_process() is not None
     ):
         return 0
-    cpus = _available_cpus()
-    return 0 if cpus < 2 else min(2, cpus)
+    # With fewer than 4 cores the workers take a core from the network, which
+    # sets the pace of patch mode even at 1024 px (2-core CPU: 256 px PNG
+    # transform 86 images/s with 0 workers, 66 with 2; 1024 px JPEG 48 vs 49;
+    # benchmarks/results/speed_real_sizes.md).
+    return 0 if _available_cpus() < _AUTO_WORKERS_MIN_CPUS else 2
 
 
 @contextlib.contextmanager

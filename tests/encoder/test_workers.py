@@ -41,8 +41,9 @@ def test_default_is_auto_and_its_resolution(file_bags, monkeypatch):
     assert _resolve_workers("auto", paths, 1) == 0  # one item: nothing in parallel
     assert _resolve_workers("auto", check_bags(X[:8], patch=patch), 8) == 0  # 16 files
     assert _resolve_workers(3, arrays, 1) == 3  # an int is used as given
-    monkeypatch.setattr(_estimator, "_available_cpus", lambda: 1)
-    assert _resolve_workers("auto", paths, paths.n_bags) == 0
+    for cpus in (1, 2, 3):  # the workers would take a core from the network
+        monkeypatch.setattr(_estimator, "_available_cpus", lambda c=cpus: c)
+        assert _resolve_workers("auto", paths, paths.n_bags) == 0
     monkeypatch.setattr(_estimator, "_available_cpus", lambda: 8)
     monkeypatch.setattr(_estimator.multiprocessing, "parent_process", lambda: object())
     assert _resolve_workers("auto", paths, paths.n_bags) == 0  # inside a worker
