@@ -71,3 +71,13 @@ def resolve_device(device, name="device"):
             "or 'cpu'."
         )
     return str(device)
+
+
+def available_cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1

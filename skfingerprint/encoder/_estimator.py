@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
-import os
 import sys
 import warnings
 
@@ -31,6 +30,7 @@ from .._validation import (
     check_int_tuple,
     resolve_device,
 )
+from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
 from ..cluster import model_fingerprints
 from ._modules import DeepSet
@@ -763,14 +763,6 @@ _AUTO_WORKERS_MIN_IMAGES = 64
 _AUTO_WORKERS_MIN_CPUS = 4
 # in transform with workers, each batch of bags is decoded in this many parts
 _PARTS_PER_BATCH = 8
-
-
-def _available_cpus():
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def _resolve_workers(num_workers, bags, n_items):

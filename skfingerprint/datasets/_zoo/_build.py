@@ -297,10 +297,9 @@ def _load_part(parts, job, sources):
 
 def default_n_jobs():
     """The cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    from ..._validation import available_cpus
+
+    return available_cpus()
 
 
 def train_all(jobs, ctx, *, parts, verbose, n_jobs):
