@@ -171,9 +171,9 @@ def _indexed_fold(i, *args):
 def _fold_workers(n_jobs, n_splits):
     from joblib import effective_n_jobs
 
-    from .datasets._zoo._build import default_n_jobs
+    from ._validation import available_cpus
 
-    n = default_n_jobs() if n_jobs is None else effective_n_jobs(n_jobs)
+    n = available_cpus() if n_jobs is None else effective_n_jobs(n_jobs)
     return max(1, min(int(n), int(n_splits)))
 
 
