@@ -8,7 +8,8 @@ in one run:
   (the library's one decoder, Pillow) on one core, in this process;
 * ``SetFingerprintEncoder.transform`` on bags of those files in patch mode
   (``patch_size=64``, default ``patches_per_image``), with ``num_workers``
-  0, 1, 2 and the default;
+  0, 1, 2 and the default, and with 0 workers and the decode threads off
+  (*0-serial*);
 * ``fit`` (1 epoch, default augmentation) likewise: images/s of the
   training epoch (skorch's epoch time) and of the whole ``fit`` call (which
   also reads every image once more for the fingerprints);
@@ -16,7 +17,7 @@ in one run:
   call) and the largest summed RSS of its DataLoader workers (sampled; pages
   shared with the parent after ``fork`` count once per worker);
 * where ``transform``'s time goes: cProfile of one call with
-  ``num_workers=0``, cumulative seconds in decoding (``read_image``),
+  ``num_workers=0``, decoding serial, cumulative seconds in decoding (``read_image``),
   cropping (``PatchSpec.crops``) and the network (``DeepSet.forward``).
 
 The figure of merit is **ratio = images/s / decode-only limit**, both
@@ -33,6 +34,7 @@ Writes benchmarks/results/speed_real_sizes[_quick][_TAG].md/.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import inspect
 import io
@@ -54,7 +56,7 @@ BAG = 8
 # images per (size, format): transform (several batches of 128 images: the
 # steady state of a long run), fit (1 epoch of 4-bag steps), decode-only limit
 FULL = dict(sizes=(256, 512, 1024), formats=("jpeg", "png"), workers=(0, 1, 2),
-            images={256: 256, 512: 256, 1024: 384}, fit_images=128, decode_images=64,
+            images={256: 256, 512: 256, 1024: 768}, fit_images=128, decode_images=128,
             profile_images=32)
 QUICK = dict(sizes=(256, 1024), formats=("jpeg", "png"), workers=(0, 2),
              images={256: 64, 1024: 64}, fit_images=32, decode_images=32,
@@ -173,13 +175,35 @@ def fitted_encoder(paths):
                                  num_workers=0).fit(X, y)
 
 
+@contextlib.contextmanager
+def serial_decoding(on=True):
+    """Files decoded in the calling thread (the decode threads off)."""
+    from skfingerprint.encoder import _estimator
+
+    before = _estimator.decode_threads
+    if on:
+        _estimator.decode_threads = lambda bags: 1
+    try:
+        yield
+    finally:
+        _estimator.decode_threads = before
+
+
+def _workers(workers):
+    """``num_workers`` value and whether decoding is serial, of a column label."""
+    if workers == "default":
+        return default_workers(), False
+    if workers == "0-serial":
+        return 0, True
+    return workers, False
+
+
 def run_transform(enc, paths, workers):
     X, _ = _bags(paths)
-    if workers == "default":
-        enc.set_params(num_workers=default_workers())
-    else:
-        enc.set_params(num_workers=workers)
-    _, seconds, main_mib, worker_mib = measured(lambda: enc.transform(X))
+    workers, serial = _workers(workers)
+    enc.set_params(num_workers=workers)
+    with serial_decoding(serial):
+        _, seconds, main_mib, worker_mib = measured(lambda: enc.transform(X))
     return {"images_per_s": X.size / seconds, "seconds": seconds,
             "peak_rss_mib": main_mib, "workers_rss_mib": worker_mib}
 
@@ -188,11 +212,12 @@ def run_fit(paths, workers, epochs):
     from skfingerprint import SetFingerprintEncoder
 
     X, y = _bags(paths)
-    kw = {} if workers == "default" else {"num_workers": workers}
+    workers, serial = _workers(workers)
     # bags of 8, 4 bags per step: several steps per epoch even on few files
     enc = SetFingerprintEncoder(patch_size=PATCH, max_epochs=epochs, batch_size=4,
-                                random_state=0, **kw)
-    enc, seconds, main_mib, worker_mib = measured(lambda: enc.fit(X, y))
+                                random_state=0, num_workers=workers)
+    with serial_decoding(serial):
+        enc, seconds, main_mib, worker_mib = measured(lambda: enc.fit(X, y))
     epoch_s = float(np.sum(enc.net_.history[:, "dur"]))
     return {"images_per_s": X.size * epochs / epoch_s,
             "call_images_per_s": X.size * epochs / seconds, "seconds": seconds,
@@ -205,9 +230,11 @@ def profile_transform(enc, paths):
     X, _ = _bags(paths)
     enc.set_params(num_workers=0)
     prof = cProfile.Profile()
-    start = time.perf_counter()
-    prof.runcall(enc.transform, X)
-    total = time.perf_counter() - start
+    # decoding in this thread: cProfile sees only the thread that it runs in
+    with serial_decoding():
+        start = time.perf_counter()
+        prof.runcall(enc.transform, X)
+        total = time.perf_counter() - start
     stats = pstats.Stats(prof)
     parts = {"decode (read_image)": ("_io.py", "read_image"),
              "crop (PatchSpec.crops)": ("_patches.py", "crops"),
@@ -235,7 +262,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     default = default_workers()
-    workers = list(cfg["workers"]) + ["default"]
+    workers = ["0-serial"] + list(cfg["workers"]) + ["default"]
     t0 = time.perf_counter()
     rows, profile = [], None
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,7 +313,10 @@ def _markdown(rows, profile, env, args, default, seconds):
         "of merit; target >= 0.8 at 1024 px with the default `num_workers`). "
         "fit images/s = training epochs (skorch epoch time); *fit call* also counts "
         "setup and the pass that computes the training fingerprints. "
-        f"Default `num_workers`: `{default!r}`.\n",
+        f"Default `num_workers`: `{default!r}`. With 0 workers the files are "
+        "decoded by threads (as many as torch's threads), which read the next "
+        "batches while the network runs; *0-serial* turns them off (decoding in "
+        "the calling thread, as before they existed).\n",
         "| size | format | KiB/file | images (fit) | decode img/s | num_workers | transform img/s | "
         "ratio | fit img/s | ratio | fit call img/s | peak RSS transform / fit (MiB) | "
         "workers' RSS transform / fit (MiB) |",
@@ -308,7 +338,7 @@ def _markdown(rows, profile, env, args, default, seconds):
     if profile:
         total = profile["total_seconds"]
         out += ["", f"## Where transform's time goes ({profile['images']} images of "
-                "1024 px JPEG, `num_workers=0`, cProfile)\n",
+                "1024 px JPEG, `num_workers=0`, decoding serial, cProfile)\n",
                 "| part | seconds | share | ms / image |", "|---|---|---|---|"]
         for part, sec in profile["parts"].items():
             out.append(f"| {part} | {sec:.2f} | {sec / total:.0%} | "

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._bags import check_bags, check_patch_settings
+from .._threads import decode_threads, read_ahead
 from .._validation import POSITIVE_INT
 
 # ITU-R BT.601 luma weights (as in MATLAB's rgb2gray, used by the PRNU code)
@@ -214,8 +215,14 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         n_features = self._n_image_features(tuple(bags.image_shape))
         sums = np.zeros((bags.n_bags, n_features), dtype=np.float64)
-        for bag_idx, items in bag_batches(bags.n_bags, bags.bag_size, int(self.batch_size)):
-            batch = self._as_model_input(bags.take(bag_idx, items), bags.is_scalar)
+        plan = list(bag_batches(bags.n_bags, bags.bag_size, int(self.batch_size)))
+        # files are read by threads, a few batches ahead of the features
+        read = read_ahead(
+            lambda i: (plan[i][0], bags.take(*plan[i])), len(plan),
+            decode_threads(bags), ahead=2 * decode_threads(bags),
+        )
+        for bag_idx, images in read:
+            batch = self._as_model_input(images, bags.is_scalar)
             n, m = batch.shape[:2]
             feats = np.asarray(
                 self._image_features(batch.reshape((n * m,) + batch.shape[2:])),

@@ -30,6 +30,7 @@ from .._validation import (
     check_int_tuple,
     resolve_device,
 )
+from .._threads import decode_threads, read_ahead
 from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
 from ..cluster import model_fingerprints
@@ -162,8 +163,12 @@ class SetFingerprintEncoder(
         multiprocessing worker, where the workers would compete for the
         same CPUs, or may not start at all).  While workers decode on CPU,
         ``transform`` runs the network on the remaining CPUs' worth of torch
-        threads (at least one; restored afterwards).  Results are the same
-        for any number of workers.
+        threads (at least one; restored afterwards).  With no workers,
+        bags of paths are decoded by as many threads as torch uses (at most
+        the CPUs available): in ``transform`` they read the next batches
+        while the network runs, in ``fit`` they read the bags of a step
+        together (Pillow decodes without the GIL).  Results are the same
+        for any number of workers or threads.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of phi.  ``"auto"`` uses bfloat16 autocast on CUDA devices
         that support it and float32 elsewhere (so CPU results stay
@@ -520,7 +525,11 @@ class SetFingerprintEncoder(
             **net_kwargs,
         )
         # an interrupt (Ctrl-C) keeps the last weights, with a warning
-        fit_net(self, BagSpecDataset(bags, augmentation=augmentation))
+        dataset = BagSpecDataset(
+            bags, augmentation=augmentation,
+            threads=decode_threads(bags) if workers == 0 else 1,
+        )
+        fit_net(self, dataset)
         if accelerator is not None:
             _average_buffers(self._module, accelerator)
         self.classes_ = classes
@@ -576,8 +585,10 @@ class SetFingerprintEncoder(
     def _encode(self, bags, k):
         """Raw embeddings of every bag, streamed batch by batch.
 
-        Memory is bounded by one batch of ``chunk_size`` images; bags of
-        files are decoded by ``num_workers`` DataLoader workers.
+        Memory is bounded by a few batches of ``chunk_size`` images; bags of
+        files are decoded by ``num_workers`` DataLoader workers or, with
+        none, by threads (:func:`~skfingerprint._threads.decode_threads`)
+        that read the next batches while the network runs.
         """
         module = self.net_.module_
         module.eval()
@@ -588,29 +599,42 @@ class SetFingerprintEncoder(
             if bags.kind == "paths"
             else 0
         )
-        # workers decode parts of a batch (several workers share the first
-        # batch too); the network always sees the same batches of ``step``
-        # bags, so the result does not depend on the number of workers
-        batches = _BagBatches(bags, k, step, parts=_PARTS_PER_BATCH if workers else 1)
+        # workers (or threads) decode parts of a batch, several of them the
+        # first batch too; the network always sees the same batches of
+        # ``step`` bags, so the result does not depend on the number of
+        # workers or threads
+        threads = decode_threads(bags) if workers == 0 else 1
+        parallel = workers > 0 or threads > 1
+        batches = _BagBatches(bags, k, step, parts=_PARTS_PER_BATCH if parallel else 1)
         on_cuda = str(self.device_).startswith("cuda")
-        loader = torch.utils.data.DataLoader(
-            batches,
-            batch_size=None,
-            num_workers=workers,
-            multiprocessing_context=_worker_context(workers),
-            # enough parts in flight for the workers to decode the whole next
-            # batch while the network runs
-            prefetch_factor=_PARTS_PER_BATCH // workers + 1 if workers else None,
-            pin_memory=on_cuda,
-            generator=torch.Generator(),  # leave the global torch RNG alone
-        )
+        if workers:
+            loader = torch.utils.data.DataLoader(
+                batches,
+                batch_size=None,
+                num_workers=workers,
+                multiprocessing_context=_worker_context(workers),
+                # enough parts in flight for the workers to decode the whole
+                # next batch while the network runs
+                prefetch_factor=_PARTS_PER_BATCH // workers + 1,
+                pin_memory=on_cuda,
+                generator=torch.Generator(),  # leave the global torch RNG alone
+            )
+        else:
+            # up to two batches read ahead (measured: one is not enough for
+            # two threads to stay busy while the network runs)
+            loader = read_ahead(
+                functools.partial(_read_part, batches, pin=on_cuda),
+                len(batches), threads, ahead=2 * _PARTS_PER_BATCH,
+            )
         out = np.empty((bags.n_bags, int(self.embedding_dim)), dtype=np.float32)
         pending, first = [], 0
         # the workers decode on the CPUs the network's threads would use:
         # fewer torch threads meanwhile (inference is bit-identical for any
         # number of threads; training is not, so fit keeps them)
-        threads = max(1, _available_cpus() - workers) if workers and not on_cuda else None
-        with _torch_threads(threads), torch.inference_mode():
+        torch_threads = (
+            max(1, _available_cpus() - workers) if workers and not on_cuda else None
+        )
+        with _torch_threads(torch_threads), torch.inference_mode():
             for (start, stop, batch_stop), tensor in loader:
                 if not pending:
                     first = start
@@ -780,9 +804,10 @@ def _resolve_workers(num_workers, bags, n_items):
         or multiprocessing.parent_process() is not None
     ):
         return 0
-    # With fewer than 4 cores the workers take a core from the network, which
-    # sets the pace of patch mode even at 1024 px (2-core CPU: 256 px PNG
-    # transform 86 images/s with 0 workers, 66 with 2; 1024 px JPEG 48 vs 49;
+    # With fewer than 4 cores worker processes take a core from the network
+    # and the decode threads of num_workers=0 do better (2-core CPU, 1024 px
+    # JPEG transform: 0.81 of the decode-only limit with threads, 0.79 with
+    # 2 workers; 256 px PNG 271 vs 157 images/s;
     # benchmarks/results/speed_real_sizes.md).
     return 0 if _available_cpus() < _AUTO_WORKERS_MIN_CPUS else 2
 
@@ -810,6 +835,12 @@ def _worker_context(workers):
     if workers > 0 and sys.platform.startswith("linux"):
         return "fork"
     return None
+
+
+def _read_part(batches, i, pin=False):
+    """Part ``i`` of ``batches``, in pinned memory for a copy to CUDA."""
+    where, tensor = batches[i]
+    return where, (tensor.pin_memory() if pin else tensor)
 
 
 class _BagBatches(torch.utils.data.Dataset):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._threads import map_in_threads
+
 __all__ = ["EpochBagPlanner", "PKBatchSampler", "SeededBatches", "BagSpecDataset"]
 
 
@@ -157,11 +159,15 @@ class BagSpecDataset(torch.utils.data.Dataset):
     ``rng = numpy.random.default_rng(spec[3])`` (the seed that
     :class:`SeededBatches` attaches; in patch mode the random crops are drawn
     from it first), and must return an array of the same shape and dtype.
+    In patch mode or with bags of varying size, the bags of a batch are read
+    by up to ``threads`` threads (the augmentation runs in the calling
+    thread).
     """
 
-    def __init__(self, bags, augmentation=None):
+    def __init__(self, bags, augmentation=None, threads=1):
         self.bags = bags
         self.augmentation = augmentation
+        self.threads = threads
 
     def __len__(self):
         return self.bags.n_bags
@@ -181,10 +187,15 @@ class BagSpecDataset(torch.utils.data.Dataset):
                 bag_idx.reshape(-1), item_idx.reshape(-1, 1)
             ).reshape((len(specs), -1) + shape)
         else:
-            images = [
-                self.bags.take(s[1], s[2].reshape(-1, 1), rng=rng).reshape((-1,) + shape)
-                for s, rng in zip(specs, rngs)
-            ]
+            # each bag draws from its own generator: the same images for any
+            # number of threads
+            images = map_in_threads(
+                lambda job: self.bags.take(
+                    job[0][1], job[0][2].reshape(-1, 1), rng=job[1]
+                ).reshape((-1,) + shape),
+                zip(specs, rngs),
+                self.threads,
+            )
         if self.augmentation is not None:
             images = [self._augment(images[i], rngs[i]) for i in range(len(specs))]
         return [(images[i], specs[i][0]) for i in range(len(specs))]

@@ -1,0 +1,74 @@
+"""Decoding image files in threads, overlapped with the network.
+
+Pillow and NumPy release the GIL while they decode and copy pixels, so a few
+threads decode files in parallel with each other and with torch's own
+threads, without the start-up cost, memory and inter-process copies of
+DataLoader worker processes.  The items come back in order: the results do
+not depend on the number of threads.
+
+Measured on 2 CPU cores, bags of 1024 px JPEG files in patch mode
+(``benchmarks/results/speed_real_sizes.md``): ``transform`` went from 0.63
+to 0.84 of the decode-only limit with 2 threads reading up to two batches
+ahead.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+
+import torch
+
+from ._validation import available_cpus
+
+
+def decode_threads(bags):
+    """Threads that read the items of ``bags`` (1: read in the calling thread).
+
+    Threads only pay for files (bags of paths).  Their number is torch's
+    thread count, the CPU budget the user (or a parallel job such as a
+    cross-validation fold process, which runs torch on one thread) gave,
+    and at most the CPUs usable.
+    """
+    if bags.kind != "paths":
+        return 1
+    return max(1, min(torch.get_num_threads(), available_cpus()))
+
+
+def read_ahead(get, n_items, threads, ahead):
+    """Yield ``get(0), ..., get(n_items - 1)`` in order, read by ``threads`` threads.
+
+    At most ``ahead`` items are read before they are consumed (memory stays
+    bounded).  An exception of ``get`` is raised where its item would have
+    been yielded; items not yet started are then cancelled.
+    """
+    if threads <= 1 or n_items <= 1:
+        for i in range(n_items):
+            yield get(i)
+        return
+    pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="skfp-read")
+    try:
+        queue = collections.deque()
+        submitted = 0
+        while submitted < min(ahead, n_items):
+            queue.append(pool.submit(get, submitted))
+            submitted += 1
+        while queue:
+            item = queue.popleft().result()
+            if submitted < n_items:
+                queue.append(pool.submit(get, submitted))
+                submitted += 1
+            yield item
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def map_in_threads(fn, items, threads):
+    """``[fn(item) for item in items]``, computed by up to ``threads`` threads."""
+    items = list(items)
+    if threads <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with concurrent.futures.ThreadPoolExecutor(
+        min(threads, len(items)), thread_name_prefix="skfp-read"
+    ) as pool:
+        return list(pool.map(fn, items))
