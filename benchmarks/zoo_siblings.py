@@ -34,7 +34,7 @@ SEED = 0
 PAIRS = {
     "shared decoder": [("ldm_a_ddim", "ldm_b_ddim"), ("ae_roundtrip", "real")],
     "sampler": (list(itertools.combinations(
-        ["score_ddim", "score_ddpm", "score_dpm_solver", "score_euler"], 2))
+        ["score_ddim", "score_ddpm", "score_dpm_solver", "score_euler_a"], 2))
         + [("ldm_a_ddim", "ldm_a_dpm_solver")]),
     "fine-tune": [("gan_ns_tconv_ft_a", "gan_ns_tconv_ft_b"),
                   ("gan_ns_tconv", "gan_ns_tconv_ft_a"),

@@ -20,7 +20,7 @@ def test_zoo_siblings_quick_runs_end_to_end(monkeypatch, tmp_path, one_thread):
     sys.modules.pop("zoo_siblings", None)
     import zoo_siblings
 
-    names = ["ldm_a_ddim", "ldm_b_ddim", "score_ddim", "score_euler",
+    names = ["ldm_a_ddim", "ldm_b_ddim", "score_ddim", "score_euler_a",
              "gan_ns_tconv_ft_a", "gan_ns_tconv_ft_b"]
 
     def fake_zoo(preset):
@@ -36,7 +36,7 @@ def test_zoo_siblings_quick_runs_end_to_end(monkeypatch, tmp_path, one_thread):
     rows, overall = zoo_siblings.run({"preset": "fake", "bag_size": 4,
                                       "images_per_source": 32, "epochs": 1}, "_smoke")
     assert {r["kind"] for r in rows} == {"shared decoder", "sampler", "fine-tune"}
-    assert {r["pair"] for r in rows} == {"ldm_a_ddim vs ldm_b_ddim", "score_ddim vs score_euler",
+    assert {r["pair"] for r in rows} == {"ldm_a_ddim vs ldm_b_ddim", "score_ddim vs score_euler_a",
                                          "gan_ns_tconv_ft_a vs gan_ns_tconv_ft_b"}
     for r in rows:
         assert all(0.0 <= r[m] <= 1.0 for m in ("DSF+", "PRNU", "Spectrum", "CNN"))

@@ -27,7 +27,7 @@ def _tiny_config():
         image_size=8, n_samples=N_TINY, n_train=32, batch_size=4, width=4,
         vae_z_dim=4, gan_z_dim=4, flow_hidden=4, glow_steps_per_level=1,
         score_width=8, langevin_steps_each=1, ae_width=4, latent_width=8,
-        sampling_steps={"ddim": 2, "ddpm": 2, "dpm_solver": 2, "euler": 2},
+        sampling_steps={"ddim": 2, "ddpm": 2, "dpm_solver": 2, "euler_ancestral": 2},
     )
     cfg["steps"] = {name: 2 for name in cfg["steps"]}
     return cfg
@@ -367,7 +367,7 @@ def test_shared_components_and_lineage(tiny):
     zoo = make_model_zoo("tiny", random_state=0, verbose=False)
     meta, lin = zoo.metadata, zoo.lineage
     # one pixel U-Net, four schedulers: same job and weights, different samplers
-    samplers = ["score_ddim", "score_ddpm", "score_dpm_solver", "score_euler"]
+    samplers = ["score_ddim", "score_ddpm", "score_dpm_solver", "score_euler_a"]
     assert {meta[s]["job"] for s in samplers} == {"pixel_unet"}
     assert len({meta[s]["sampler"] for s in samplers}) == 4
     assert len({lin[s][:2] for s in samplers}) == 1
@@ -380,12 +380,12 @@ def test_shared_components_and_lineage(tiny):
     assert lin["gan_ns_tconv_ft_a"][:2] == lin["gan_ns_tconv"] == ("gan", "gan_ns_tconv")
     assert lin["gan_ns_tconv_ft_a"] != lin["gan_ns_tconv_ft_b"]
     # every new source gives distinct images
-    for a, b in [("score_ddim", "score_euler"), ("ldm_a_ddim", "ldm_b_ddim"),
+    for a, b in [("score_ddim", "score_euler_a"), ("ldm_a_ddim", "ldm_b_ddim"),
                  ("gan_ns_tconv_ft_a", "gan_ns_tconv_ft_b"), ("real", "ae_roundtrip")]:
         assert not np.array_equal(zoo.images[zoo.labels == a], zoo.images[zoo.labels == b])
     # the families stay the model classes
     assert zoo.families["ldm_b_ddim"] == "latent_diffusion"
-    assert zoo.families["score_euler"] == "score"
+    assert zoo.families["score_euler_a"] == "score"
 
 
 def test_latent_models_use_the_autoencoder_decoder(tiny, monkeypatch):
@@ -461,7 +461,7 @@ def test_sample_size_samples_the_fully_convolutional_sources(tiny):
     assert zoo.images.shape[1:] == (24, 24, 3)
     assert zoo.sample_size == 24 and zoo.image_size == 8
     kept = set(zoo.sources.tolist())
-    assert {"real", "score_ddim", "score_euler", "score_ncsn", "ae_roundtrip",
+    assert {"real", "score_ddim", "score_euler_a", "score_ncsn", "ae_roundtrip",
             "ldm_a_ddim", "ldm_b_ddim"} <= kept
     assert not kept & {"vae_plain", "gan_ns_tconv", "flow_glow", "gan_ns_tconv_ft_a"}
     assert len(_cache_files(tiny)) == 1

@@ -89,7 +89,7 @@ def make_model_zoo(preset="small", *, image_size=None, sample_size=None, data_ho
     - flows: ``flow_realnvp`` (RealNVP-style), ``flow_glow`` (Glow-style);
     - pixel-space diffusion (diffusers ``UNet2DModel``): one U-Net sampled
       by four schedulers, ``score_ddim``, ``score_ddpm``,
-      ``score_dpm_solver``, ``score_euler``; ``score_ncsn``, a
+      ``score_dpm_solver``, ``score_euler_a``; ``score_ncsn``, a
       noise-conditional score network sampled with annealed Langevin
       dynamics;
     - latent diffusion: one ``AutoencoderKL`` whose round trip of held-back

@@ -63,7 +63,7 @@ def describe(job, source, cfg, image_size):
     sw, steps = cfg["score_width"], cfg["sampling_steps"]
     sched = {"ddim": "DDIMScheduler (eta=0)", "ddpm": "DDPMScheduler (ancestral)",
              "dpm_solver": "DPMSolverMultistepScheduler (DPM-Solver++, order 2)",
-             "euler": "EulerDiscreteScheduler"}
+             "euler_ancestral": "EulerAncestralDiscreteScheduler (Euler a)"}
     unet = ("diffusers UNet2DModel (2 resolutions, 1 residual block each, no attention, "
             "width {w})")
     schedule = "1000 steps, linear betas 1e-4..0.02 (DDPMScheduler), EMA weights"
