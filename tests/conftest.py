@@ -30,6 +30,23 @@ def attribution_bags():
     return X, y, data
 
 
+@pytest.fixture(scope="session")
+def file_bags(tmp_path_factory):
+    """36 bags of 2 PNG and JPEG files of 40x48 px, two sources."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("files")
+    rng = np.random.RandomState(0)
+    paths = []
+    for i in range(72):
+        image = rng.randint(0, 256, (40, 48, 3)).astype(np.uint8)
+        image[:, :, i % 2] //= 2  # the sources differ in colour
+        path = root / f"{i}.{'png' if i % 3 else 'jpg'}"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
+    X = np.array(paths, dtype=object).reshape(36, 2)
+    y = np.arange(36) % 2  # bag i holds images 2i, 2i+1
+    return X, y
 
 
 @pytest.fixture

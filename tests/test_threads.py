@@ -6,7 +6,6 @@ import threading
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from skfingerprint import SetFingerprintEncoder, SpectrumFingerprint
 from skfingerprint import _threads
@@ -56,22 +55,6 @@ def test_map_in_threads_keeps_order():
     assert map_in_threads(lambda v: -v, [], 3) == []
 
 
-@pytest.fixture(scope="module")
-def file_bags(tmp_path_factory):
-    """24 bags of 3 PNG/JPEG files of 40x48 px, two sources."""
-    root = tmp_path_factory.mktemp("threads")
-    rng = np.random.RandomState(1)
-    paths = []
-    for i in range(72):
-        image = rng.randint(0, 256, (40, 48, 3)).astype(np.uint8)
-        image[:, :, i % 2] //= 2
-        path = root / f"{i}.{'png' if i % 3 else 'jpg'}"
-        Image.fromarray(image).save(path)
-        paths.append(str(path))
-    X = np.array(paths, dtype=object).reshape(24, 3)
-    return X, np.arange(24) % 2
-
-
 def test_decode_threads_follow_the_kind_and_torch_threads(file_bags, monkeypatch):
     X, _ = file_bags
     paths = check_bags(X, patch=check_patch_settings(16, 2))
@@ -91,7 +74,7 @@ def test_results_identical_for_any_number_of_threads(file_bags, threads, monkeyp
     X, y = file_bags
     params = dict(embedding_dim=4, channels=(4, 8), rho_hidden=8, random_state=0,
                   max_epochs=2, batch_size=8, num_workers=0, patch_size=16,
-                  patches_per_image=3, chunk_size=2 * 3 * 3)  # several batches
+                  patches_per_image=3, chunk_size=3 * 2 * 3)  # 12 batches of 3 bags
     monkeypatch.setattr(_estimator, "decode_threads", lambda bags: 1)
     monkeypatch.setattr(_common, "decode_threads", lambda bags: 1)
     ref = SetFingerprintEncoder(**params).fit(X, y)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from skfingerprint import SetFingerprintEncoder
 from skfingerprint._bags import check_bags, check_patch_settings
@@ -10,23 +9,6 @@ from skfingerprint.encoder import _estimator
 from skfingerprint.encoder._estimator import _BagBatches, _resolve_workers
 
 TINY = dict(embedding_dim=4, channels=(4, 8), rho_hidden=8, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def file_bags(tmp_path_factory):
-    """36 bags of 2 PNG and JPEG files of 40x48 px, two sources."""
-    root = tmp_path_factory.mktemp("files")
-    rng = np.random.RandomState(0)
-    paths = []
-    for i in range(72):
-        image = rng.randint(0, 256, (40, 48, 3)).astype(np.uint8)
-        image[:, :, i % 2] //= 2  # the sources differ in colour
-        path = root / f"{i}.{'png' if i % 3 else 'jpg'}"
-        Image.fromarray(image).save(path)
-        paths.append(str(path))
-    X = np.array(paths, dtype=object).reshape(36, 2)
-    y = np.arange(36) % 2  # bag i holds images 2i, 2i+1
-    return X, y
 
 
 def test_default_is_auto_and_its_resolution(file_bags, monkeypatch):
