@@ -7,9 +7,9 @@ DataLoader worker processes.  The items come back in order: the results do
 not depend on the number of threads.
 
 Measured on 2 CPU cores, bags of 1024 px JPEG files in patch mode
-(``benchmarks/results/speed_real_sizes.md``): ``transform`` went from 0.63
-to 0.84 of the decode-only limit with 2 threads reading up to two batches
-ahead.
+(``benchmarks/results/speed_real_sizes.md``): ``transform`` went from 0.71
+(decoding in the calling thread) to 0.81 of the decode-only limit with 2
+threads reading up to two batches ahead.
 """
 
 from __future__ import annotations
@@ -66,9 +66,4 @@ def read_ahead(get, n_items, threads, ahead):
 def map_in_threads(fn, items, threads):
     """``[fn(item) for item in items]``, computed by up to ``threads`` threads."""
     items = list(items)
-    if threads <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    with concurrent.futures.ThreadPoolExecutor(
-        min(threads, len(items)), thread_name_prefix="skfp-read"
-    ) as pool:
-        return list(pool.map(fn, items))
+    return list(read_ahead(lambda i: fn(items[i]), len(items), threads, ahead=len(items)))

@@ -217,10 +217,9 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         sums = np.zeros((bags.n_bags, n_features), dtype=np.float64)
         plan = list(bag_batches(bags.n_bags, bags.bag_size, int(self.batch_size)))
         # files are read by threads, a few batches ahead of the features
-        read = read_ahead(
-            lambda i: (plan[i][0], bags.take(*plan[i])), len(plan),
-            decode_threads(bags), ahead=2 * decode_threads(bags),
-        )
+        threads = decode_threads(bags)
+        read = read_ahead(lambda i: (plan[i][0], bags.take(*plan[i])), len(plan),
+                          threads, ahead=2 * threads)
         for bag_idx, images in read:
             batch = self._as_model_input(images, bags.is_scalar)
             n, m = batch.shape[:2]

@@ -620,8 +620,7 @@ class SetFingerprintEncoder(
                 generator=torch.Generator(),  # leave the global torch RNG alone
             )
         else:
-            # up to two batches read ahead (measured: one is not enough for
-            # two threads to stay busy while the network runs)
+            # up to two batches read ahead of the network
             loader = read_ahead(
                 functools.partial(_read_part, batches, pin=on_cuda),
                 len(batches), threads, ahead=2 * _PARTS_PER_BATCH,

@@ -189,13 +189,12 @@ class BagSpecDataset(torch.utils.data.Dataset):
         else:
             # each bag draws from its own generator: the same images for any
             # number of threads
-            images = map_in_threads(
-                lambda job: self.bags.take(
-                    job[0][1], job[0][2].reshape(-1, 1), rng=job[1]
-                ).reshape((-1,) + shape),
-                zip(specs, rngs),
-                self.threads,
-            )
+            def take(spec_rng):
+                spec, rng = spec_rng
+                items = self.bags.take(spec[1], spec[2].reshape(-1, 1), rng=rng)
+                return items.reshape((-1,) + shape)
+
+            images = map_in_threads(take, zip(specs, rngs), self.threads)
         if self.augmentation is not None:
             images = [self._augment(images[i], rngs[i]) for i in range(len(specs))]
         return [(images[i], specs[i][0]) for i in range(len(specs))]
