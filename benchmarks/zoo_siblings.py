@@ -7,28 +7,36 @@ sources, split 50/50 (stratified, disjoint bags), and every method is fitted
 on the training bags of the pair and classifies the test bags with a
 ``NearestFingerprintClassifier``: per-pair accuracy (chance 0.5).  DSF+ is
 ``SetFingerprintEncoder`` (bags), the baselines are ``PRNUFingerprint``,
-``SpectrumFingerprint`` and ``AttributionCNN``.  Finally DSF+ is fitted on all
-the sources of the zoo at once (bags of ``--bag-size``) and its accuracy on
-the held-out bags is reported with an ``MLPClassifier`` and the nearest
-fingerprint.
+``SpectrumFingerprint`` and ``AttributionCNN``.  Finally DSF+ and the CNN are
+fitted on all the sources of the zoo at once (bags of ``--bag-size``) and
+their accuracy on the held-out bags is reported with an ``MLPClassifier`` and
+the nearest fingerprint.
 
 Run from the repository root::
 
     python benchmarks/zoo_siblings.py            # default zoo, bags of 32
     python benchmarks/zoo_siblings.py --quick    # small zoo, bags of 8, 2 epochs
+    python benchmarks/zoo_siblings.py --methods DSF+   # rerun DSF+ only
+
+``--methods`` reruns only the methods named; the other columns are kept from
+the previous results file.
 
 Writes ``benchmarks/results/zoo_siblings[_quick].md`` and ``.json``.
 """
 
 import argparse
 import itertools
+import json
+import os
 import time
 
 import numpy as np
 
-from _common import env_markdown, environment, paper_mlp, write_results
+from _common import env_markdown, environment, paper_mlp, results_dir, write_results
 
 SEED = 0
+# methods also fitted on every source of the zoo at once
+ALL_SOURCES_METHODS = ("DSF+", "CNN")
 
 # kind -> pairs of sources; pairs whose sources are not in the zoo are skipped
 PAIRS = {
@@ -72,12 +80,29 @@ def split_bags(images, labels, sources, n_per_source, bag_size):
     return train_test_split(X, y, test_size=0.5, stratify=y, random_state=SEED)
 
 
-def run(cfg, suffix):
+def _previous(suffix, cfg):
+    """Pairs and all-source rows of the previous results file (same settings)."""
+    path = os.path.join(results_dir(), f"zoo_siblings{suffix}.json")
+    if not os.path.exists(path):
+        return {}, {}
+    with open(path) as fh:
+        old = json.load(fh)
+    if old.get("config") != cfg:
+        return {}, {}
+    overall = old.get("all_sources", {})
+    if "mlp" in overall:  # written before the CNN was fitted on all sources
+        overall = {"DSF+": overall}
+    return {r["pair"]: r for r in old.get("pairs", [])}, overall
+
+
+def run(cfg, suffix, only=None):
     from skfingerprint.classifiers import NearestFingerprintClassifier
 
     zoo = load_zoo(cfg["preset"])
     present = set(np.asarray(zoo.sources).tolist())
     methods = make_methods(cfg["epochs"])
+    old_pairs, old_overall = _previous(suffix, cfg) if only else ({}, {})
+    rerun = set(methods if only is None else only)
     rows, t0 = [], time.perf_counter()
     for kind, pairs in PAIRS.items():
         for a, b in pairs:
@@ -87,22 +112,31 @@ def run(cfg, suffix):
                                             cfg["images_per_source"], cfg["bag_size"])
             row = {"kind": kind, "pair": f"{a} vs {b}", "n_test_bags": int(len(yte))}
             for name, (factory, metric) in methods.items():
+                if name not in rerun and name in old_pairs.get(row["pair"], {}):
+                    row[name] = old_pairs[row["pair"]][name]
+                    continue
                 est = factory().fit(Xtr, ytr)
                 nc = NearestFingerprintClassifier(metric=metric).fit(est.transform(Xtr), ytr)
                 row[name] = float(np.mean(nc.predict(est.transform(Xte)) == yte))
             rows.append(row)
             print(row, flush=True)
-    # DSF+ over every source of the zoo
+    # DSF+ and the CNN over every source of the zoo
     Xtr, Xte, ytr, yte = split_bags(zoo.images, zoo.labels, np.asarray(zoo.sources).tolist(),
                                     cfg["images_per_source"], cfg["bag_size"])
-    est = methods["DSF+"][0]().fit(Xtr, ytr)
-    Ztr, Zte = est.transform(Xtr), est.transform(Xte)
-    overall = {
-        "n_sources": int(len(zoo.sources)), "n_test_bags": int(len(yte)),
-        "mlp": float(np.mean(paper_mlp(SEED).fit(Ztr, ytr).predict(Zte) == yte)),
-        "nearest": float(np.mean(NearestFingerprintClassifier().fit(Ztr, ytr).predict(Zte)
-                                 == yte)),
-    }
+    overall = {}
+    for name in ALL_SOURCES_METHODS:
+        if name not in rerun and name in old_overall:
+            overall[name] = old_overall[name]
+            continue
+        est = methods[name][0]().fit(Xtr, ytr)
+        Ztr, Zte = est.transform(Xtr), est.transform(Xte)
+        overall[name] = {
+            "n_sources": int(len(zoo.sources)), "n_test_bags": int(len(yte)),
+            "mlp": float(np.mean(paper_mlp(SEED).fit(Ztr, ytr).predict(Zte) == yte)),
+            "nearest": float(np.mean(
+                NearestFingerprintClassifier().fit(Ztr, ytr).predict(Zte) == yte)),
+        }
+        print(name, "all sources", overall[name], flush=True)
     wall = time.perf_counter() - t0
     env = environment()
     md = ["# Attribution among siblings of the model zoo\n",
@@ -118,10 +152,14 @@ def run(cfg, suffix):
     for r in rows:
         md.append(f"| {r['kind']} | {r['pair']} | {r['n_test_bags']} | "
                   + " | ".join(f"{r[m]:.3f}" for m in methods) + " |")
-    md += ["", f"DSF+ on all {overall['n_sources']} sources at once (bags of {cfg['bag_size']}, "
-               f"{overall['n_test_bags']} test bags): MLP accuracy **{overall['mlp']:.3f}**, "
-               f"nearest fingerprint {overall['nearest']:.3f}.", "",
-           f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(env),
+    md += ["", f"On all {len(zoo.sources)} sources at once (bags of {cfg['bag_size']}, "
+               f"{len(yte)} test bags):", "",
+           "| method | MLP accuracy | nearest fingerprint |", "|---|---|---|"]
+    md += [f"| {name} | **{o['mlp']:.3f}** | {o['nearest']:.3f} |"
+           for name, o in overall.items()]
+    md += ["", f"Total wall time: {wall / 60:.1f} min"
+           + ("" if only is None else f" (rerun: {', '.join(sorted(rerun))}; the other "
+              "columns from the previous run)") + ".\n", env_markdown(env),
            f"Reproduce: `python benchmarks/zoo_siblings.py{' --quick' if suffix else ''}`\n"]
     write_results("zoo_siblings" + suffix, "\n".join(md),
                   {"env": env, "config": cfg, "pairs": rows, "all_sources": overall,
@@ -136,6 +174,8 @@ def main(argv=None):
     p.add_argument("--bag-size", type=int, default=None)
     p.add_argument("--images-per-source", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--methods", nargs="+", default=None, choices=["DSF+", "PRNU", "Spectrum", "CNN"],
+                   help="rerun only these; keep the others from the previous results")
     a = p.parse_args(argv)
     cfg = ({"preset": "small", "bag_size": 8, "images_per_source": 256, "epochs": 2}
            if a.quick else
@@ -143,7 +183,7 @@ def main(argv=None):
     for k in ("preset", "bag_size", "images_per_source", "epochs"):
         if getattr(a, k) is not None:
             cfg[k] = getattr(a, k)
-    run(cfg, "_quick" if a.quick else "")
+    run(cfg, "_quick" if a.quick else "", only=a.methods)
 
 
 if __name__ == "__main__":

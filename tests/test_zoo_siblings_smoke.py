@@ -33,14 +33,26 @@ def test_zoo_siblings_quick_runs_end_to_end(monkeypatch, tmp_path, one_thread):
         return data
 
     monkeypatch.setattr(zoo_siblings, "load_zoo", fake_zoo)
-    rows, overall = zoo_siblings.run({"preset": "fake", "bag_size": 4,
-                                      "images_per_source": 32, "epochs": 1}, "_smoke")
+    cfg = {"preset": "fake", "bag_size": 4, "images_per_source": 32, "epochs": 1}
+    rows, overall = zoo_siblings.run(cfg, "_smoke")
     assert {r["kind"] for r in rows} == {"shared decoder", "sampler", "fine-tune"}
     assert {r["pair"] for r in rows} == {"ldm_a_ddim vs ldm_b_ddim", "score_ddim vs score_euler_a",
                                          "gan_ns_tconv_ft_a vs gan_ns_tconv_ft_b"}
     for r in rows:
         assert all(0.0 <= r[m] <= 1.0 for m in ("DSF+", "PRNU", "Spectrum", "CNN"))
-    assert overall["n_sources"] == 6 and 0.0 <= overall["mlp"] <= 1.0
+    assert set(overall) == {"DSF+", "CNN"}
+    assert overall["DSF+"]["n_sources"] == 6 and 0.0 <= overall["CNN"]["mlp"] <= 1.0
     md = (tmp_path / "zoo_siblings_smoke.md").read_text()
-    assert md.count("| sampler |") == 1 and "DSF+ on all 6 sources" in md
+    assert md.count("| sampler |") == 1 and "On all 6 sources" in md
+    assert "| CNN |" in md
     assert json.loads((tmp_path / "zoo_siblings_smoke.json").read_text())["pairs"]
+
+    # rerunning one method keeps the other columns of the previous file
+    path = tmp_path / "zoo_siblings_smoke.json"
+    saved = json.loads(path.read_text())
+    saved["pairs"][0]["PRNU"] = -1.0  # a marker no real run can produce
+    saved["all_sources"]["CNN"]["mlp"] = -1.0
+    path.write_text(json.dumps(saved))
+    rows2, overall2 = zoo_siblings.run(cfg, "_smoke", only=["DSF+"])
+    assert rows2[0]["PRNU"] == -1.0 and overall2["CNN"]["mlp"] == -1.0
+    assert [r["DSF+"] for r in rows2] == [r["DSF+"] for r in rows]  # seeded: same fits

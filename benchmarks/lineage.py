@@ -1,0 +1,275 @@
+"""Model similarity as lineage: where does a generator that was left out land?
+
+Leave one source of the model zoo out; fit each method on the training bags
+of the other sources; fingerprint every source (the mean feature of its
+held-out bags) and ask, for the left-out source:
+
+(a) is its nearest known source one of its relatives (same group)?
+(b) the rank of its nearest true relative among the known sources (1 = the
+    nearest source is a relative);
+
+and, with each method fitted on every source, (c) the ARI of clustering all
+sources (average linkage, :func:`skfingerprint.cluster.cut_families`) at the
+true number of groups.  Two ground truths: the model class
+(``zoo.families``) and the lineage groups at depth 2
+(:func:`skfingerprint.datasets.lineage_groups`: the samplers of one U-Net,
+the models on one autoencoder, a GAN and its fine-tunes).  (a) and (b) count
+only sources that have a relative among the known sources.
+
+Methods: DSF+ (``SetFingerprintEncoder``: its fingerprints, and the pooled
+phi features before rho, standardised), DSF- (the encoder trained and
+applied on single images, fingerprints averaged), the CNN
+(``AttributionCNN``), spectra and PRNU.  Euclidean distances between
+fingerprints for the learned features, correlation distances for spectra and
+PRNU (as ``NearestFingerprintClassifier`` uses them).
+
+    python benchmarks/lineage.py [--quick] [--n-train 10] [--methods DSF+ CNN]
+
+Writes ``benchmarks/results/lineage[_quick].md`` and ``.json``.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _common import env_markdown, environment, write_results, zoo_subset  # noqa: E402
+
+SEED = 0
+METHODS = ("DSF+", "DSF+ phi", "DSF-", "CNN", "Spectrum", "PRNU")
+
+
+def _fitters(epochs):
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
+
+    ep = {} if epochs is None else {"max_epochs": epochs}
+    return {
+        "DSF+": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
+        "DSF-": lambda: SetFingerprintEncoder(bag_size=1, random_state=SEED, **ep),
+        "CNN": lambda: AttributionCNN(random_state=SEED, **ep),
+        "Spectrum": SpectrumFingerprint,
+        "PRNU": PRNUFingerprint,
+    }
+
+
+def pooled_phi(enc, X):
+    """Mean phi features (before rho) of each bag of images ``X``."""
+    import torch
+
+    module = enc._module
+    module.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(X), 8):
+            x = torch.from_numpy(np.ascontiguousarray(X[start:start + 8]))
+            n, k = x.shape[:2]
+            x = x.float().div(255.0).flatten(0, 1).permute(0, 3, 1, 2).sub(0.5)
+            out.append(module.encode_images(x).reshape(n, k, -1).mean(1).numpy())
+    return np.concatenate(out)
+
+
+def features(name, est, X):
+    """Bag features of ``X`` for method ``name`` (DSF-: mean of single images)."""
+    if name == "DSF+ phi":
+        return pooled_phi(est, X)
+    if name == "DSF-":
+        n, k = X.shape[:2]
+        single = est.transform(X.reshape((n * k, 1) + X.shape[2:]))
+        return single.reshape(n, k, -1).mean(1)
+    return est.transform(X)
+
+
+def source_distances(F, metric):
+    """Pairwise distances between the rows of ``F`` (fingerprints)."""
+    from scipy.spatial.distance import cdist
+
+    return cdist(F, F, "correlation" if metric == "correlation" else "euclidean")
+
+
+def fingerprints(Z, y, sources):
+    from skfingerprint.cluster import model_fingerprints
+
+    return model_fingerprints(Z, y, labels=sources)[1]
+
+
+def _metric(name):
+    """Distance between fingerprints of method ``name``."""
+    return "correlation" if name in ("Spectrum", "PRNU") else "euclidean"
+
+
+def _standardised(Ztr, *others):
+    mu, sd = Ztr.mean(0), Ztr.std(0) + 1e-12
+    return [(Z - mu) / sd for Z in (Ztr, *others)]
+
+
+# feature spaces read from one fitted estimator
+VARIANTS = {"DSF+": ("DSF+", "DSF+ phi"), "DSF-": ("DSF-",), "CNN": ("CNN",),
+            "Spectrum": ("Spectrum",), "PRNU": ("PRNU",)}
+
+
+def fit_and_embed(fitter, variants, fitters, Xtr, ytr, Xev):
+    """Fit ``fitter`` on (Xtr, ytr); features of the evaluated bags per variant."""
+    est = fitters[fitter]().fit(Xtr, ytr)
+    out = {}
+    for name in variants:
+        Zev = features(name, est, Xev)
+        if name == "DSF+ phi":  # raw phi statistics: put every feature on one scale
+            Zev = _standardised(features(name, est, Xtr), Zev)[1]
+        out[name] = Zev
+    return out
+
+
+def relatives_rank(dist_row, known, groups, s):
+    """Rank (1-based) of the nearest known source sharing ``s``'s group, or None."""
+    order = [known[i] for i in np.argsort(dist_row)]
+    ranks = [r for r, k in enumerate(order, 1) if groups[k] == groups[s]]
+    return ranks[0] if ranks else None
+
+
+def run(args):
+    from sklearn.metrics import adjusted_rand_score
+
+    from skfingerprint import make_bags
+    from skfingerprint.cluster import cut_families
+    from skfingerprint.datasets import lineage_groups
+
+    per = (args.n_train + args.n_test) * args.bag_size
+    zoo, images, labels = zoo_subset(args.preset, per, SEED)
+    X, y = make_bags(images, labels, bag_size=args.bag_size, random_state=SEED)
+    sources = list(zoo.sources)
+    test, train = [], []
+    for s in sources:
+        idx = np.flatnonzero(y == s)
+        test.append(idx[:args.n_test])
+        train.append(idx[args.n_test:args.n_test + args.n_train])
+    test, train = np.concatenate(test), np.concatenate(train)
+    truths = {"class": {s: zoo.families[s] for s in sources},
+              "lineage": lineage_groups(zoo.lineage, 2)}
+    fitters = _fitters(args.epochs)
+    results = {}
+    for fitter, variants in VARIANTS.items():
+        variants = [v for v in variants if v in args.methods]
+        if not variants:
+            continue
+        t0 = time.perf_counter()
+        for v in variants:
+            results[v] = {"loo": {}, "ari": {}, "seconds": 0.0}
+        # (c) every source known: ARI of the clustering at the true number of groups
+        Zte = fit_and_embed(fitter, variants, fitters, X[train], y[train], X[test])
+        for v in variants:
+            D = source_distances(fingerprints(Zte[v], y[test], sources), _metric(v))
+            for truth, groups in truths.items():
+                g = [groups[s] for s in sources]
+                ids = cut_families(D, n_families=len(set(g)))
+                results[v]["ari"][truth] = float(adjusted_rand_score(g, ids))
+        # (a), (b): leave each source out
+        for s in sources:
+            if not any(truths[t][k] == truths[t][s] for t in truths
+                       for k in sources if k != s):
+                continue  # no relative under either truth: nothing to find
+            keep = y[train] != s
+            known = [k for k in sources if k != s]
+            ev = np.concatenate([test[y[test] != s], np.flatnonzero(y == s)])
+            is_s = y[ev] == s
+            Zev = fit_and_embed(fitter, variants, fitters, X[train[keep]], y[train[keep]],
+                                X[ev])
+            for v in variants:
+                F_known = fingerprints(Zev[v][~is_s], y[ev][~is_s], known)
+                F_s = Zev[v][is_s].mean(0, keepdims=True)
+                row = source_distances(np.vstack([F_s, F_known]), _metric(v))[0, 1:]
+                nearest = known[int(np.argmin(row))]
+                entry = {"nearest": nearest}
+                for truth, groups in truths.items():
+                    rank = relatives_rank(row, known, groups, s)
+                    entry[truth] = None if rank is None else {
+                        "nearest_is_relative": bool(groups[nearest] == groups[s]),
+                        "rank": rank}
+                results[v]["loo"][s] = entry
+                print(v, s, entry, flush=True)
+        for v in variants:  # one set of fits for all the variants of a fitter
+            results[v]["seconds"] = time.perf_counter() - t0
+    return zoo, sources, truths, results
+
+
+def summary(results, truth):
+    rows = [e[truth] for e in results["loo"].values() if e[truth] is not None]
+    if not rows:
+        return float("nan"), float("nan"), 0
+    return (float(np.mean([r["nearest_is_relative"] for r in rows])),
+            float(np.mean([r["rank"] for r in rows])), len(rows))
+
+
+def render(args, zoo, sources, truths, results, wall):
+    n_groups = {t: len(set(g[s] for s in sources)) for t, g in truths.items()}
+    md = ["# Model similarity as lineage: the nearest known source of a left-out generator\n",
+          f"Zoo: preset `{args.preset}` ({zoo.sample_size}x{zoo.sample_size}, {len(sources)} "
+          f"sources); per source {args.n_train} training and {args.n_test} held-out bags of "
+          f"{args.bag_size} images, disjoint. Leave one source out: each method is fitted on "
+          "the training bags of the other sources; fingerprints are the mean features of "
+          "the held-out bags; the left-out source's nearest known fingerprint (Euclidean for "
+          "learned features, correlation distance for spectra and PRNU). Ground truths: the "
+          f"model class (`zoo.families`, {n_groups['class']} groups) and the lineage groups at "
+          f"depth 2 (`lineage_groups(zoo.lineage, 2)`, {n_groups['lineage']} groups); "
+          "sources without a relative under a truth are not counted for it. ARI: every "
+          "source known, average linkage cut at the true number of groups.\n",
+          "| method | nearest is same class | mean rank of a same-class source | nearest is "
+          "same lineage | mean rank of a relative | ARI class | ARI lineage | seconds |",
+          "|---|---|---|---|---|---|---|---|"]
+    for m, r in results.items():
+        c, rc, nc = summary(r, "class")
+        lin, rl, nl = summary(r, "lineage")
+        md.append(f"| {m} | {c:.2f} ({nc}) | {rc:.2f} | {lin:.2f} ({nl}) | {rl:.2f} | "
+                  f"{r['ari']['class']:.3f} | {r['ari']['lineage']:.3f} | {r['seconds']:.0f} |")
+    chance = {}
+    for t, g in truths.items():
+        vals = []
+        for s in sources:
+            rel = sum(g[k] == g[s] for k in sources if k != s)
+            if rel:
+                vals.append(rel / (len(sources) - 1))
+        chance[t] = float(np.mean(vals))
+    md += ["", f"Chance that a random known source is a relative: class {chance['class']:.2f}, "
+               f"lineage {chance['lineage']:.2f}. (n): left-out sources counted. Seconds: all "
+               "the fits of a method (DSF+ and DSF+ phi share theirs).", "",
+           "Nearest known source of each left-out source:", "",
+           "| left-out source | class | lineage group | " + " | ".join(results) + " |",
+           "|---|---|---|" + "---|" * len(results)]
+    for s in sources:
+        if not any(s in r["loo"] for r in results.values()):
+            continue
+        md.append(f"| {s} | {truths['class'][s]} | {truths['lineage'][s]} | " + " | ".join(
+            r["loo"].get(s, {}).get("nearest", "-") for r in results.values()) + " |")
+    md += ["", f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(environment()),
+           "Reproduce: `python benchmarks/lineage.py" + (" --quick" if args.quick else "")
+           + "`\n"]
+    return "\n".join(md), chance
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small zoo, bags of 8, 2 epochs")
+    p.add_argument("--n-train", type=int, default=None, help="training bags per source")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    args = p.parse_args(argv)
+    cfg = (dict(preset="small", bag_size=8, n_test=4, n_train=6, epochs=2) if args.quick
+           else dict(preset="default", bag_size=32, n_test=10, n_train=10, epochs=None))
+    for k, v in cfg.items():
+        if getattr(args, k, None) is None:
+            setattr(args, k, v)
+    t0 = time.perf_counter()
+    zoo, sources, truths, results = run(args)
+    md, chance = render(args, zoo, sources, truths, results, time.perf_counter() - t0)
+    write_results("lineage_quick" if args.quick else "lineage", md,
+                  {"env": environment(), "config": cfg, "truths": truths, "chance": chance,
+                   "results": results})
+    return results
+
+
+if __name__ == "__main__":
+    main()
