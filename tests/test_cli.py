@@ -98,6 +98,12 @@ def test_attribute_json(fitted, capsys):
         assert b["runner_up"] != b["source"]
         assert b["runner_up_probability"] <= b["probability"]
         assert b["probabilities"][b["runner_up"]] == b["runner_up_probability"]
+        # nearest known relatives: the closest fingerprints, nearest first
+        near = b["nearest_known_sources"]
+        assert len(near) == min(3, len(data.sources))
+        assert [n["distance"] for n in near] == sorted(n["distance"] for n in near)
+        assert near[0]["source"] == b["nearest_source"]
+        assert len({n["source"] for n in near}) == len(near)
 
 
 def test_attribute_one_bag_of_files_as_text(fitted, capsys):

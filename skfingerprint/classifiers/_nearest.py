@@ -501,6 +501,33 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
             return S[:, 1] - S[:, 0]
         return S
 
+    def source_distances(self, X):
+        """Distance of every bag to the fingerprint of every known source.
+
+        The distances the attribution rests on: ``1 - correlation``
+        (``metric="correlation"``) or Euclidean, one column per source in
+        the order of ``classes_`` (enrolled sources included).  For a bag of
+        an unknown generator, the smallest are its nearest known relatives.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, n_features)
+
+        Returns
+        -------
+        distances : ndarray of shape (n_bags, n_classes)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfingerprint.classifiers import NearestFingerprintClassifier
+        >>> X = np.array([[0., 0.], [0., 1.], [4., 0.], [4., 1.]])
+        >>> clf = NearestFingerprintClassifier("euclidean").fit(X, ["a", "a", "b", "b"])
+        >>> clf.source_distances([[1., 0.5]]).round(2).tolist()
+        [[1.0, 3.0]]
+        """
+        return _distances(self._raw_scores(X), self.metric)
+
     def unknown_score(self, X):
         """How likely each bag comes from an unknown source (higher = more).
 

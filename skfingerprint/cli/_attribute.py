@@ -22,7 +22,9 @@ def add_parser(sub, common):
             "decision_function for that source), the runner-up, and the files. "
             "With a model fitted with --reject-rate, a bag far from every source is "
             "answered 'unknown' (the runner-up column then shows the nearest "
-            "source); --json gives each bag's unknown_score and the threshold."),
+            "source); --json gives each bag's unknown_score, the threshold and its "
+            "nearest known sources with their distances (for a bag of an unknown "
+            "generator: the known models it is closest to)."),
         epilog=examples("""
             skfingerprint attribute model.skfp suspicious/             # the folder as one bag
             skfingerprint attribute model.skfp suspicious/ --bag-size 16
@@ -40,6 +42,10 @@ def add_parser(sub, common):
     return p
 
 
+# known sources listed per bag by --json, nearest first
+_N_NEAREST = 3
+
+
 def _class_scores(classifier, Z):
     """``decision_function`` as one column per class (scikit-learn's binary
     convention, one value per bag for 2 classes, becomes ``[-d, d]``)."""
@@ -52,7 +58,8 @@ def _class_scores(classifier, Z):
 def _predict(model, bags):
     """The classifier's answers for bags of paths (grouped by bag length)."""
     classifier = model.steps[-1][1]
-    out = {key: [None] * len(bags) for key in ("pred", "proba", "score", "unknown")}
+    out = {key: [None] * len(bags)
+           for key in ("pred", "proba", "score", "unknown", "distances")}
     groups = {}
     for i, bag in enumerate(bags):
         groups.setdefault(len(bag), []).append(i)
@@ -64,7 +71,10 @@ def _predict(model, bags):
                    "score": _class_scores(classifier, Z),
                    "unknown": (classifier.unknown_score(Z)
                                if hasattr(classifier, "unknown_score")
-                               else np.full(len(idx), np.nan))}
+                               else np.full(len(idx), np.nan)),
+                   "distances": (classifier.source_distances(Z)
+                                 if hasattr(classifier, "source_distances")
+                                 else [None] * len(idx))}
         for key, values in answers.items():
             for row, i in enumerate(idx):
                 out[key][i] = values[row]
@@ -83,8 +93,18 @@ def _result(i, bag, answers, classes, threshold):
         "runner_up": None if second is None else classes[second],
         "runner_up_probability": None if second is None else float(proba[second]),
         "probabilities": {c: float(p) for c, p in zip(classes, proba)},
+        "nearest_known_sources": _nearest_known(answers["distances"][i], classes),
         "files": list(bag),
     }
+
+
+def _nearest_known(distances, classes, n=_N_NEAREST):
+    """The ``n`` known sources nearest to a bag, with their distances (None
+    for a classifier without fingerprints)."""
+    if distances is None:
+        return None
+    order = np.argsort(distances, kind="stable")[:n]
+    return [{"source": classes[j], "distance": float(distances[j])} for j in order]
 
 
 def run(args):

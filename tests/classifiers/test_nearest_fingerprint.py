@@ -125,3 +125,23 @@ def test_correlation_is_scale_free_and_constant_rows_score_zero():
     np.testing.assert_array_equal(clf.decision_function(np.full((1, 6), 3.0)), [0.0])
     Zs, const = _standardize_rows(np.vstack([1e-14 * x, np.full((1, 6), 3.0)]))
     assert const.tolist() == [False, True]
+
+
+@pytest.mark.parametrize("metric", ["correlation", "euclidean"])
+def test_source_distances_brute_force_and_enrolled(metric):
+    rng = np.random.RandomState(3)
+    X = rng.standard_normal((12, 6))
+    y = np.repeat(["a", "b", "c"], 4)
+    clf = NearestFingerprintClassifier(metric).fit(X, y)
+    Q = rng.standard_normal((5, 6))
+    D = clf.source_distances(Q)
+    for i, q in enumerate(Q):
+        for j, c in enumerate(clf.classes_):
+            f = X[y == c].mean(0)
+            want = (1 - np.corrcoef(q - q.mean(), f - f.mean())[0, 1] if metric == "correlation"
+                    else np.linalg.norm(q - f))
+            assert D[i, j] == pytest.approx(want, abs=1e-9)
+    # the nearest known source is the attributed one
+    np.testing.assert_array_equal(clf.classes_[D.argmin(1)], clf.predict(Q))
+    clf.enroll(rng.standard_normal((3, 6)), "new")
+    assert clf.source_distances(Q).shape == (5, 4)
