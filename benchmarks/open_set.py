@@ -317,8 +317,8 @@ def main(argv=None, zoo_loader=zoo_subset):
                 "bags and a pool of training bags, disjoint. "
                 "`SetFingerprintEncoder(random_state=0"
                 + ("" if cfg["epochs"] is None else f", max_epochs={cfg['epochs']}")
-                + ")`, `NearestFingerprintClassifier('euclidean')`. The machine (2 CPU "
-                "cores) was shared with four other engineers' jobs: times are upper bounds.")
+                + ")`, `NearestFingerprintClassifier('euclidean')`. Times are upper "
+                "bounds: the machine (2 CPU cores) may have run other jobs meanwhile.")
         for n_train in cfg["n_train"]:
             key = f"bag{bag_size}_train{n_train}"
             t0 = time.perf_counter()
