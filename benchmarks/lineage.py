@@ -59,19 +59,14 @@ def _fitters(epochs):
 
 
 def pooled_phi(enc, X):
-    """Mean phi features (before rho) of each bag of images ``X``."""
+    """Pooled phi features (``DeepSet.pool``, before rho) of each bag of images ``X``."""
     import torch
 
     module = enc._module
     module.eval()
-    out = []
     with torch.inference_mode():
-        for start in range(0, len(X), 8):
-            x = torch.from_numpy(np.ascontiguousarray(X[start:start + 8]))
-            n, k = x.shape[:2]
-            x = x.float().div(255.0).flatten(0, 1).permute(0, 3, 1, 2).sub(0.5)
-            out.append(module.encode_images(x).reshape(n, k, -1).mean(1).numpy())
-    return np.concatenate(out)
+        return np.concatenate([module.pool(torch.from_numpy(np.ascontiguousarray(
+            X[start:start + 8]))).numpy() for start in range(0, len(X), 8)])
 
 
 def features(name, est, X):
@@ -85,17 +80,12 @@ def features(name, est, X):
     return est.transform(X)
 
 
-def source_distances(F, metric):
-    """Pairwise distances between the rows of ``F`` (fingerprints)."""
-    from scipy.spatial.distance import cdist
+def nearest_fingerprints(Z, y, metric):
+    """``NearestFingerprintClassifier`` on (Z, y): the library's fingerprints
+    (mean feature of each source) and distances (``source_distances``)."""
+    from skfingerprint.classifiers import NearestFingerprintClassifier
 
-    return cdist(F, F, "correlation" if metric == "correlation" else "euclidean")
-
-
-def fingerprints(Z, y, sources):
-    from skfingerprint.cluster import model_fingerprints
-
-    return model_fingerprints(Z, y, labels=sources)[1]
+    return NearestFingerprintClassifier(metric).fit(Z, y)
 
 
 def _metric(name):
@@ -163,9 +153,12 @@ def run(args):
         # (c) every source known: ARI of the clustering at the true number of groups
         Zte = fit_and_embed(fitter, variants, fitters, X[train], y[train], X[test])
         for v in variants:
-            D = source_distances(fingerprints(Zte[v], y[test], sources), _metric(v))
+            nfc = nearest_fingerprints(Zte[v], y[test], _metric(v))
+            D = nfc.source_distances(nfc.fingerprints_)
+            D = (D + D.T) / 2  # symmetric up to rounding
+            np.fill_diagonal(D, 0.0)
             for truth, groups in truths.items():
-                g = [groups[s] for s in sources]
+                g = [groups[s] for s in nfc.classes_]
                 ids = cut_families(D, n_families=len(set(g)))
                 results[v]["ari"][truth] = float(adjusted_rand_score(g, ids))
         # (a), (b): leave each source out
@@ -174,15 +167,14 @@ def run(args):
                        for k in sources if k != s):
                 continue  # no relative under either truth: nothing to find
             keep = y[train] != s
-            known = [k for k in sources if k != s]
             ev = np.concatenate([test[y[test] != s], np.flatnonzero(y == s)])
             is_s = y[ev] == s
             Zev = fit_and_embed(fitter, variants, fitters, X[train[keep]], y[train[keep]],
                                 X[ev])
             for v in variants:
-                F_known = fingerprints(Zev[v][~is_s], y[ev][~is_s], known)
-                F_s = Zev[v][is_s].mean(0, keepdims=True)
-                row = source_distances(np.vstack([F_s, F_known]), _metric(v))[0, 1:]
+                nfc = nearest_fingerprints(Zev[v][~is_s], y[ev][~is_s], _metric(v))
+                known = list(nfc.classes_)
+                row = nfc.source_distances(Zev[v][is_s].mean(0, keepdims=True))[0]
                 nearest = known[int(np.argmin(row))]
                 entry = {"nearest": nearest}
                 for truth, groups in truths.items():

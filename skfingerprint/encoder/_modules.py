@@ -196,6 +196,14 @@ class DeepSet(nn.Module):
         return None
 
     def forward(self, x):
+        z = self.rho(self.bag_norm(self.pool(x)))
+        if self.radius is not None:
+            z = self.radius * F.normalize(z, dim=1)
+        return z
+
+    def pool(self, x):
+        """The pooled phi features of bags ``(n_bags, bag_size, H, W, C)``:
+        ``(n_bags, phi.out_features)``, before rho (float32)."""
         if x.ndim != 5:
             raise ValueError(
                 f"DeepSet expects (n_bags, bag_size, H, W, C), got {tuple(x.shape)}."
@@ -211,8 +219,4 @@ class DeepSet(nn.Module):
         with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
             feats = self.encode_images(x).reshape(n_bags, bag_size, -1)
         feats = feats.float()
-        pooled = feats.mean(dim=1) if self.pooling == "mean" else feats.sum(dim=1)
-        z = self.rho(self.bag_norm(pooled))
-        if self.radius is not None:
-            z = self.radius * F.normalize(z, dim=1)
-        return z
+        return feats.mean(dim=1) if self.pooling == "mean" else feats.sum(dim=1)
