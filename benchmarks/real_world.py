@@ -1,14 +1,24 @@
-"""Real-world images: mixed sizes, half JPEG, a decoder's traces on real content.
+"""Real-world images: mixed sizes, half JPEG, patch mode vs resizing.
 
-The set (made here, nothing downloaded): ``real`` = crops of 96-192 px of the
-photographs that ship with scikit-image and scikit-learn, and five
-*round-trip* sources = other such crops encoded and decoded by five small
-convolutional autoencoders that differ only in their upsampling layers
-(nearest, bilinear, bicubic, transposed convolution, pixel shuffle), the
-SD-style "real content through a generator's decoder" case.  Each source's
-images have sizes drawn from 96-192 px (height and width independently) and
-half of every source is saved as JPEG (quality 80-95), half as PNG, so no
-format or size confound separates the sources.
+Two sets, made here (nothing downloaded), ``--set`` chooses:
+
+* ``zoo`` (the default, the main set): the model zoo's fully convolutional
+  generators sampled at 192 px (``make_model_zoo("small", sample_size=192,
+  n_samples=128)``: one pixel-space U-Net sampled by DDIM, DPM-Solver and
+  Euler ancestral, a noise-conditional score network with Langevin
+  dynamics, an ``AutoencoderKL`` round trip of real crops, one latent U-Net
+  with two samplers behind that autoencoder's decoder) and ``real`` photo
+  crops; every image cropped to a random 96-192 px (height and width drawn
+  independently, never resized) and half of every source saved as JPEG
+  (quality 80-95), half as PNG, so no format or size confound separates the
+  sources.  8 sources.
+* ``roundtrip`` (the hard case): ``real`` = crops of 96-192 px of the
+  photographs that ship with scikit-image and scikit-learn, and five
+  *round-trip* sources = other such crops encoded and decoded by five small
+  convolutional autoencoders that differ only in their upsampling layers
+  (nearest, bilinear, bicubic, transposed convolution, pixel shuffle), the
+  SD-style "real content through a generator's decoder" case; sizes and
+  formats as above.  6 sources.
 
 Compared (trained on half of each source's images, tested on the other half;
 bags of 8 and single images):
@@ -16,7 +26,7 @@ bags of 8 and single images):
 * DSF+ in patch mode (``SetFingerprintEncoder(patch_size=64)``), no resizing;
 * the resize route (``image_size=64``: Lanczos resize of every image, the
   only route before patch mode);
-* the spectrum and PRNU baselines in patch mode.
+* the spectrum, PRNU and per-image CNN baselines in patch mode.
 
 Fingerprints go to the paper's MLP (StandardScaler + MLP).  ``--parts``
 selects what to run: ``accuracy`` (the table), ``align`` (crops at multiples
@@ -26,10 +36,14 @@ JPEG q75), ``memory`` (time and peak
 RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
 fresh process).
 
-    python benchmarks/real_world.py            # everything (~40 min, 2 cores)
-    python benchmarks/real_world.py --quick    # a small version (~2 min)
+    python benchmarks/real_world.py                    # the zoo set (~25 min after the zoo build)
+    python benchmarks/real_world.py --set roundtrip    # the hard case (~40 min, 2 cores)
+    python benchmarks/real_world.py --quick            # a small version (~3 min)
 
-Results: ``benchmarks/results/real_world[_quick].md/.json``.
+The zoo set needs the zoo sampled at 192 px, built once and cached (about 35
+minutes on 2 CPU cores; ``--quick`` samples 16 images at 96 px instead).
+
+Results: ``benchmarks/results/real_world[_roundtrip][_quick].md/.json``.
 """
 
 from __future__ import annotations
@@ -144,6 +158,42 @@ def make_set(root, n_per_source, *, steps, sizes=(96, 192), seed=0):
     return np.array(paths, dtype=object), np.array(labels), info
 
 
+def make_zoo_set(root, n_per_source, *, sample_size=192, sizes=(96, 192), crop_align=8,
+                 seed=0):
+    """The zoo's fully convolutional sources sampled at ``sample_size``,
+    cropped to random sizes in ``sizes`` and written under ``root/<source>/``
+    (half JPEG q80-95, half PNG); returns (paths, labels, info)."""
+    from PIL import Image
+
+    from skfingerprint.datasets import make_model_zoo
+
+    t = time.perf_counter()
+    zoo = make_model_zoo("small", sample_size=sample_size, n_samples=n_per_source,
+                         random_state=seed)
+    info = {"zoo_seconds": round(time.perf_counter() - t, 1),
+            "lineage": {s: list(v) for s, v in zoo.lineage.items()}}
+    rng = np.random.RandomState(seed)
+    paths, labels = [], []
+    for source in zoo.sources:
+        os.makedirs(os.path.join(root, source), exist_ok=True)
+        for j, image in enumerate(zoo.images[zoo.labels == source]):
+            h, w = rng.randint(sizes[0], min(sizes[1], sample_size) + 1, size=2)
+            # offsets on the generator's 8-pixel grid: the upsampling phase an image
+            # sampled at that size has (arbitrary offsets: ``crop_align=1``)
+            top = crop_align * rng.randint((image.shape[0] - h) // crop_align + 1)
+            left = crop_align * rng.randint((image.shape[1] - w) // crop_align + 1)
+            image = np.ascontiguousarray(image[top : top + h, left : left + w])
+            if j % 2:
+                path = os.path.join(root, source, f"{j:05d}.jpg")
+                Image.fromarray(image).save(path, quality=int(rng.randint(80, 96)))
+            else:
+                path = os.path.join(root, source, f"{j:05d}.png")
+                Image.fromarray(image).save(path)
+            paths.append(path)
+            labels.append(source)
+    return np.array(paths, dtype=object), np.array(labels), info
+
+
 # ------------------------------------------------------------- evaluation
 def _split(paths, labels, bag_size, seed):
     """Half of each source's images to train (in bags), half to test."""
@@ -162,22 +212,27 @@ def _split(paths, labels, bag_size, seed):
     return (Xtr, ytr), (Xte, yte), (X1, y1)
 
 
-def _methods(args, patch_size):
+def _encoder(args, **params):
+    """A SetFingerprintEncoder with the library's defaults but ``--epochs``."""
     from skfingerprint import SetFingerprintEncoder
-    from skfingerprint.baselines import PRNUFingerprint, SpectrumFingerprint
 
-    enc = dict(max_epochs=args.epochs, random_state=0, num_workers=0)
+    if args.epochs is not None:
+        params.setdefault("max_epochs", args.epochs)
+    return SetFingerprintEncoder(random_state=0, num_workers=0, **params)
+
+
+def _methods(args, patch_size):
+    from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
+
     patch = dict(patch_size=patch_size, patches_per_image=args.patches)
     out = {
-        "DSF+ patch mode": SetFingerprintEncoder(**enc, **patch),
-        "DSF+ resize route (image_size=64)": SetFingerprintEncoder(**enc, image_size=64),
+        "DSF+ patch mode": _encoder(args, **patch),
+        "DSF+ resize route (image_size=64)": _encoder(args, image_size=64),
     }
     for name, cls in (("Spectrum patch mode", SpectrumFingerprint),
                       ("PRNU patch mode", PRNUFingerprint)):
-        try:
-            out[name] = cls(**patch)
-        except TypeError:  # a baseline without patch mode
-            pass
+        out[name] = cls(**patch)
+    out["CNN patch mode"] = AttributionCNN(random_state=0, **patch)
     return out
 
 
@@ -207,10 +262,7 @@ def part_align(args, data):
     for align in (8, 1):
         patches.PATCH_ALIGN = align
         try:
-            from skfingerprint import SetFingerprintEncoder
-
-            enc = SetFingerprintEncoder(max_epochs=args.epochs, random_state=0,
-                                        patch_size=64, patches_per_image=args.patches)
+            enc = _encoder(args, patch_size=64, patches_per_image=args.patches)
             rows[f"offsets multiple of {align}"] = evaluate(enc, data)
         finally:
             patches.PATCH_ALIGN = 8
@@ -219,12 +271,9 @@ def part_align(args, data):
 
 
 def part_patches(args, data):
-    from skfingerprint import SetFingerprintEncoder
-
     rows = {}
     for n in args.patch_counts:
-        enc = SetFingerprintEncoder(max_epochs=args.epochs, random_state=0,
-                                    patch_size=64, patches_per_image=n)
+        enc = _encoder(args, patch_size=64, patches_per_image=n)
         rows[str(n)] = evaluate(enc, data)
         print(n, rows[str(n)], flush=True)
     return rows
@@ -233,7 +282,6 @@ def part_patches(args, data):
 def part_augment(args, data):
     """Patch mode trained with and without post-processing augmentation,
     tested on the test images as they are and re-encoded as JPEG q75."""
-    from skfingerprint import SetFingerprintEncoder
     from skfingerprint.augment import RandomPostProcessing
 
     (Xtr, ytr), (Xte, yte), (X1, y1) = data
@@ -242,8 +290,7 @@ def part_augment(args, data):
     for name, aug in (("none", None),
                       ("RandomPostProcessing(resize_scale=None)",
                        RandomPostProcessing(resize_scale=None))):
-        enc = SetFingerprintEncoder(max_epochs=args.epochs, random_state=0, patch_size=64,
-                                    patches_per_image=args.patches, augmentation=aug)
+        enc = _encoder(args, patch_size=64, patches_per_image=args.patches, augmentation=aug)
         t = time.perf_counter()
         clf = paper_mlp(0).fit(enc.fit_transform(Xtr, ytr), ytr)
         rows[name] = {"bag": float(clf.score(enc.transform(Xte), yte)),
@@ -330,43 +377,80 @@ def _table(rows, cols=("bag", "image")):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--set", dest="set_name", choices=("zoo", "roundtrip"), default="zoo")
     parts = ["accuracy", "align", "patches", "augment", "memory"]
-    parser.add_argument("--parts", nargs="+", default=parts, choices=parts)
+    parser.add_argument("--parts", nargs="+", default=None, choices=parts,
+                        help="default: accuracy, augment and memory for the zoo set, "
+                             "everything but memory for the round trips")
     parser.add_argument("--n-per-source", type=int, default=None,
-                        help="images per source (default: 48 quick, 96)")
+                        help="images per source (default: zoo 128, round trips 96; "
+                             "quick 16 / 48)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="encoder epochs (default: 3 quick, 6)")
+                        help="encoder epochs (default: the library's for the zoo set; "
+                             "6 for the round trips; quick 3)")
+    parser.add_argument("--crop-align", type=int, default=8,
+                        help="zoo set: crop offsets are multiples of this (default 8: the "
+                             "generators' upsampling phase kept; 1: arbitrary crops)")
     args = parser.parse_args(argv)
-    args.n_per_source = args.n_per_source or (48 if args.quick else 96)
+    zoo_set = args.set_name == "zoo"
+    if args.parts is None:
+        args.parts = (["accuracy", "augment", "memory"] if zoo_set
+                      else ["accuracy", "align", "patches", "augment"])
+    if args.n_per_source is None:
+        args.n_per_source = {(True, True): 16, (True, False): 128,
+                             (False, True): 48, (False, False): 96}[zoo_set, args.quick]
     args.steps = 60 if args.quick else 300
-    args.epochs = args.epochs or (3 if args.quick else 6)
+    if args.epochs is None and (args.quick or not zoo_set):
+        args.epochs = 3 if args.quick else 6
+    args.sample_size = 96 if (zoo_set and args.quick) else 192
     args.patches = 8
     args.patch_counts = (2, 8) if args.quick else (4, 16)  # 8: the accuracy table
     args.memory_images = 40 if args.quick else 300
     env = environment()
     payload = {"environment": env, "settings": {k: v for k, v in vars(args).items()}}
-    md = ["# Real-world images: mixed sizes, half JPEG, patch mode vs resizing\n",
+    if zoo_set:
+        what = (f"- set: the model zoo's fully convolutional sources and real crops, "
+                f"sampled at {args.sample_size} px (`make_model_zoo(\"small\", sample_size="
+                f"{args.sample_size}, n_samples={args.n_per_source})`), each image cropped to "
+                f"96-{args.sample_size} px (height and width drawn independently, never "
+                f"resized) at offsets that are multiples of {args.crop_align}")
+    else:
+        what = (f"- set: real + {len(UPSAMPLERS)} autoencoder round trips (upsampling "
+                f"{', '.join(UPSAMPLERS)}), crops of 96-192 px (height and width drawn "
+                "independently)")
+    epochs = ("the library's defaults" if args.epochs is None
+              else f"default parameters but {args.epochs} epochs")
+    md = ["# Real-world images: mixed sizes, half JPEG, patch mode vs resizing"
+          + ("" if zoo_set else " (the hard case: autoencoder round trips)") + "\n",
           env_markdown(env),
-          f"- set: real + {len(UPSAMPLERS)} autoencoder round trips (upsampling "
-          f"{', '.join(UPSAMPLERS)}), {args.n_per_source} images per source of "
-          "96-192 px (height and width drawn independently), every other image "
-          "JPEG q80-95, the rest PNG; half of each source trains, half tests\n",
-          f"- encoder: default parameters but {args.epochs} epochs; patch mode "
-          f"patch_size=64, patches_per_image={args.patches}; classifier: "
-          "StandardScaler + MLP(128, 64)\n",
+          (what + f", {args.n_per_source} images per source, every other image JPEG "
+           "q80-95, the rest PNG; half of each source trains, half tests\n"),
+          (f"- encoder: {epochs}; patch mode patch_size=64, patches_per_image="
+           f"{args.patches}; classifier: StandardScaler + MLP(128, 64)\n"),
           "- the machine was shared with other jobs: seconds are upper bounds\n"]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         if {"accuracy", "align", "patches", "augment"} & set(args.parts):
-            paths, labels, info = make_set(tmp, args.n_per_source, steps=args.steps)
-            payload["autoencoders"] = info
+            if zoo_set:
+                paths, labels, info = make_zoo_set(tmp, args.n_per_source,
+                                                   sample_size=args.sample_size,
+                                                   crop_align=args.crop_align)
+                payload["zoo"] = info
+                md.append(f"- set made in {time.perf_counter() - t0:.0f} s (zoo loaded or "
+                          f"built in {info['zoo_seconds']:.0f} s); sources "
+                          + ", ".join(f"`{s}`" for s in info["lineage"]) + "\n")
+            else:
+                paths, labels, info = make_set(tmp, args.n_per_source, steps=args.steps)
+                payload["autoencoders"] = info
+                md.append(f"- set built in {time.perf_counter() - t0:.0f} s; autoencoders "
+                          + ", ".join(f"{k}: MSE {v['final_mse']}" for k, v in info.items())
+                          + "\n")
             data = _split(paths, labels, 8, seed=0)
-            md.append(f"- set built in {time.perf_counter() - t0:.0f} s; autoencoders "
-                      + ", ".join(f"{k}: MSE {v['final_mse']}" for k, v in info.items())
-                      + "\n")
+            n_sources = np.unique(labels).size
         if "accuracy" in args.parts:
             payload["accuracy"] = part_accuracy(args, data)
-            md += ["\n## Accuracy (6 sources, chance 0.167)\n", _table(payload["accuracy"]), ""]
+            md += [f"\n## Accuracy ({n_sources} sources, chance {1 / n_sources:.3f})\n",
+                   _table(payload["accuracy"]), ""]
         if "align" in args.parts:
             payload["align"] = part_align(args, data)
             md += ["\n## Crop offsets: multiples of 8 vs any pixel (DSF+ patch mode)\n",
@@ -393,7 +477,10 @@ def main(argv=None):
                for r in payload["memory"]]
     payload["total_seconds"] = round(time.perf_counter() - t0, 1)
     md.append(f"\nTotal: {payload['total_seconds']} s.\n")
-    write_results("real_world_quick" if args.quick else "real_world", "\n".join(md), payload)
+    name = ("real_world" + ("" if zoo_set else "_roundtrip")
+            + ("" if args.crop_align == 8 or not zoo_set else f"_crop{args.crop_align}")
+            + ("_quick" if args.quick else ""))
+    write_results(name, "\n".join(md), payload)
 
 
 if __name__ == "__main__":

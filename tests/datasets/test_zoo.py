@@ -469,6 +469,21 @@ def test_sample_size_samples_the_fully_convolutional_sources(tiny):
         make_model_zoo("tiny", sample_size=20)
 
 
+def test_n_samples_sets_images_per_source_and_keys_the_cache(tiny):
+    zoo = make_model_zoo("tiny", random_state=0, n_samples=3, verbose=False)
+    counts = {s: int((zoo.labels == s).sum()) for s in zoo.sources}
+    assert set(counts.values()) == {3}
+    assert all(zoo.metadata[s]["n_images"] == 3 for s in zoo.sources)
+    # the preset's own count is the same zoo as None (one cache), another count another
+    default = make_model_zoo("tiny", random_state=0, verbose=False)
+    assert (default.labels == "real").sum() == N_TINY
+    same = make_model_zoo("tiny", random_state=0, n_samples=N_TINY, verbose=False)
+    np.testing.assert_array_equal(same.images, default.images)
+    assert len(_cache_files(tiny)) == 2
+    with pytest.raises(ValueError, match="n_samples"):
+        make_model_zoo("tiny", n_samples=0)
+
+
 # --------------------------------------------------------------------------
 # resumable, locked, read-only
 # --------------------------------------------------------------------------

@@ -58,6 +58,7 @@ def _cache_key(preset, cfg, image_size, sample_size, seed):
         "preset": [str],  # a key of PRESETS, checked at call time (tests add presets)
         "image_size": [Interval(numbers.Integral, _MIN_SIZE, _MAX_SIZE, closed="both"), None],
         "sample_size": [Interval(numbers.Integral, 8, _MAX_SAMPLE_SIZE, closed="both"), None],
+        "n_samples": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "data_home": [str, os.PathLike, None],
         "random_state": ["random_state"],
         "n_jobs": [numbers.Integral, None],
@@ -67,8 +68,8 @@ def _cache_key(preset, cfg, image_size, sample_size, seed):
     },
     prefer_skip_nested_validation=True,
 )
-def make_model_zoo(preset="small", *, image_size=None, sample_size=None, data_home=None,
-                   random_state=0, n_jobs=None, build_if_missing=True,
+def make_model_zoo(preset="small", *, image_size=None, sample_size=None, n_samples=None,
+                   data_home=None, random_state=0, n_jobs=None, build_if_missing=True,
                    return_X_y=False, verbose=True):
     """Build (or load from the cache) a zoo of really trained generative models.
 
@@ -133,6 +134,14 @@ def make_model_zoo(preset="small", *, image_size=None, sample_size=None, data_ho
         ``real`` crops of that size): GANs, VAEs and flows map a vector to a
         fixed size and are left out.  The networks are trained at
         ``image_size`` as usual; each ``sample_size`` is its own cache.
+
+    n_samples : int, default=None
+        Images per source.  None uses the preset's (256 for ``"small"``,
+        2000 for ``"default"``).  Sampling costs grow with ``n_samples x
+        sample_size**2`` (the pixel U-Nets dominate): fewer images make a
+        zoo sampled at a large size affordable on a CPU, e.g.
+        ``make_model_zoo("small", sample_size=192, n_samples=128)``.  The
+        networks are trained as usual; each ``n_samples`` is its own cache.
 
     data_home : str or path-like, default=None
         Cache folder; see :func:`get_data_home`.
@@ -226,6 +235,8 @@ def make_model_zoo(preset="small", *, image_size=None, sample_size=None, data_ho
             f"{', '.join(repr(p) for p in PRESETS)}; got {preset!r}."
         )
     cfg = PRESETS[preset]
+    if n_samples is not None and int(n_samples) != cfg["n_samples"]:
+        cfg = {**cfg, "n_samples": int(n_samples)}  # part of the cache key's digest
     image_size = (cfg["image_size"] if image_size is None
                   else _check_size("image_size", image_size, _MIN_SIZE, _MAX_SIZE))
     sample_size = (image_size if sample_size is None

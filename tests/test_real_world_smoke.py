@@ -1,0 +1,55 @@
+"""Smoke test of the main set of ``benchmarks/real_world.py``: the zoo's
+images cropped (never resized) to mixed sizes, half JPEG, half PNG, in one
+folder per source.  The accuracy figures are measured by real runs."""
+
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+from sklearn.utils import Bunch
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                     "benchmarks")
+
+
+def test_zoo_set_crops_to_mixed_sizes_half_jpeg(monkeypatch, tmp_path):
+    from skfingerprint import datasets
+
+    monkeypatch.syspath_prepend(BENCH)
+    sys.modules.pop("real_world", None)
+    import real_world
+
+    sources = ["real", "score_ddim", "ldm_a_ddim"]
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 256, (3 * 6, 48, 48, 3), dtype=np.uint8)
+    calls = []
+
+    def fake_zoo(preset, *, sample_size, n_samples, random_state):
+        calls.append((preset, sample_size, n_samples))
+        return Bunch(images=images, labels=np.repeat(sources, 6), sources=np.array(sources),
+                     lineage={s: (s,) for s in sources})
+
+    monkeypatch.setattr(datasets, "make_model_zoo", fake_zoo)
+    paths, labels, info = real_world.make_zoo_set(str(tmp_path), 6, sample_size=48,
+                                                  sizes=(24, 48))
+    assert calls == [("small", 48, 6)]
+    assert sorted(info["lineage"]) == sorted(sources)
+    assert labels.tolist() == np.repeat(sources, 6).tolist()
+    sizes, formats = set(), []
+    for path, label in zip(paths, labels):
+        assert os.path.basename(os.path.dirname(path)) == label
+        with Image.open(path) as im:
+            formats.append(im.format)
+            w, h = im.size
+            pixels = np.asarray(im.convert("RGB"))
+        assert 24 <= h <= 48 and 24 <= w <= 48
+        sizes.add((h, w))
+        if im.format == "PNG":  # lossless: a crop of one of the source's own images
+            own = images[np.repeat(sources, 6) == label]
+            assert any(
+                (pixels == img[t : t + h, l : l + w]).all()
+                for img in own for t in range(48 - h + 1) for l in range(48 - w + 1)
+            )
+    assert len(sizes) > 1  # mixed sizes
+    assert formats.count("JPEG") == formats.count("PNG") == 9
