@@ -125,10 +125,21 @@ def _round_trip(model, image):
     return out[:h, :w]
 
 
-def make_set(root, n_per_source, *, steps, sizes=(96, 192), seed=0):
-    """Write the set under ``root/<source>/``; returns (paths, labels, info)."""
+def _save(image, root, source, j, rng):
+    """Write image ``j`` of ``source``: odd ``j`` as JPEG q80-95, even as PNG."""
     from PIL import Image
 
+    if j % 2:
+        path = os.path.join(root, source, f"{j:05d}.jpg")
+        Image.fromarray(image).save(path, quality=int(rng.randint(80, 96)))
+    else:
+        path = os.path.join(root, source, f"{j:05d}.png")
+        Image.fromarray(image).save(path)
+    return path
+
+
+def make_set(root, n_per_source, *, steps, sizes=(96, 192), seed=0):
+    """Write the set under ``root/<source>/``; returns (paths, labels, info)."""
     from skfingerprint.datasets._photos import load_photos
 
     photos = [p for p in load_photos() if min(p.shape[:2]) >= sizes[1] + 8]
@@ -147,13 +158,7 @@ def make_set(root, n_per_source, *, steps, sizes=(96, 192), seed=0):
             image = _crop(photos, h, w, rng)
             if source != "real":
                 image = _round_trip(models[source], image)
-            if j % 2:
-                path = os.path.join(root, source, f"{j:05d}.jpg")
-                Image.fromarray(image).save(path, quality=int(rng.randint(80, 96)))
-            else:
-                path = os.path.join(root, source, f"{j:05d}.png")
-                Image.fromarray(image).save(path)
-            paths.append(path)
+            paths.append(_save(image, root, source, j, rng))
             labels.append(source)
     return np.array(paths, dtype=object), np.array(labels), info
 
@@ -163,8 +168,6 @@ def make_zoo_set(root, n_per_source, *, sample_size=192, sizes=(96, 192), crop_a
     """The zoo's fully convolutional sources sampled at ``sample_size``,
     cropped to random sizes in ``sizes`` and written under ``root/<source>/``
     (half JPEG q80-95, half PNG); returns (paths, labels, info)."""
-    from PIL import Image
-
     from skfingerprint.datasets import make_model_zoo
 
     t = time.perf_counter()
@@ -183,13 +186,7 @@ def make_zoo_set(root, n_per_source, *, sample_size=192, sizes=(96, 192), crop_a
             top = crop_align * rng.randint((image.shape[0] - h) // crop_align + 1)
             left = crop_align * rng.randint((image.shape[1] - w) // crop_align + 1)
             image = np.ascontiguousarray(image[top : top + h, left : left + w])
-            if j % 2:
-                path = os.path.join(root, source, f"{j:05d}.jpg")
-                Image.fromarray(image).save(path, quality=int(rng.randint(80, 96)))
-            else:
-                path = os.path.join(root, source, f"{j:05d}.png")
-                Image.fromarray(image).save(path)
-            paths.append(path)
+            paths.append(_save(image, root, source, j, rng))
             labels.append(source)
     return np.array(paths, dtype=object), np.array(labels), info
 
