@@ -36,12 +36,12 @@ JPEG q75), ``memory`` (time and peak
 RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
 fresh process).
 
-    python benchmarks/real_world.py                    # the zoo set (~25 min after the zoo build)
+    python benchmarks/real_world.py                    # the zoo set (accuracy + memory: 5 min)
     python benchmarks/real_world.py --set roundtrip    # the hard case (~40 min, 2 cores)
-    python benchmarks/real_world.py --quick            # a small version (~3 min)
+    python benchmarks/real_world.py --quick            # a small version
 
-The zoo set needs the zoo sampled at 192 px, built once and cached (about 35
-minutes on 2 CPU cores; ``--quick`` samples 16 images at 96 px instead).
+The zoo set needs the zoo sampled at 192 px, built once and cached (28 minutes
+on 2 CPU cores; ``--quick`` samples 16 images at 96 px instead).
 
 Results: ``benchmarks/results/real_world[_roundtrip][_quick].md/.json``.
 """
