@@ -20,7 +20,6 @@ benchmarks/results/hostile_model_files[_quick][_other_checkout].md/.json.
 """
 
 import argparse
-import hashlib
 import io
 import json
 import os
@@ -36,7 +35,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
 sys.path.insert(0, ROOT)  # run from a checkout, installed or not
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # the crafting tricks, one copy
 from _common import env_markdown, environment, write_results  # noqa: E402
+from crafted_model_files import envelope, huge_npy, members, rewrite_payload  # noqa: E402
 
 MiB = 2.0**20
 
@@ -63,39 +64,6 @@ print(json.dumps({"before": before, "after": hwm(), "seconds": seconds, "outcome
 """
 
 
-def _envelope(path, meta, payload, *, compression=zipfile.ZIP_DEFLATED):
-    meta = dict(meta, payload_sha256=hashlib.sha256(payload).hexdigest())
-    with zipfile.ZipFile(path, "w", compression=compression) as zf:
-        zf.writestr("meta.json", json.dumps(meta))
-        zf.writestr("model.skops", payload)
-    return path
-
-
-def _rezip(payload, change, compression=zipfile.ZIP_STORED):
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(payload)) as src, \
-            zipfile.ZipFile(out, "w", compression=compression) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, change(info.filename, src.read(info)))
-        for name, data in change(None, None) or ():
-            dst.writestr(name, data)
-    return out.getvalue()
-
-
-def _huge_npy(name, data):
-    from numpy.lib import format as npy
-
-    if name is None or not name.endswith(".npy"):
-        return data
-    f = io.BytesIO(data)
-    npy.read_magic(f)
-    _, _, dtype = npy.read_array_header_1_0(f)
-    head = io.BytesIO()
-    npy.write_array_header_1_0(head, {"descr": npy.dtype_to_descr(dtype),
-                                      "fortran_order": False, "shape": (200000, 200000)})
-    return head.getvalue() + data[f.tell():]
-
-
 def craft(folder, bomb_bytes):
     """The crafted files; returns {case: path}."""
     import skfingerprint._net_state as net_state
@@ -107,18 +75,18 @@ def craft(folder, bomb_bytes):
     enc.fit(X, ["a", "a", "b", "b"])
     files = {"valid encoder (baseline)": os.path.join(folder, "valid.skfp")}
     save(enc, files["valid encoder (baseline)"])
-    with zipfile.ZipFile(files["valid encoder (baseline)"]) as zf:
-        meta, payload = json.loads(zf.read("meta.json")), zf.read("model.skops")
+    meta, payload = members(files["valid encoder (baseline)"])
     p = lambda name: os.path.join(folder, name)  # noqa: E731
-    files["bomb: model.skops of zeros"] = _envelope(p("bomb.skfp"), meta, bytes(bomb_bytes))
+    files["bomb: model.skops of zeros"] = envelope(p("bomb.skfp"), meta, bytes(bomb_bytes))
     first_npy = sorted(n for n in zipfile.ZipFile(io.BytesIO(payload)).namelist()
                        if n.endswith(".npy"))[0]
-    files["bomb inside the skops payload"] = _envelope(p("inner.skfp"), meta, _rezip(
+    files["bomb inside the skops payload"] = envelope(p("inner.skfp"), meta, rewrite_payload(
         payload, lambda n, d: (d + bytes(bomb_bytes) if n == first_npy else d),
         compression=zipfile.ZIP_DEFLATED), compression=zipfile.ZIP_STORED)
-    files["npy header 200000x200000"] = _envelope(p("npy.skfp"), meta, _rezip(payload, _huge_npy))
-    files["3000 extra members"] = _envelope(p("many.skfp"), meta, _rezip(
-        payload, lambda n, d: d if n else [(f"x{i}.bin", b"") for i in range(3000)]))
+    files["npy header 200000x200000"] = envelope(p("npy.skfp"), meta, rewrite_payload(
+        payload, huge_npy((200000, 200000))))
+    files["3000 extra members"] = envelope(p("many.skfp"), meta, rewrite_payload(
+        payload, lambda n, d: d, extra=[(f"x{i}.bin", b"") for i in range(3000)]))
     with zipfile.ZipFile(p("nested.skfp"), "w") as zf:
         zf.writestr("meta.json", "[" * 500000 + "]" * 500000)
         zf.writestr("model.skops", b"")

@@ -29,6 +29,7 @@ Writes ``benchmarks/results/lineage[_quick].md`` and ``.json``.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -38,10 +39,15 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import env_markdown, environment, write_results, zoo_subset  # noqa: E402
+from _common import (  # noqa: E402
+    env_markdown, environment, results_dir, write_results, zoo_subset)
 
 SEED = 0
-METHODS = ("DSF+", "DSF+ phi", "DSF-", "CNN", "Spectrum", "PRNU")
+METHODS = ("DSF+", "DSF+ phi", "DSF+ groups=lineage", "DSF+ groups=class", "DSF-", "CNN",
+           "Spectrum", "PRNU")
+# methods trained with the groups of the known sources (fit(X, y, groups=)):
+# the ground truth whose groups they are given
+GROUPED = {"DSF+ groups=lineage": "lineage", "DSF+ groups=class": "class"}
 
 
 def _fitters(epochs):
@@ -51,6 +57,8 @@ def _fitters(epochs):
     ep = {} if epochs is None else {"max_epochs": epochs}
     return {
         "DSF+": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
+        "DSF+ groups=lineage": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
+        "DSF+ groups=class": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
         "DSF-": lambda: SetFingerprintEncoder(bag_size=1, random_state=SEED, **ep),
         "CNN": lambda: AttributionCNN(random_state=SEED, **ep),
         "Spectrum": SpectrumFingerprint,
@@ -99,13 +107,18 @@ def _standardised(Ztr, *others):
 
 
 # feature spaces read from one fitted estimator
-VARIANTS = {"DSF+": ("DSF+", "DSF+ phi"), "DSF-": ("DSF-",), "CNN": ("CNN",),
+VARIANTS = {"DSF+": ("DSF+", "DSF+ phi"), "DSF+ groups=lineage": ("DSF+ groups=lineage",),
+            "DSF+ groups=class": ("DSF+ groups=class",), "DSF-": ("DSF-",), "CNN": ("CNN",),
             "Spectrum": ("Spectrum",), "PRNU": ("PRNU",)}
 
 
-def fit_and_embed(fitter, variants, fitters, Xtr, ytr, Xev):
+def fit_and_embed(fitter, variants, fitters, Xtr, ytr, Xev, truths):
     """Fit ``fitter`` on (Xtr, ytr); features of the evaluated bags per variant."""
-    est = fitters[fitter]().fit(Xtr, ytr)
+    if fitter in GROUPED:  # the groups of the known sources, as a user would give them
+        groups = np.array([truths[GROUPED[fitter]][s] for s in ytr])
+        est = fitters[fitter]().fit(Xtr, ytr, groups=groups)
+    else:
+        est = fitters[fitter]().fit(Xtr, ytr)
     out = {}
     for name in variants:
         Zev = features(name, est, Xev)
@@ -128,6 +141,7 @@ def run(args):
     from skfingerprint import make_bags
     from skfingerprint.cluster import cut_families
     from skfingerprint.datasets import lineage_groups
+    from skfingerprint.metrics import decorrelation_score
 
     per = (args.n_train + args.n_test) * args.bag_size
     zoo, images, labels = zoo_subset(args.preset, per, SEED)
@@ -151,9 +165,16 @@ def run(args):
         for v in variants:
             results[v] = {"loo": {}, "ari": {}, "seconds": 0.0}
         # (c) every source known: ARI of the clustering at the true number of groups
-        Zte = fit_and_embed(fitter, variants, fitters, X[train], y[train], X[test])
+        Zall = fit_and_embed(fitter, variants, fitters, X[train], y[train],
+                             np.concatenate([X[train], X[test]]), truths)
         for v in variants:
-            nfc = nearest_fingerprints(Zte[v], y[test], _metric(v))
+            Ztr, Zte = Zall[v][:train.size], Zall[v][train.size:]
+            # attribution of the held-out bags (nearest training fingerprint)
+            # and the decorrelation score of their fingerprints (paper Eq. 3-6)
+            pred = nearest_fingerprints(Ztr, y[train], _metric(v)).predict(Zte)
+            results[v]["attribution"] = float(np.mean(pred == y[test]))
+            results[v]["decorrelation"] = float(decorrelation_score(Zte, y[test]))
+            nfc = nearest_fingerprints(Zte, y[test], _metric(v))
             D = nfc.source_distances(nfc.fingerprints_)
             D = (D + D.T) / 2  # symmetric up to rounding
             np.fill_diagonal(D, 0.0)
@@ -170,7 +191,7 @@ def run(args):
             ev = np.concatenate([test[y[test] != s], np.flatnonzero(y == s)])
             is_s = y[ev] == s
             Zev = fit_and_embed(fitter, variants, fitters, X[train[keep]], y[train[keep]],
-                                X[ev])
+                                X[ev], truths)
             for v in variants:
                 nfc = nearest_fingerprints(Zev[v][~is_s], y[ev][~is_s], _metric(v))
                 known = list(nfc.classes_)
@@ -210,14 +231,25 @@ def render(args, zoo, sources, truths, results, wall):
           f"depth 2 (`lineage_groups(zoo.lineage, 2)`, {n_groups['lineage']} groups); "
           "sources without a relative under a truth are not counted for it. ARI: every "
           "source known, average linkage cut at the true number of groups.\n",
+          "Attribution: accuracy of the held-out bags by their nearest training fingerprint; "
+          "decorrelation: `decorrelation_score` of the held-out bags (both with every source "
+          "known). `DSF+ groups=...`: `SetFingerprintEncoder().fit(X, y, groups=...)`, the "
+          "known sources' groups under that truth (default `group_weight=1`).\n",
           "| method | nearest is same class | mean rank of a same-class source | nearest is "
-          "same lineage | mean rank of a relative | ARI class | ARI lineage | seconds |",
-          "|---|---|---|---|---|---|---|---|"]
+          "same lineage | mean rank of a relative | ARI class | ARI lineage | attribution | "
+          "decorrelation | seconds |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def num(value):
+        return "-" if value is None else f"{value:.3f}"
+
     for m, r in results.items():
         c, rc, nc = summary(r, "class")
         lin, rl, nl = summary(r, "lineage")
         md.append(f"| {m} | {c:.2f} ({nc}) | {rc:.2f} | {lin:.2f} ({nl}) | {rl:.2f} | "
-                  f"{r['ari']['class']:.3f} | {r['ari']['lineage']:.3f} | {r['seconds']:.0f} |")
+                  f"{r['ari']['class']:.3f} | {r['ari']['lineage']:.3f} | "
+                  f"{num(r.get('attribution'))} | {num(r.get('decorrelation'))} | "
+                  f"{r['seconds']:.0f} |")
     chance = {}
     for t, g in truths.items():
         vals = []
@@ -256,8 +288,16 @@ def main(argv=None):
             setattr(args, k, v)
     t0 = time.perf_counter()
     zoo, sources, truths, results = run(args)
+    name = "lineage_quick" if args.quick else "lineage"
+    previous = os.path.join(results_dir(), name + ".json")
+    if os.path.exists(previous):  # methods not rerun keep their rows
+        with open(previous) as f:
+            old = json.load(f)
+        if old.get("config") == cfg:
+            results = {m: results.get(m, old["results"].get(m)) for m in METHODS
+                       if m in results or m in old["results"]}
     md, chance = render(args, zoo, sources, truths, results, time.perf_counter() - t0)
-    write_results("lineage_quick" if args.quick else "lineage", md,
+    write_results(name, md,
                   {"env": environment(), "config": cfg, "truths": truths, "chance": chance,
                    "results": results})
     return results

@@ -606,6 +606,38 @@ def check_bag_labels(y, n_bags, *, name="y"):
     return y
 
 
+def check_source_groups(groups, y_idx, classes):
+    """Validate per-bag ``groups`` against the sources: one group per source.
+
+    Returns None (no groups) or ``(source_groups, source_group_idx)``: the
+    group label of each class of ``classes`` and its integer code.
+    """
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim == 2 and groups.shape[1] == 1:
+        groups = groups.ravel()
+    if groups.ndim != 1 or groups.shape[0] != y_idx.shape[0]:
+        raise ValueError(
+            f"groups must be 1-dimensional with one label per bag (the group of "
+            f"its source), got shape {groups.shape} for {y_idx.shape[0]} bags."
+        )
+    check_label_values(groups, name="groups")
+    names, g_idx = np.unique(groups, return_inverse=True)
+    per_source = np.full(classes.size, -1)
+    for c in range(classes.size):
+        found = np.unique(g_idx[y_idx == c])
+        if found.size > 1:
+            shown = ", ".join(repr(str(n)) for n in names[found][:4])
+            raise ValueError(
+                f"Source {str(classes[c])!r} has bags in {found.size} groups "
+                f"({shown}{', ...' if found.size > 4 else ''}); groups name the group of each bag's "
+                "source, so all the bags of a source must share one group."
+            )
+        per_source[c] = found[0]
+    return names[per_source], per_source
+
+
 def check_source_target(y, *, name="y"):
     """Refuse labels that do not name sources (continuous, multi-output, ...)."""
     target = type_of_target(y)

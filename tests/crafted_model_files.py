@@ -1,7 +1,7 @@
-"""Crafting hostile model files for the tests (one copy of each trick).
+"""Crafting hostile model files (one copy of each trick).
 
-Used by ``tests/test_hostile_model_files.py`` and the issue-13 block of
-``tests/test_bad_input.py``.
+Used by ``tests/test_hostile_model_files.py``, the issue-13 block of
+``tests/test_bad_input.py`` and ``benchmarks/hostile_model_files.py``.
 """
 
 import hashlib
@@ -27,13 +27,16 @@ def envelope(path, meta, payload, *, fix_digest=True, compression=zipfile.ZIP_DE
     return str(path)
 
 
-def rewrite_payload(payload, change, compression=zipfile.ZIP_STORED):
-    """A copy of the skops archive with ``change(name, bytes) -> bytes`` applied."""
+def rewrite_payload(payload, change, compression=zipfile.ZIP_STORED, extra=()):
+    """A copy of the skops archive with ``change(name, bytes) -> bytes`` applied,
+    and the ``(name, bytes)`` members of ``extra`` added."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(payload)) as src, \
             zipfile.ZipFile(out, "w", compression=compression) as dst:
         for info in src.infolist():
             dst.writestr(info.filename, change(info.filename, src.read(info)))
+        for name, data in extra:
+            dst.writestr(name, data)
     return out.getvalue()
 
 

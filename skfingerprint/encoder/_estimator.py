@@ -17,10 +17,17 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from numbers import Real
+
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._bags import check_bag_labels, check_bags, check_patch_settings
+from .._bags import (
+    check_bag_labels,
+    check_bags,
+    check_patch_settings,
+    check_source_groups,
+)
 from .._net_state import NetStateMixin
 from .._training import check_callbacks, fit_net
 from .._validation import (
@@ -116,6 +123,12 @@ class SetFingerprintEncoder(
     temperature : float, default=1.0
         Temperature of the softmax over negative squared distances (the
         paper's loss has 1).
+    group_weight : float, default=1.0
+        Weight of the group term of the loss when ``fit`` is given
+        ``groups`` (ignored otherwise; 0 turns it off): the same contrastive
+        loss with the bags' groups as labels, added to the source loss, so
+        that related sources sit closer together than unrelated ones and a
+        new generator lands next to its relatives.  See Notes.
     image_size : int, (int, int) or None, default=None
         For bags of image file paths: resize and centre-crop every decoded
         image to this size.  None requires files of one size (outside patch
@@ -240,6 +253,9 @@ class SetFingerprintEncoder(
         Subtracted from raw embeddings (zeros when ``scale_output=False``).
     embedding_scale_ : float
         Raw embeddings are divided by it (1 when ``scale_output=False``).
+    source_groups_ : ndarray of shape (n_classes,)
+        The group of each source of ``classes_``; set only when ``fit`` was
+        given ``groups``.
 
     See Also
     --------
@@ -251,6 +267,12 @@ class SetFingerprintEncoder(
     The loss is Eq. 1-2 of the paper: for bag embeddings ``z_i`` with labels
     ``y_i`` and ``d_ij = ||z_i - z_j||^2``,
     ``L_i = -log(sum_{j != i, y_j = y_i} exp(-d_ij) / sum_{k != i} exp(-d_ik))``.
+
+    With ``groups`` (and ``group_weight`` w > 0) the loss is
+    ``L_source + w * L_group``, where ``L_group`` is the same loss with the
+    group of each bag's source as its label: bags of other sources of the
+    same group count as positives there.  It is an extension of the paper,
+    for model similarity (``benchmarks/results/lineage.md`` measures it).
 
     No part of the training bags is held out silently for validation; pass
     your own split through cross-validation.
@@ -284,6 +306,7 @@ class SetFingerprintEncoder(
         lr=1e-3,
         batch_size=32,
         temperature=1.0,
+        group_weight=1.0,
         image_size=None,
         patch_size=None,
         patches_per_image=8,
@@ -311,6 +334,7 @@ class SetFingerprintEncoder(
         self.lr = lr
         self.batch_size = batch_size
         self.temperature = temperature
+        self.group_weight = group_weight
         self.image_size = image_size
         self.patch_size = patch_size
         self.patches_per_image = patches_per_image
@@ -339,6 +363,7 @@ class SetFingerprintEncoder(
         "lr": [POSITIVE_FINITE],
         "batch_size": [POSITIVE_INT],
         "temperature": [POSITIVE_FINITE],
+        "group_weight": [Interval(Real, 0, None, closed="left")],
         "image_size": "no_validation",  # check_image_size
         "patch_size": "no_validation",  # check_patch_settings
         "patches_per_image": [POSITIVE_INT],
@@ -376,7 +401,7 @@ class SetFingerprintEncoder(
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Train the set encoder on bags ``X`` with sources ``y``.
 
         Parameters
@@ -387,17 +412,26 @@ class SetFingerprintEncoder(
             of images of different sizes.
         y : array-like of shape (n_bags,)
             Source of each bag.
+        groups : array-like of shape (n_bags,), default=None
+            The group of each bag's source, when related sources are known at
+            training time (the samplers of one network, the fine-tunes of one
+            model, the models behind one decoder): one group per source.  The
+            loss then also draws the bags of one group together, weighted by
+            ``group_weight`` (see Notes).  In a
+            :class:`~sklearn.pipeline.Pipeline`, pass it as ``fp__groups=``,
+            or with metadata routing enabled, request it with
+            ``encoder.set_fit_request(groups=True)``.
 
         Returns
         -------
         self : SetFingerprintEncoder
             The fitted encoder.
         """
-        self._fit(X, y)
+        self._fit(X, y, groups)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y):
+    def fit_transform(self, X, y, groups=None):
         """Fit, and return the fingerprints of the training bags.
 
         The same as ``fit(X, y).transform(X)``, but each training bag is
@@ -410,15 +444,17 @@ class SetFingerprintEncoder(
             Bags, as in ``fit``.
         y : array-like of shape (n_bags,)
             Source of each bag.
+        groups : array-like of shape (n_bags,), default=None
+            The group of each bag's source, as in ``fit``.
 
         Returns
         -------
         Z : ndarray of shape (n_bags, embedding_dim), dtype float32
             The fingerprints of the training bags.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, groups)
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, groups=None):
         from skorch import NeuralNet
         from skorch.callbacks import ProgressBar
 
@@ -431,6 +467,7 @@ class SetFingerprintEncoder(
                 f"SetFingerprintEncoder needs bags of at least 2 sources to "
                 f"contrast, got 1 class ({classes.tolist()[0]!r})."
             )
+        source_groups = check_source_groups(groups, y_idx, classes)
         if self.batch_size < 4:
             warnings.warn(
                 f"batch_size={self.batch_size} is smaller than the smallest batch "
@@ -500,7 +537,9 @@ class SetFingerprintEncoder(
         self.net_ = net_class(
             module=module,
             criterion=functools.partial(
-                SetContrastiveLoss, temperature=float(self.temperature)
+                SetContrastiveLoss, temperature=float(self.temperature),
+                source_groups=None if source_groups is None else source_groups[1],
+                group_weight=float(self.group_weight),
             ),
             optimizer=torch.optim.Adam,
             lr=float(self.lr),
@@ -538,6 +577,10 @@ class SetFingerprintEncoder(
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
         self.input_shape_ = bags.image_shape
+        if source_groups is not None:
+            self.source_groups_ = source_groups[0]
+        elif hasattr(self, "source_groups_"):
+            del self.source_groups_
         self._n_features_out = int(self.embedding_dim)
 
         raw = self._encode(bags, k)

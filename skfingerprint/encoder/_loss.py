@@ -91,6 +91,14 @@ class SetContrastiveLoss:
     ----------
     temperature : float, default=1.0
         Temperature of the softmax over negative squared distances.
+    source_groups : sequence of int or None, default=None
+        The group of each source (indexed by the integer source label):
+        with ``group_weight > 0``, the loss adds ``group_weight`` times the
+        same contrastive loss with the bags' groups as labels, so that bags
+        of related sources (a group) sit closer to each other than to bags
+        of other groups, while each source stays its own cluster.
+    group_weight : float, default=0.0
+        Weight of that group term; 0 is the paper's loss.
 
     Examples
     --------
@@ -102,12 +110,21 @@ class SetContrastiveLoss:
     1.0986
     """
 
-    def __init__(self, temperature=1.0):
+    def __init__(self, temperature=1.0, source_groups=None, group_weight=0.0):
         self.temperature = temperature
+        self.source_groups = source_groups
+        self.group_weight = group_weight
 
     def __call__(self, z, y):
         z, y, world = _gather_for_loss(z, y)
         loss = set_contrastive_loss(z, y, temperature=self.temperature)
+        if self.source_groups is not None and self.group_weight > 0:
+            # the same loss one level up: bags of sources of one group are
+            # positives of each other (the group of each bag's source)
+            table = torch.as_tensor(self.source_groups, dtype=torch.long, device=z.device)
+            groups = table[y.reshape(-1).to(z.device).long()]
+            loss = loss + self.group_weight * set_contrastive_loss(
+                z, groups, temperature=self.temperature)
         if world > 1:
             # Each process back-propagates through its own embeddings only,
             # and data-parallel training averages the gradients of the
@@ -117,7 +134,10 @@ class SetContrastiveLoss:
         return loss
 
     def __repr__(self):
-        return f"SetContrastiveLoss(temperature={self.temperature!r})"
+        if self.source_groups is None or not self.group_weight:
+            return f"SetContrastiveLoss(temperature={self.temperature!r})"
+        return (f"SetContrastiveLoss(temperature={self.temperature!r}, "
+                f"group_weight={self.group_weight!r})")
 
 
 def _gather_for_loss(z, y):

@@ -102,3 +102,20 @@ def test_loss_rejects_bad_shapes():
         set_contrastive_loss(torch.zeros(3), torch.zeros(3))
     with pytest.raises(ValueError, match="labels"):
         set_contrastive_loss(torch.zeros(3, 2), torch.zeros(4))
+
+
+@pytest.mark.parametrize("weight", [0.5, 2.0])
+def test_group_term_is_the_same_loss_on_the_groups_of_the_sources(weight):
+    rng = np.random.RandomState(0)
+    z = rng.normal(scale=0.7, size=(12, 4))
+    y = rng.randint(0, 4, size=12)
+    source_groups = np.array([0, 0, 1, 1])  # sources 0, 1 in group 0; 2, 3 in group 1
+    expected = (np.nanmean(_brute_force(z, y))
+                + weight * np.nanmean(_brute_force(z, source_groups[y])))
+    loss = SetContrastiveLoss(source_groups=source_groups, group_weight=weight)
+    assert float(loss(torch.tensor(z), torch.tensor(y))) == pytest.approx(expected, rel=1e-4)
+    # weight 0, or no groups: the paper's loss
+    plain = float(SetContrastiveLoss()(torch.tensor(z), torch.tensor(y)))
+    off = SetContrastiveLoss(source_groups=source_groups, group_weight=0.0)
+    assert float(off(torch.tensor(z), torch.tensor(y))) == pytest.approx(plain)
+    assert plain == pytest.approx(np.nanmean(_brute_force(z, y)), rel=1e-4)
