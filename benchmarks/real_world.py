@@ -32,11 +32,13 @@ Fingerprints go to the paper's MLP (StandardScaler + MLP).  ``--parts``
 selects what to run: ``accuracy`` (the table), ``align`` (crops at multiples
 of 8 vs anywhere), ``patches`` (patches_per_image), ``augment`` (training
 with post-processing augmentation or not, tested clean and re-encoded as
-JPEG q75), ``memory`` (time and peak
+JPEG q75), ``front_end`` (DSF+ with each input of phi, ``front_end=``),
+``memory`` (time and peak
 RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
 fresh process).
 
-    python benchmarks/real_world.py                    # the zoo set (accuracy + memory: 5 min)
+    python benchmarks/real_world.py                    # the zoo set: accuracy, augment, memory
+    python benchmarks/real_world.py --parts accuracy front_end memory   # as in the results (8 min)
     python benchmarks/real_world.py --set roundtrip    # the hard case (~40 min, 2 cores)
     python benchmarks/real_world.py --quick            # a small version
 
@@ -267,6 +269,16 @@ def part_align(args, data):
     return rows
 
 
+def part_front_end(args, data):
+    """DSF+ patch mode with each ``front_end`` of phi."""
+    rows = {}
+    for fe in ("image_and_residual", "normalised_residual"):
+        enc = _encoder(args, patch_size=64, patches_per_image=args.patches, front_end=fe)
+        rows[f"front_end={fe!r}"] = evaluate(enc, data)
+        print(fe, rows[f"front_end={fe!r}"], flush=True)
+    return rows
+
+
 def part_patches(args, data):
     rows = {}
     for n in args.patch_counts:
@@ -375,7 +387,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--set", dest="set_name", choices=("zoo", "roundtrip"), default="zoo")
-    parts = ["accuracy", "align", "patches", "augment", "memory"]
+    parts = ["accuracy", "align", "patches", "augment", "front_end", "memory"]
     parser.add_argument("--parts", nargs="+", default=None, choices=parts,
                         help="default: accuracy, augment and memory for the zoo set, "
                              "everything but memory for the round trips")
@@ -427,7 +439,7 @@ def main(argv=None):
           "- the machine was shared with other jobs: seconds are upper bounds\n"]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        if {"accuracy", "align", "patches", "augment"} & set(args.parts):
+        if {"accuracy", "align", "patches", "augment", "front_end"} & set(args.parts):
             if zoo_set:
                 paths, labels, info = make_zoo_set(tmp, args.n_per_source,
                                                    sample_size=args.sample_size,
@@ -457,6 +469,10 @@ def main(argv=None):
             md += ["\n## patches_per_image (DSF+ patch mode)\n",
                    _table(payload["patches"]).replace("| method |", "| patches per image |"),
                    ""]
+        if "front_end" in args.parts:
+            payload["front_end"] = part_front_end(args, data)
+            md += ["\n## The input of phi (`front_end`, DSF+ patch mode)\n",
+                   _table(payload["front_end"]), ""]
         if "augment" in args.parts:
             payload["augment"] = part_augment(args, data)
             md += ["\n## Post-processing augmentation (DSF+ patch mode; test bags as "

@@ -82,6 +82,19 @@ class SetFingerprintEncoder(
         pooling), where high-frequency artifacts are kept.  One is as accurate
         as two on the model zoo and 25% cheaper
         (``benchmarks/results/encoder_budget.md``).
+    front_end : {"image_and_residual", "normalised_residual"}, default="image_and_residual"
+        What the first convolution of phi sees.  ``"image_and_residual"``:
+        the image and its high-pass residual (the image minus its 3x3 local
+        mean).  ``"normalised_residual"``: the residual alone, centred and
+        divided by its root mean square per image and channel, as in
+        forensic CNNs (``AttributionCNN``): image content and contrast are
+        removed, the texture that samplers and decoders leave is kept.
+        Measured: on all 22 sources of the default zoo (bags of 32) 0.935
+        against 0.929 (``benchmarks/results/encoder_settings_zoo.md``); on
+        the real-world set (patch mode, ``benchmarks/results/real_world.md``)
+        0.83 against 0.89 per bag of 8 and 0.78 against 0.69 per image: not
+        a clear win, so not the default.  Not for bags of scalar items (1x1
+        images have no residual).
     rho_hidden : int, default=128
         Width of the hidden layers of rho.
     embedding_radius : float or None, default=1.5
@@ -297,6 +310,7 @@ class SetFingerprintEncoder(
         *,
         channels=(16, 32, 64),
         full_res_layers=1,
+        front_end="image_and_residual",
         rho_hidden=128,
         embedding_radius=1.5,
         pooling="mean",
@@ -325,6 +339,7 @@ class SetFingerprintEncoder(
         self.embedding_dim = embedding_dim
         self.channels = channels
         self.full_res_layers = full_res_layers
+        self.front_end = front_end
         self.rho_hidden = rho_hidden
         self.embedding_radius = embedding_radius
         self.pooling = pooling
@@ -354,6 +369,7 @@ class SetFingerprintEncoder(
         "embedding_dim": [POSITIVE_INT],
         "channels": [tuple, list],
         "full_res_layers": [NON_NEGATIVE_INT],
+        "front_end": [StrOptions({"image_and_residual", "normalised_residual"})],
         "rho_hidden": [POSITIVE_INT],
         "embedding_radius": [POSITIVE_FINITE, None],
         "pooling": [StrOptions({"mean", "sum"})],
@@ -509,7 +525,8 @@ class SetFingerprintEncoder(
             # accelerator to hand each process different ones
             seed = _broadcast_seed(accelerator, seed)
         self.device_ = device
-        module = self._build_module(bags.image_shape[2], channels, seed)
+        module = self._build_module(bags.image_shape[2], channels, seed,
+                                    self._resolve_front_end(bags))
         planner = EpochBagPlanner(bags.bag_size, y_idx, k, self.n_bags_per_model)
         sampler = PKBatchSampler(
             planner, self.batch_size, np.random.RandomState(seed ^ 0x5EED)
@@ -602,7 +619,17 @@ class SetFingerprintEncoder(
         self.fingerprints_ = model_fingerprints(Z, y_idx)[1].astype(np.float32)
         return Z
 
-    def _build_module(self, in_channels, channels, seed):
+    def _resolve_front_end(self, bags):
+        """``front_end``, refused where it cannot work."""
+        if self.front_end == "normalised_residual" and bags.is_scalar:
+            raise ValueError(
+                "front_end='normalised_residual' needs images: bags of scalar items "
+                "are 1x1 images, whose high-pass residual is zero. Use "
+                "front_end='image_and_residual' (the default)."
+            )
+        return self.front_end
+
+    def _build_module(self, in_channels, channels, seed, front_end):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = DeepSet(
@@ -615,6 +642,7 @@ class SetFingerprintEncoder(
                 chunk_size=int(self.chunk_size),
                 radius=self.embedding_radius,
                 precision=self.precision,
+                front_end=front_end,
             )
         return module
 

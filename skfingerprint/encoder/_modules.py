@@ -38,13 +38,29 @@ class ImageEncoder(nn.Module):
         Width of each stage; the first stage is at full resolution.
     n_full_res : int
         Number of 3x3 convolutions at full resolution (stage 0).
+    front_end : {"image_and_residual", "normalised_residual"}
+        What the first convolution sees.  ``"image_and_residual"``: the
+        image and its high-pass residual (image minus its 3x3 local mean,
+        times 4).  ``"normalised_residual"``: the residual alone, centred and
+        divided by its root mean square per image and channel, so that the
+        network sees the texture of the residual, not the image content or
+        its overall contrast.
     """
 
-    def __init__(self, in_channels=3, channels=(16, 32, 64), n_full_res=1):
+    FRONT_ENDS = ("image_and_residual", "normalised_residual")
+
+    def __init__(self, in_channels=3, channels=(16, 32, 64), n_full_res=1,
+                 front_end="image_and_residual"):
         super().__init__()
+        if front_end not in self.FRONT_ENDS:
+            raise ValueError(
+                f"front_end must be one of {self.FRONT_ENDS}, got {front_end!r}."
+            )
         self.in_channels = int(in_channels)
+        self.front_end = str(front_end)
         layers = []
-        c_in = 2 * in_channels  # the image and its high-pass residual
+        # the image and its high-pass residual, or the residual alone
+        c_in = 2 * in_channels if front_end == "image_and_residual" else in_channels
         for _ in range(n_full_res):
             layers += [nn.Conv2d(c_in, channels[0], 3, padding=1), nn.LeakyReLU(0.2)]
             c_in = channels[0]
@@ -66,9 +82,15 @@ class ImageEncoder(nn.Module):
     def forward(self, x):
         # High-pass residual (image minus its 3x3 local mean), the usual
         # front end of forensic detectors: it lifts faint pixel-level
-        # artifacts above the image content.  The image itself is kept too.
+        # artifacts above the image content.
         local_mean = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
-        x = torch.cat([x, _RESIDUAL_GAIN * (x - local_mean)], dim=1)
+        residual = x - local_mean
+        if self.front_end == "image_and_residual":
+            x = torch.cat([x, _RESIDUAL_GAIN * residual], dim=1)
+        else:
+            residual = residual - residual.mean(dim=(2, 3), keepdim=True)
+            rms = residual.square().mean(dim=(2, 3), keepdim=True).add(1e-10).sqrt()
+            x = residual / rms
         h = self.features(x)
         flat = h.flatten(2)
         mean = flat.mean(dim=2, keepdim=True)
@@ -104,6 +126,8 @@ class DeepSet(nn.Module):
         Arithmetic of phi: ``"auto"`` is bfloat16 autocast on CUDA devices
         that support it, float32 elsewhere.  Pooling, rho and the loss always
         run in float32.
+    front_end : {"image_and_residual", "normalised_residual"}
+        The input of phi (:class:`ImageEncoder`).
     """
 
     def __init__(
@@ -117,6 +141,7 @@ class DeepSet(nn.Module):
         chunk_size=1024,
         radius=None,
         precision="auto",
+        front_end="image_and_residual",
     ):
         super().__init__()
         self.config = dict(
@@ -129,6 +154,7 @@ class DeepSet(nn.Module):
             chunk_size=int(chunk_size),
             radius=None if radius is None else float(radius),
             precision=str(precision),
+            front_end=str(front_end),
         )
         if pooling not in ("mean", "sum"):
             raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}.")
@@ -136,7 +162,7 @@ class DeepSet(nn.Module):
             raise ValueError(
                 f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
             )
-        self.phi = ImageEncoder(in_channels, tuple(channels), n_full_res)
+        self.phi = ImageEncoder(in_channels, tuple(channels), n_full_res, front_end)
         # Standardising the pooled features across the bags of a batch keeps
         # small between-bag differences (the artifacts) at a usable scale from
         # the first step; without it the embeddings start collapsed and the

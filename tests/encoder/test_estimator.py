@@ -221,3 +221,25 @@ def test_set_output_pandas(small_bags):
     enc = SetFingerprintEncoder(**FAST).set_output(transform="pandas").fit(X, y)
     out = enc.transform(X)
     assert isinstance(out, pd.DataFrame) and out.shape == (len(X), 32)
+
+
+def test_normalised_residual_front_end_ignores_brightness_and_contrast(small_bags):
+    X, y = small_bags
+    X = X.astype(np.float32) / 255.0  # uint8 -> [0, 1], room for the copy below
+    enc = SetFingerprintEncoder(front_end="normalised_residual", max_epochs=2,
+                                random_state=0).fit(X, y)
+    assert enc._module.config["front_end"] == "normalised_residual"
+    # a darker, flatter copy of every image: the same normalised residual
+    np.testing.assert_allclose(enc.transform(0.5 * X + 0.25), enc.transform(X),
+                               rtol=1e-3, atol=1e-3)
+    # the default front end sees the image itself, so the copy moves it
+    default = SetFingerprintEncoder(max_epochs=2, random_state=0).fit(X, y)
+    assert not np.allclose(default.transform(0.5 * X + 0.25), default.transform(X),
+                           rtol=1e-3, atol=1e-3)
+
+
+def test_normalised_residual_front_end_refuses_scalar_items():
+    X = np.random.RandomState(0).rand(8, 5)
+    with pytest.raises(ValueError, match="bags of scalar items"):
+        SetFingerprintEncoder(front_end="normalised_residual", max_epochs=1).fit(
+            X, [0, 0, 0, 0, 1, 1, 1, 1])
