@@ -234,7 +234,9 @@ def render(args, zoo, sources, truths, results, wall):
           "Attribution: accuracy of the held-out bags by their nearest training fingerprint; "
           "decorrelation: `decorrelation_score` of the held-out bags (both with every source "
           "known). `DSF+ groups=...`: `SetFingerprintEncoder().fit(X, y, groups=...)`, the "
-          "known sources' groups under that truth (default `group_weight=1`).\n",
+          "known sources' groups under that truth (default `group_weight=1`); their ARI is "
+          "no discovery (every source's group was given in training), only the leave-one-out "
+          "columns measure whether the groups carry over to a source not seen.\n",
           "| method | nearest is same class | mean rank of a same-class source | nearest is "
           "same lineage | mean rank of a relative | ARI class | ARI lineage | attribution | "
           "decorrelation | seconds |",

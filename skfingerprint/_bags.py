@@ -629,10 +629,11 @@ def check_source_groups(groups, y_idx, classes):
         found = np.unique(g_idx[y_idx == c])
         if found.size > 1:
             shown = ", ".join(repr(str(n)) for n in names[found][:4])
+            more = ", ..." if found.size > 4 else ""
             raise ValueError(
                 f"Source {str(classes[c])!r} has bags in {found.size} groups "
-                f"({shown}{', ...' if found.size > 4 else ''}); groups name the group of each bag's "
-                "source, so all the bags of a source must share one group."
+                f"({shown}{more}); groups name the group of each bag's source, so "
+                "all the bags of a source must share one group."
             )
         per_source[c] = found[0]
     return names[per_source], per_source
