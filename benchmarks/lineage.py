@@ -43,8 +43,8 @@ from _common import (  # noqa: E402
     env_markdown, environment, results_dir, write_results, zoo_subset)
 
 SEED = 0
-METHODS = ("DSF+", "DSF+ phi", "DSF+ groups=lineage", "DSF+ groups=class", "DSF-", "CNN",
-           "Spectrum", "PRNU")
+METHODS = ("DSF+", "DSF+ phi", "DSF+ groups=lineage", "DSF+ groups=class",
+           "DSF+ radius=4", "DSF+ unbounded", "DSF-", "CNN", "Spectrum", "PRNU")
 # methods trained with the groups of the known sources (fit(X, y, groups=)):
 # the ground truth whose groups they are given
 GROUPED = {"DSF+ groups=lineage": "lineage", "DSF+ groups=class": "class"}
@@ -59,6 +59,12 @@ def _fitters(epochs):
         "DSF+": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
         "DSF+ groups=lineage": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
         "DSF+ groups=class": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
+        # unsupervised alternatives (no groups): a larger sphere, or none, repels
+        # the negatives less uniformly than the default radius 1.5
+        "DSF+ radius=4": lambda: SetFingerprintEncoder(embedding_radius=4.0,
+                                                       random_state=SEED, **ep),
+        "DSF+ unbounded": lambda: SetFingerprintEncoder(embedding_radius=None,
+                                                        random_state=SEED, **ep),
         "DSF-": lambda: SetFingerprintEncoder(bag_size=1, random_state=SEED, **ep),
         "CNN": lambda: AttributionCNN(random_state=SEED, **ep),
         "Spectrum": SpectrumFingerprint,
@@ -108,7 +114,8 @@ def _standardised(Ztr, *others):
 
 # feature spaces read from one fitted estimator
 VARIANTS = {"DSF+": ("DSF+", "DSF+ phi"), "DSF+ groups=lineage": ("DSF+ groups=lineage",),
-            "DSF+ groups=class": ("DSF+ groups=class",), "DSF-": ("DSF-",), "CNN": ("CNN",),
+            "DSF+ groups=class": ("DSF+ groups=class",), "DSF+ radius=4": ("DSF+ radius=4",),
+            "DSF+ unbounded": ("DSF+ unbounded",), "DSF-": ("DSF-",), "CNN": ("CNN",),
             "Spectrum": ("Spectrum",), "PRNU": ("PRNU",)}
 
 
