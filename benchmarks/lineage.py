@@ -113,10 +113,8 @@ def _standardised(Ztr, *others):
 
 
 # feature spaces read from one fitted estimator
-VARIANTS = {"DSF+": ("DSF+", "DSF+ phi"), "DSF+ groups=lineage": ("DSF+ groups=lineage",),
-            "DSF+ groups=class": ("DSF+ groups=class",), "DSF+ radius=4": ("DSF+ radius=4",),
-            "DSF+ unbounded": ("DSF+ unbounded",), "DSF-": ("DSF-",), "CNN": ("CNN",),
-            "Spectrum": ("Spectrum",), "PRNU": ("PRNU",)}
+VARIANTS = {m: ("DSF+", "DSF+ phi") if m == "DSF+" else (m,)
+            for m in METHODS if m != "DSF+ phi"}
 
 
 def fit_and_embed(fitter, variants, fitters, Xtr, ytr, Xev, truths):

@@ -38,7 +38,7 @@ RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
 fresh process).
 
     python benchmarks/real_world.py                    # the zoo set: accuracy, augment, memory
-    python benchmarks/real_world.py --parts accuracy front_end memory   # as in the results (8 min)
+    python benchmarks/real_world.py --parts accuracy front_end memory   # as in the results (11 min, 1 thread)
     python benchmarks/real_world.py --set roundtrip    # the hard case (~40 min, 2 cores)
     python benchmarks/real_world.py --quick            # a small version
 

@@ -614,15 +614,7 @@ def check_source_groups(groups, y_idx, classes):
     """
     if groups is None:
         return None
-    groups = np.asarray(groups)
-    if groups.ndim == 2 and groups.shape[1] == 1:
-        groups = groups.ravel()
-    if groups.ndim != 1 or groups.shape[0] != y_idx.shape[0]:
-        raise ValueError(
-            f"groups must be 1-dimensional with one label per bag (the group of "
-            f"its source), got shape {groups.shape} for {y_idx.shape[0]} bags."
-        )
-    check_label_values(groups, name="groups")
+    groups = check_bag_labels(groups, y_idx.shape[0], name="groups")
     names, g_idx = np.unique(groups, return_inverse=True)
     per_source = np.full(classes.size, -1)
     for c in range(classes.size):
