@@ -369,3 +369,30 @@ def test_audit_flags_a_format_confound_and_fit_reencode_removes_it(
                  "jpeg:90", "--force", "-o", model]) == 0
     assert "warning" not in capsys.readouterr().err
     assert sorted(os.listdir(os.path.join(root, "real")))[0].endswith(".jpg")
+
+
+def test_fit_groups_file_reaches_the_encoder_and_bad_files_are_usage_errors(
+        tmp_path, capsys):
+    root = tmp_path / "tree"
+    data = _write_tree(str(root), n_models=3, n_images=16)
+    a, b, c = data.sources
+    groups = tmp_path / "groups.csv"
+    groups.write_text(f"source,group\n{a},family_1\n{b},family_1\n\n")  # c: not listed
+    model = str(tmp_path / "m.skfp")
+    args = ["fit", str(root), "--bag-size", "4", "--epochs", "2", "--seed", "0",
+            "--device", "cpu", "--threads", "1", "-q", "-o", model]
+    assert main(args + ["--groups", str(groups)]) == 0
+    encoder = load(model).steps[0][1]
+    assert dict(zip(encoder.classes_, encoder.source_groups_)) == {
+        a: "family_1", b: "family_1", c: c}
+    # through the held-out calibration of --reject-rate too
+    assert main(args + ["--groups", str(groups), "--reject-rate", "0.3", "--force"]) == 0
+    assert load(model).steps[0][1].source_groups_.tolist() == ["family_1", "family_1", c]
+    for text, fragment in ((f"{a},family_1\nnot_a_source,x\n", "not_a_source"),
+                           (f"{a},family_1,extra\n", "line 1"),
+                           (f"{a},x\n{a},y\n", "two groups")):
+        groups.write_text(text)
+        _assert_usage_error(capsys, main(args + ["--groups", str(groups), "--force"]),
+                            fragment)
+    status = main(args + ["--groups", str(tmp_path / "missing.csv"), "--force"])
+    _assert_usage_error(capsys, status, "cannot read the groups file")

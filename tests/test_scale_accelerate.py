@@ -150,7 +150,9 @@ SCRIPT = textwrap.dedent(
         return out
 
     def spy_getitems(self, specs):
-        loaded.append([int(s[1][0]) for s in specs])  # the given bag of each
+        # every image of each bag (its given bag and place in it): the bags
+        # are regrouped every epoch (n_bags_per_model="auto")
+        loaded.append([[int(b), int(i)] for s in specs for b, i in zip(s[1], s[2])])
         return getitems(self, specs)
 
     _loss._gather_for_loss = spy_gather
@@ -210,14 +212,16 @@ def test_torchrun_two_processes_gather_global_batch(tmp_path):
         assert s0["gathered"] == s1["gathered"] == s0["local"] + s1["local"]
     assert all(s["rows"] == 2 * len(s["local"]) == 12 for s in r0["steps"])
 
-    # the ranks train on different bags, and each epoch on all of them
+    # the ranks train on different images, and each epoch on all of them
     per_epoch = len(r0["loaded"]) // max_epochs
+    every_image = sorted((b, i) for b in range(r0["n_train"]) for i in range(4))
     for epoch in range(max_epochs):
         seen = []
         for step in range(epoch * per_epoch, (epoch + 1) * per_epoch):
-            assert not set(r0["loaded"][step]) & set(r1["loaded"][step])
-            seen += r0["loaded"][step] + r1["loaded"][step]
-        assert sorted(seen) == list(range(r0["n_train"]))
+            a, b = ({tuple(img) for img in r["loaded"][step]} for r in (r0, r1))
+            assert not a & b
+            seen += [tuple(img) for r in (r0, r1) for img in r["loaded"][step]]
+        assert sorted(seen) == every_image
 
     # one model, one transform: identical on both ranks, and it separates sources
     assert r0["loss"] == r1["loss"]

@@ -7,9 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import Bunch, _safe_indexing, check_random_state
+from sklearn.utils.metadata_routing import (
+    MetadataRouter, MethodMapping, _routing_enabled, process_routing)
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import _check_method_params, check_is_fitted, column_or_1d
 
 from .._bags import check_label_values, check_source_target
 from ._conformal import conformal_threshold
@@ -208,7 +210,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, **fit_params):
         """Fit, and set the threshold on scores of bags the scoring model did not see.
 
         Parameters
@@ -217,6 +219,14 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             Bags (or features), in the input format of ``estimator``.
         y : array-like of shape (n_bags,)
             Source of each bag.
+        **fit_params : dict
+            Passed to ``estimator.fit`` on every model it fits (the fold
+            models and the final one), per-bag arrays restricted to that
+            model's training bags: e.g. ``fp__groups=groups`` for a Pipeline
+            whose step ``fp`` is a
+            :class:`~skfingerprint.SetFingerprintEncoder`.  With scikit-learn's
+            metadata routing enabled, only the metadata that ``estimator``
+            requests (``set_fit_request(groups=True)``) is routed.
 
         Returns
         -------
@@ -261,10 +271,14 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             )
         check_label_values(y, name="y")
         check_source_target(y, name="y")
-        if self.calibration == "split":
-            self._fit_split(X, y)
+        if _routing_enabled():
+            params = process_routing(self, "fit", **fit_params).estimator.fit
         else:
-            self._fit_cross(X, y)
+            params = Bunch(**fit_params)
+        if self.calibration == "split":
+            self._fit_split(X, y, params)
+        else:
+            self._fit_cross(X, y, params)
         final = _final_step(self.estimator_)
         self.classes_ = final.classes_
         self.threshold_ = final.threshold_
@@ -272,9 +286,10 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             self.n_features_in_ = self.estimator_.n_features_in_
         return self
 
-    def _fit_split(self, X, y):
+    def _fit_split(self, X, y, params):
         train, cal = calibration_split(y, self.calibration_size, self.random_state)
-        self.estimator_ = clone(self.estimator).fit(_take(X, train), y[train])
+        self.estimator_ = clone(self.estimator).fit(
+            _take(X, train), y[train], **_check_method_params(X, params, train))
         final = _final_step(self.estimator_)
         Z = np.asarray(_features(self.estimator_, _take(X, cal)))
         final.calibrate_threshold(Z, y[cal])
@@ -283,21 +298,34 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             final.enroll(Z[y[cal] == source], source)
         self.calibration_indices_ = cal
 
-    def _fit_cross(self, X, y):
+    def _fit_cross(self, X, y, params):
         folds = cross_fit_folds(y, self.n_splits, self.random_state)
         scores = np.empty(len(y))
         for k in np.unique(folds):
             held = np.flatnonzero(folds == k)
-            model = clone(self.estimator).fit(_take(X, np.flatnonzero(folds != k)),
-                                              _take(y, np.flatnonzero(folds != k)))
+            train = np.flatnonzero(folds != k)
+            model = clone(self.estimator).fit(_take(X, train), _take(y, train),
+                                              **_check_method_params(X, params, train))
             last = _final_step(model)
             scores[held] = last.unknown_score(np.asarray(_features(model, _take(X, held))))
-        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.estimator_ = clone(self.estimator).fit(X, y, **params)
         final = _final_step(self.estimator_)
         final._set_threshold(conformal_threshold(scores, final.false_rejection_rate),
                              "cross-fitted", scores.size)
         self.calibration_indices_ = np.arange(len(y))
         self.calibration_scores_ = scores
+
+    def get_metadata_routing(self):
+        """How ``fit`` routes metadata to ``estimator`` (scikit-learn metadata routing).
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+        """
+        return MetadataRouter(owner=self).add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
 
     def predict(self, X):
         """Known source of each bag, or the classifier's ``unknown_label``."""

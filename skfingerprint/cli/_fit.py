@@ -40,6 +40,7 @@ def add_parser(sub, common):
             skfingerprint fit images/ --bag-size 8 --epochs 40 --image-size 64 -o model.skfp
             skfingerprint fit images/ --bag-size 32 --device cuda -o model.skfp
             skfingerprint fit images/ --bag-size 16 --reject-rate 0.05 -o model.skfp
+            skfingerprint fit images/ --bag-size 16 --groups groups.csv -o model.skfp
 
             with images/ laid out as
               images/real/0001.png
@@ -104,7 +105,13 @@ def _add_data_options(p):
                         "re-encoding)")
     p.add_argument("--bags-per-source", type=positive_int, default=None,
                    help="draw this many fresh random bags per source every epoch "
-                        "(default: the fixed disjoint bags)")
+                        "(default: as many as the folder makes, their images regrouped "
+                        "into new bags every epoch)")
+    p.add_argument("--groups", metavar="CSV", default=None,
+                   help="a CSV file of 'source,group' lines naming related sources (the "
+                        "samplers of one network, the fine-tunes of one model): training "
+                        "also draws the bags of one group together, so that 'families' "
+                        "follows the groups; a source not listed is a group of its own")
     p.add_argument("--layout", choices=["auto", "per_source", "genimage", "forensynths"],
                    default="auto", help="folder layout (default: auto)")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
@@ -127,7 +134,8 @@ def _pipeline(args, mode):
     epochs = {} if args.epochs is None else {"max_epochs": args.epochs}
     augmentation = None if args.no_augment else RandomPostProcessing(resize_scale=None)
     encoder = SetFingerprintEncoder(
-        bag_size=args.bag_size, n_bags_per_model=args.bags_per_source,
+        bag_size=args.bag_size,
+        n_bags_per_model="auto" if args.bags_per_source is None else args.bags_per_source,
         device=args.device, random_state=args.seed, augmentation=augmentation,
         verbose=0 if args.quiet else 1, num_workers=args.num_workers, **mode, **epochs)
     rejecting = {}
@@ -154,17 +162,50 @@ def image_mode(sizes, args, default_patch=64):
     return {"patch_size": patch, "patches_per_image": args.patches_per_image}
 
 
-def _train(model, X, y, args):
+def read_groups(path, sources):
+    """The ``--groups`` CSV as a dict source -> group (every source of the
+    folder; one not listed is a group of its own, named after it)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = [[cell.strip() for cell in row] for row in csv.reader(fh)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CommandError(f"cannot read the groups file {safe(path)}: {exc}") from None
+    rows = [row for row in rows if any(row)]
+    if rows and [c.lower() for c in rows[0]] == ["source", "group"]:
+        rows = rows[1:]  # a header
+    known = {str(s) for s in sources}
+    groups = {}
+    for number, row in enumerate(rows, 1):
+        if len(row) != 2 or not all(row):
+            raise CommandError(f"{safe(path)}: line {number} is {','.join(row)!r}; each line "
+                               "must be 'source,group'")
+        source, group = row
+        if source not in known:
+            raise CommandError(
+                f"{safe(path)}: source {safe(source)} is not a folder of the data set "
+                f"(its sources: {', '.join(safe(s) for s in sorted(known))})")
+        if groups.setdefault(source, group) != group:
+            raise CommandError(f"{safe(path)}: source {safe(source)} is given two groups, "
+                               f"{safe(groups[source])} and {safe(group)}")
+    return {s: groups.get(s, s) for s in sorted(known)}
+
+
+def _train(model, X, y, args, groups=None):
     """Fit ``model``; with --reject-rate, calibrate the threshold on bags held
-    out of training (cross-fitted).  Returns the fitted Pipeline and the
-    guarantee in words (or None)."""
+    out of training (cross-fitted).  ``groups``: source -> group (``--groups``).
+    Returns the fitted Pipeline and the guarantee in words (or None)."""
     from ..classifiers import HeldOutRejectionClassifier
 
+    params = {} if groups is None else {
+        "fingerprint__groups": np.array([groups[str(s)] for s in y], dtype=object)}
     if args.reject_rate is None:
-        return model.fit(X, y), None
+        return model.fit(X, y, **params), None
     split = {} if args.calibration is None else {
         "calibration": "split", "calibration_size": args.calibration}
-    held_out = HeldOutRejectionClassifier(model, random_state=args.seed, **split).fit(X, y)
+    held_out = HeldOutRejectionClassifier(model, random_state=args.seed, **split).fit(
+        X, y, **params)
     return held_out.estimator_, held_out.rejection_guarantee()
 
 
@@ -187,6 +228,7 @@ def run(args):
     if sources.size < 2:
         raise CommandError(f"{args.root!r} holds one source ({str(sources[0])!r}); a model "
                            "needs at least 2 source folders to contrast")
+    groups = None if args.groups is None else read_groups(args.groups, sources)
     _audit(data, args)
     if not args.quiet:
         print(f"{len(data.paths)} images of {sources.size} sources "
@@ -198,7 +240,7 @@ def run(args):
                   f"images at {mode['image_size'][0]}x{mode['image_size'][1]}"))
     start = time.perf_counter()
     with torch_threads(args.threads), InterruptRecorder() as ctrl_c, user_errors():
-        model, guarantee = _train(_pipeline(args, mode), X, y, args)
+        model, guarantee = _train(_pipeline(args, mode), X, y, args, groups)
     if ctrl_c.interrupted and not args.save_on_interrupt:
         print(f"{PROG}: interrupted: the partly trained model was not saved to "
               f"{safe(args.output)} (pass --save-on-interrupt to keep it)", file=sys.stderr)

@@ -22,14 +22,36 @@ class EpochBagPlanner:
     * ``n_bags_per_model`` is an int: the images of all training bags of one
       source are pooled and ``n_bags_per_model`` bags of ``bag_size`` images
       are drawn from the pool every epoch (disjoint as long as the pool lasts).
+    * ``n_bags_per_model`` is a sequence of ints, one per source (by integer
+      label): the same, with that many bags for each source (e.g. as many as
+      it was given: new combinations of its images every epoch).
     """
 
     def __init__(self, n_given, y_idx, bag_size, n_bags_per_model=None):
         self.n_given = int(n_given)  # images per given bag
         self.y_idx = np.asarray(y_idx)
         self.bag_size = int(bag_size)
-        self.n_bags_per_model = n_bags_per_model
         self.n_classes = int(self.y_idx.max()) + 1
+        if n_bags_per_model is not None and not np.isscalar(n_bags_per_model):
+            n_bags_per_model = np.asarray(n_bags_per_model, dtype=int)
+            if n_bags_per_model.shape != (self.n_classes,):
+                raise ValueError(
+                    f"n_bags_per_model has {n_bags_per_model.size} counts for "
+                    f"{self.n_classes} sources; give one per source."
+                )
+        self.n_bags_per_model = n_bags_per_model
+
+    def bags_of(self, label):
+        """Bags drawn for source ``label`` in one epoch (``n_bags_per_model`` set)."""
+        n = self.n_bags_per_model
+        return int(n) if np.isscalar(n) else int(n[label])
+
+    @property
+    def n_planned(self):
+        """Bags in one epoch's plan."""
+        if self.n_bags_per_model is None:
+            return len(self.y_idx)
+        return sum(self.bags_of(label) for label in range(self.n_classes))
 
     def plan(self, rng):
         k, n_given = self.bag_size, self.n_given
@@ -48,7 +70,7 @@ class EpochBagPlanner:
             pool_i = np.tile(np.arange(n_given), bag_ids.size)
             order = rng.permutation(pool_b.size)
             pos = 0
-            for _ in range(self.n_bags_per_model):
+            for _ in range(self.bags_of(label)):
                 if pos + k > order.size:
                     order, pos = rng.permutation(pool_b.size), 0
                 take = order[pos : pos + k]
@@ -114,11 +136,7 @@ class PKBatchSampler:
         yield from self._batches(specs)
 
     def __len__(self):  # an estimate: the number of batches varies slightly
-        n = self.planner.n_bags_per_model
-        total = (
-            len(self.planner.y_idx) if n is None else n * self.planner.n_classes
-        )
-        return max(1, total // self.batch_size)
+        return max(1, self.planner.n_planned // self.batch_size)
 
 
 class SeededBatches:

@@ -232,10 +232,35 @@ def test_normalised_residual_front_end_ignores_brightness_and_contrast(small_bag
     # a darker, flatter copy of every image: the same normalised residual
     np.testing.assert_allclose(enc.transform(0.5 * X + 0.25), enc.transform(X),
                                rtol=1e-3, atol=1e-3)
-    # the default front end sees the image itself, so the copy moves it
-    default = SetFingerprintEncoder(max_epochs=2, random_state=0).fit(X, y)
-    assert not np.allclose(default.transform(0.5 * X + 0.25), default.transform(X),
+    # the other front end sees the image itself, so the copy moves it
+    other = SetFingerprintEncoder(front_end="image_and_residual", max_epochs=2,
+                                  random_state=0).fit(X, y)
+    assert not np.allclose(other.transform(0.5 * X + 0.25), other.transform(X),
                            rtol=1e-3, atol=1e-3)
+
+
+def test_auto_front_end_is_the_normalised_residual_for_images_only(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
+    assert enc.front_end == "auto"  # the parameter is left as given
+    assert enc._module.config["front_end"] == "normalised_residual"
+    # scalar items (1x1 images) have no residual: the image and residual front end
+    scalars = np.random.RandomState(0).rand(8, 5)
+    enc = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(scalars, [0] * 4 + [1] * 4)
+    assert enc._module.config["front_end"] == "image_and_residual"
+
+
+def test_auto_bags_regroup_each_sources_images_every_epoch(small_bags):
+    X, y = small_bags
+    fits = {n: SetFingerprintEncoder(n_bags_per_model=n, **FAST).fit(X, y)
+            for n in ("auto", None)}
+    # the same number of optimisation steps per epoch as the given bags ...
+    steps = {n: len(enc.net_.history[-1, "batches"]) for n, enc in fits.items()}
+    assert steps["auto"] == steps[None]
+    # ... but other bags: another network
+    assert not np.allclose(fits["auto"].transform(X), fits[None].transform(X))
+    again = SetFingerprintEncoder(**FAST).fit(X, y)  # "auto" is the default
+    np.testing.assert_array_equal(again.transform(X), fits["auto"].transform(X))
 
 
 def test_normalised_residual_front_end_refuses_scalar_items():

@@ -93,3 +93,35 @@ def test_groups_reach_the_encoder_in_a_pipeline(family_bags):
     restored = pickle.loads(pickle.dumps(routed[0]))
     assert restored.source_groups_.tolist() == ["A", "A", "B", "B"]
     np.testing.assert_array_equal(restored.transform(X), direct)
+
+
+@pytest.mark.parametrize("calibration", ["cross_fit", "split"])
+def test_groups_reach_the_encoder_through_held_out_rejection(family_bags, calibration):
+    from skfingerprint.classifiers import (
+        HeldOutRejectionClassifier, NearestFingerprintClassifier)
+
+    X, y, groups = family_bags
+
+    def pipeline(enc):
+        return Pipeline([("fp", enc),
+                         ("clf", NearestFingerprintClassifier(reject_threshold="auto"))])
+
+    direct = pipeline(SetFingerprintEncoder(**FAST)).fit(X, y, fp__groups=groups)
+    held = HeldOutRejectionClassifier(pipeline(SetFingerprintEncoder(**FAST)), n_splits=2,
+                                      calibration=calibration, random_state=0)
+    # every fold model gets the groups of its own training bags (a wrong
+    # length would be refused by the encoder), the final model all of them
+    held.fit(X, y, fp__groups=groups)
+    assert held.estimator_[0].source_groups_.tolist() == ["A", "A", "B", "B"]
+    if calibration == "cross_fit":  # the final model is fitted on every bag
+        np.testing.assert_array_equal(held.estimator_[:-1].transform(X),
+                                      direct[:-1].transform(X))
+    with sklearn.config_context(enable_metadata_routing=True):
+        enc = SetFingerprintEncoder(**FAST).set_fit_request(groups=True)
+        routed = HeldOutRejectionClassifier(pipeline(enc), n_splits=2,
+                                            calibration=calibration, random_state=0)
+        routed.fit(X, y, groups=groups)
+    np.testing.assert_array_equal(routed.estimator_[:-1].transform(X),
+                                  held.estimator_[:-1].transform(X))
+    if calibration == "cross_fit":  # 32 calibration bags: enough for a threshold
+        assert np.isfinite(routed.threshold_)

@@ -48,6 +48,28 @@ def test_pooled_bags_per_model():
         assert len(set(zip(bags, items))) == 4  # no image twice in a bag
 
 
+def test_per_source_counts_regroup_each_sources_images():
+    # 3 sources with 2, 3 and 1 given bags of 4 images; as many bags as given
+    y = np.array([0, 0, 1, 1, 1, 2])
+    planner = EpochBagPlanner(4, y, bag_size=4, n_bags_per_model=np.bincount(y))
+    rng = np.random.RandomState(0)
+    epochs = [planner.plan(rng) for _ in range(2)]
+    for specs in epochs:
+        labels = np.array([s[0] for s in specs])
+        assert np.bincount(labels).tolist() == [2, 3, 1]
+        for source in range(3):
+            images = [(b, i) for label, bags, items in specs if label == source
+                      for b, i in zip(bags, items)]
+            # every image of the source exactly once: a partition into new bags
+            expected = [(b, i) for b in np.flatnonzero(y == source) for i in range(4)]
+            assert sorted(images) == expected
+    regrouped = [{frozenset(zip(s[1], s[2])) for s in specs if s[0] == 1} for specs in epochs]
+    assert regrouped[0] != regrouped[1]  # new bags every epoch
+    assert len(PKBatchSampler(planner, 4, rng)) == len(y) // 4
+    with pytest.raises(ValueError, match="one per source"):
+        EpochBagPlanner(4, y, bag_size=4, n_bags_per_model=[2, 3])
+
+
 def test_deterministic_given_seed():
     y = np.repeat(np.arange(3), 5)
     a = [[(s[0], tuple(s[2])) for s in b] for b in _batches(y, 6, 4, seed=3)]
