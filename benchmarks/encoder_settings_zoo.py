@@ -35,6 +35,8 @@ CONFIGS = {
     "defaults_seed1": dict(random_state=1),
     "previous_defaults": PREVIOUS,
     "previous_defaults_seed1": dict(PREVIOUS, random_state=1),
+    "defaults_seed2": dict(random_state=2),
+    "previous_defaults_seed2": dict(PREVIOUS, random_state=2),
     "normalised_residual": dict(PREVIOUS, front_end="normalised_residual"),
     "normalised_residual_seed1": dict(PREVIOUS, front_end="normalised_residual", random_state=1),
     "epochs30": dict(PREVIOUS, max_epochs=30),
@@ -120,7 +122,7 @@ def main(argv=None):
           "`front_end='image_and_residual'`, the given bags kept). The same settings give "
           "slightly different networks with another number of torch threads "
           "(floating-point sums in another order: the previous defaults gave 0.945 with 2 "
-          "threads and 0.929 with 1 on 2026-12-03) or another seed (`_seed1` rows): that "
+          "threads and 0.929 with 1 on 2026-12-03) or another seed (`_seed1`, `_seed2` rows): that "
           "is the spread to read the rows against.\n",
           "| setting | accuracy | test bags | fit seconds | load avg. | torch threads | "
           "final loss | errors |",
