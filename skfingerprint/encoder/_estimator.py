@@ -121,8 +121,9 @@ class SetFingerprintEncoder(
         Images used per bag.  None uses the given bags whole.  When smaller
         than the given bags, training draws fresh random bags of this size
         at every epoch (from each source's pooled images with the default
-        ``n_bags_per_model="auto"``, from each given bag with None) and ``transform`` uses the first ``bag_size`` images of
-        each bag (a deterministic subset); bags smaller than ``bag_size`` are
+        ``n_bags_per_model="auto"``, from each given bag with None) and
+        ``transform`` uses the first ``bag_size`` images of each bag (a
+        deterministic subset); bags smaller than ``bag_size`` are
         used whole at transform time.  ``bag_size=1`` is the paper's DSF-
         (no set encoding).
     n_bags_per_model : int, "auto" or None, default="auto"

@@ -32,26 +32,25 @@ class EpochBagPlanner:
         self.y_idx = np.asarray(y_idx)
         self.bag_size = int(bag_size)
         self.n_classes = int(self.y_idx.max()) + 1
-        if n_bags_per_model is not None and not np.isscalar(n_bags_per_model):
-            n_bags_per_model = np.asarray(n_bags_per_model, dtype=int)
-            if n_bags_per_model.shape != (self.n_classes,):
+        if n_bags_per_model is not None:
+            # one count per source (an int: the same for every source)
+            counts = np.asarray(n_bags_per_model, dtype=int)
+            if counts.ndim == 0:
+                counts = np.full(self.n_classes, counts)
+            if counts.shape != (self.n_classes,):
                 raise ValueError(
-                    f"n_bags_per_model has {n_bags_per_model.size} counts for "
+                    f"n_bags_per_model has {counts.size} counts for "
                     f"{self.n_classes} sources; give one per source."
                 )
+            n_bags_per_model = counts
         self.n_bags_per_model = n_bags_per_model
-
-    def bags_of(self, label):
-        """Bags drawn for source ``label`` in one epoch (``n_bags_per_model`` set)."""
-        n = self.n_bags_per_model
-        return int(n) if np.isscalar(n) else int(n[label])
 
     @property
     def n_planned(self):
         """Bags in one epoch's plan."""
         if self.n_bags_per_model is None:
             return len(self.y_idx)
-        return sum(self.bags_of(label) for label in range(self.n_classes))
+        return int(self.n_bags_per_model.sum())
 
     def plan(self, rng):
         k, n_given = self.bag_size, self.n_given
@@ -70,7 +69,7 @@ class EpochBagPlanner:
             pool_i = np.tile(np.arange(n_given), bag_ids.size)
             order = rng.permutation(pool_b.size)
             pos = 0
-            for _ in range(self.bags_of(label)):
+            for _ in range(int(self.n_bags_per_model[label])):
                 if pos + k > order.size:
                     order, pos = rng.permutation(pool_b.size), 0
                 take = order[pos : pos + k]
