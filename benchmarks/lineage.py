@@ -168,7 +168,9 @@ def run(args):
             continue
         t0 = time.perf_counter()
         for v in variants:
-            results[v] = {"loo": {}, "ari": {}, "seconds": 0.0}
+            # the date tells which encoder defaults a row ran with
+            results[v] = {"loo": {}, "ari": {}, "seconds": 0.0,
+                          "date": time.strftime("%Y-%m-%d")}
         # (c) every source known: ARI of the clustering at the true number of groups
         Zall = fit_and_embed(fitter, variants, fitters, X[train], y[train],
                              np.concatenate([X[train], X[test]]), truths)
@@ -244,8 +246,8 @@ def render(args, zoo, sources, truths, results, wall):
           "columns measure whether the groups carry over to a source not seen.\n",
           "| method | nearest is same class | mean rank of a same-class source | nearest is "
           "same lineage | mean rank of a relative | ARI class | ARI lineage | attribution | "
-          "decorrelation | seconds |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+          "decorrelation | seconds | run |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def num(value):
         return "-" if value is None else f"{value:.3f}"
@@ -256,7 +258,7 @@ def render(args, zoo, sources, truths, results, wall):
         md.append(f"| {m} | {c:.2f} ({nc}) | {rc:.2f} | {lin:.2f} ({nl}) | {rl:.2f} | "
                   f"{r['ari']['class']:.3f} | {r['ari']['lineage']:.3f} | "
                   f"{num(r.get('attribution'))} | {num(r.get('decorrelation'))} | "
-                  f"{r['seconds']:.0f} |")
+                  f"{r['seconds']:.0f} | {r.get('date', 'before 2026-12-04')} |")
     chance = {}
     for t, g in truths.items():
         vals = []
@@ -267,7 +269,9 @@ def render(args, zoo, sources, truths, results, wall):
         chance[t] = float(np.mean(vals))
     md += ["", f"Chance that a random known source is a relative: class {chance['class']:.2f}, "
                f"lineage {chance['lineage']:.2f}. (n): left-out sources counted. Seconds: all "
-               "the fits of a method (DSF+ and DSF+ phi share theirs).", "",
+               "the fits of a method (DSF+ and DSF+ phi share theirs). Run: the date of "
+               "a row; the encoder rows run before 2026-12-04 used the earlier defaults "
+               "(`front_end='image_and_residual'`, `n_bags_per_model=None`).", "",
            "Nearest known source of each left-out source:", "",
            "| left-out source | class | lineage group | " + " | ".join(results) + " |",
            "|---|---|---|" + "---|" * len(results)]

@@ -17,6 +17,12 @@ Run from the repository root::
     python benchmarks/zoo_siblings.py            # default zoo, bags of 32
     python benchmarks/zoo_siblings.py --quick    # small zoo, bags of 8, 2 epochs
     python benchmarks/zoo_siblings.py --methods DSF+   # rerun DSF+ only
+    python benchmarks/zoo_siblings.py --seeds 0,1,2    # learned methods: 3 seeds
+
+With several ``--seeds``, DSF+ and the CNN are fitted once per seed (PRNU and
+the spectrum have no randomness) and the table shows the mean and standard
+deviation over the seeds: one seed of a pair is noisy (62 test bags, and the
+fits of two seeds differ by up to 0.15 on the sampler pairs).
 
 ``--methods`` reruns only the methods named; the other columns are kept from
 the previous results file.
@@ -56,17 +62,32 @@ def load_zoo(preset):
     return make_model_zoo(preset, random_state=SEED)
 
 
+# methods with a random_state: fitted once per seed
+SEEDED = ("DSF+", "CNN")
+
+
 def make_methods(epochs):
+    """name -> (factory of a fresh estimator given a seed, metric)."""
     from skfingerprint import SetFingerprintEncoder
     from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
 
     ep = {} if epochs is None else {"max_epochs": epochs}
     return {
-        "DSF+": (lambda: SetFingerprintEncoder(random_state=SEED, **ep), "euclidean"),
-        "PRNU": (lambda: PRNUFingerprint(), "correlation"),
-        "Spectrum": (lambda: SpectrumFingerprint(), "correlation"),
-        "CNN": (lambda: AttributionCNN(random_state=SEED, **ep), "euclidean"),
+        "DSF+": (lambda seed: SetFingerprintEncoder(random_state=seed, **ep), "euclidean"),
+        "PRNU": (lambda seed: PRNUFingerprint(), "correlation"),
+        "Spectrum": (lambda seed: SpectrumFingerprint(), "correlation"),
+        "CNN": (lambda seed: AttributionCNN(random_state=seed, **ep), "euclidean"),
     }
+
+
+def _seeds(cfg, name):
+    return list(cfg.get("seeds", [SEED])) if name in SEEDED else [SEED]
+
+
+def _cell(row, name):
+    """Mean over the seeds, with their standard deviation when there are several."""
+    accs = row.get("per_seed", {}).get(name, [row[name]])
+    return f"{row[name]:.3f}" + (f" ± {np.std(accs):.3f}" if len(accs) > 1 else "")
 
 
 def split_bags(images, labels, sources, n_per_source, bag_size):
@@ -113,11 +134,18 @@ def run(cfg, suffix, only=None):
             row = {"kind": kind, "pair": f"{a} vs {b}", "n_test_bags": int(len(yte))}
             for name, (factory, metric) in methods.items():
                 if name not in rerun and name in old_pairs.get(row["pair"], {}):
-                    row[name] = old_pairs[row["pair"]][name]
+                    old = old_pairs[row["pair"]]
+                    row[name] = old[name]
+                    if name in old.get("per_seed", {}):
+                        row.setdefault("per_seed", {})[name] = old["per_seed"][name]
                     continue
-                est = factory().fit(Xtr, ytr)
-                nc = NearestFingerprintClassifier(metric=metric).fit(est.transform(Xtr), ytr)
-                row[name] = float(np.mean(nc.predict(est.transform(Xte)) == yte))
+                accs = []
+                for seed in _seeds(cfg, name):
+                    est = factory(seed).fit(Xtr, ytr)
+                    nc = NearestFingerprintClassifier(metric=metric).fit(est.transform(Xtr), ytr)
+                    accs.append(float(np.mean(nc.predict(est.transform(Xte)) == yte)))
+                row[name] = float(np.mean(accs))
+                row.setdefault("per_seed", {})[name] = accs
             rows.append(row)
             print(row, flush=True)
     # DSF+ and the CNN over every source of the zoo
@@ -128,14 +156,18 @@ def run(cfg, suffix, only=None):
         if name not in rerun and name in old_overall:
             overall[name] = old_overall[name]
             continue
-        est = methods[name][0]().fit(Xtr, ytr)
-        Ztr, Zte = est.transform(Xtr), est.transform(Xte)
+        per_seed = {"mlp": [], "nearest": []}
+        for seed in _seeds(cfg, name):
+            est = methods[name][0](seed).fit(Xtr, ytr)
+            Ztr, Zte = est.transform(Xtr), est.transform(Xte)
+            per_seed["mlp"].append(float(np.mean(
+                paper_mlp(SEED).fit(Ztr, ytr).predict(Zte) == yte)))
+            per_seed["nearest"].append(float(np.mean(
+                NearestFingerprintClassifier().fit(Ztr, ytr).predict(Zte) == yte)))
         overall[name] = {
             "n_sources": int(len(zoo.sources)), "n_test_bags": int(len(yte)),
-            "mlp": float(np.mean(paper_mlp(SEED).fit(Ztr, ytr).predict(Zte) == yte)),
-            "nearest": float(np.mean(
-                NearestFingerprintClassifier().fit(Ztr, ytr).predict(Zte) == yte)),
-        }
+            "mlp": float(np.mean(per_seed["mlp"])),
+            "nearest": float(np.mean(per_seed["nearest"])), "per_seed": per_seed}
         print(name, "all sources", overall[name], flush=True)
     wall = time.perf_counter() - t0
     env = environment()
@@ -146,21 +178,28 @@ def run(cfg, suffix, only=None):
           f"bags; each method fitted on the training bags of the pair"
           + ("" if cfg["epochs"] is None else f" (max_epochs={cfg['epochs']})")
           + "; `NearestFingerprintClassifier` on its features (correlation for PRNU and "
-          "spectra, Euclidean for the learned ones). Accuracy on the test bags; chance 0.5.\n",
+          "spectra, Euclidean for the learned ones). Accuracy on the test bags; chance 0.5."
+          + ("" if len(cfg.get("seeds", [SEED])) < 2 else
+             f" DSF+ and CNN: mean ± standard deviation over the seeds "
+             f"{', '.join(map(str, cfg['seeds']))} of their fits.") + "\n",
           "| kind | pair | test bags | " + " | ".join(methods) + " |",
           "|---|---|---|" + "---|" * len(methods)]
     for r in rows:
         md.append(f"| {r['kind']} | {r['pair']} | {r['n_test_bags']} | "
-                  + " | ".join(f"{r[m]:.3f}" for m in methods) + " |")
+                  + " | ".join(_cell(r, m) for m in methods) + " |")
     md += ["", f"On all {len(zoo.sources)} sources at once (bags of {cfg['bag_size']}, "
                f"{len(yte)} test bags):", "",
            "| method | MLP accuracy | nearest fingerprint |", "|---|---|---|"]
-    md += [f"| {name} | **{o['mlp']:.3f}** | {o['nearest']:.3f} |"
-           for name, o in overall.items()]
+    for name, o in overall.items():
+        seeds = o.get("per_seed", {"mlp": [o["mlp"]], "nearest": [o["nearest"]]})
+        md.append(f"| {name} | **{_cell({'mlp': o['mlp'], 'per_seed': seeds}, 'mlp')}** | "
+                  f"{_cell({'nearest': o['nearest'], 'per_seed': seeds}, 'nearest')} |")
     md += ["", f"Total wall time: {wall / 60:.1f} min"
            + ("" if only is None else f" (rerun: {', '.join(sorted(rerun))}; the other "
               "columns from the previous run)") + ".\n", env_markdown(env),
-           f"Reproduce: `python benchmarks/zoo_siblings.py{' --quick' if suffix else ''}`\n"]
+           f"Reproduce: `python benchmarks/zoo_siblings.py{' --quick' if suffix else ''}"
+           + ("" if len(cfg.get("seeds", [SEED])) < 2 else
+              f" --seeds {','.join(map(str, cfg['seeds']))}") + "`\n"]
     write_results("zoo_siblings" + suffix, "\n".join(md),
                   {"env": env, "config": cfg, "pairs": rows, "all_sources": overall,
                    "wall_seconds": wall})
@@ -174,6 +213,8 @@ def main(argv=None):
     p.add_argument("--bag-size", type=int, default=None)
     p.add_argument("--images-per-source", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seeds", default=None,
+                   help="comma-separated seeds of the learned methods (default 0)")
     p.add_argument("--methods", nargs="+", default=None, choices=["DSF+", "PRNU", "Spectrum", "CNN"],
                    help="rerun only these; keep the others from the previous results")
     a = p.parse_args(argv)
@@ -183,6 +224,8 @@ def main(argv=None):
     for k in ("preset", "bag_size", "images_per_source", "epochs"):
         if getattr(a, k) is not None:
             cfg[k] = getattr(a, k)
+    if a.seeds:
+        cfg["seeds"] = [int(v) for v in a.seeds.split(",")]
     run(cfg, "_quick" if a.quick else "", only=a.methods)
 
 

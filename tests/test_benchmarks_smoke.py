@@ -121,3 +121,7 @@ def test_open_set_benchmark_runs_and_tables_every_score(monkeypatch, tmp_path, o
         for score in open_set.SCORES:
             assert 0.0 <= row[score]["cross_fit_frr"] <= 1.0
             assert 0.0 <= row[score]["auroc"] <= 1.0
+            # the pooled rate is a mean of the per-source rates: never above the worst
+            assert (row[score]["cross_fit_frr"]
+                    <= row[score]["cross_fit_frr_worst_source"] + 1e-12)
+    assert run["encoder"]["front_end"] == "auto" and "worst-source FRR" in md

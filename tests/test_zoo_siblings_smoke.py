@@ -56,3 +56,14 @@ def test_zoo_siblings_quick_runs_end_to_end(monkeypatch, tmp_path, one_thread):
     rows2, overall2 = zoo_siblings.run(cfg, "_smoke", only=["DSF+"])
     assert rows2[0]["PRNU"] == -1.0 and overall2["CNN"]["mlp"] == -1.0
     assert [r["DSF+"] for r in rows2] == [r["DSF+"] for r in rows]  # seeded: same fits
+
+    # several seeds: the learned methods are fitted once per seed, the cell is their mean
+    rows3, overall3 = zoo_siblings.run(dict(cfg, seeds=[0, 1]), "_seeds")
+    for r, r1 in zip(rows3, rows):
+        assert len(r["per_seed"]["DSF+"]) == 2 and len(r["per_seed"]["PRNU"]) == 1
+        assert r["per_seed"]["DSF+"][0] == r1["DSF+"]  # seed 0 is the single-seed run
+        assert r["DSF+"] == np.mean(r["per_seed"]["DSF+"])
+        assert r["PRNU"] == r1["PRNU"]
+    assert len(overall3["CNN"]["per_seed"]["mlp"]) == 2
+    md3 = (tmp_path / "zoo_siblings_seeds.md").read_text()
+    assert " ± " in md3 and "--seeds 0,1" in md3
