@@ -113,7 +113,7 @@ def main(argv=None):
           "images of each source train (bags of 32), the rest are held out in bags of 32; "
           "nearest training centroid of the fingerprints. Errors: (true, predicted, held-out "
           "bags). Fit seconds with the 1-minute load average at the start (about 0-1: quiet). "
-          "Rows with a note in parentheses are variants that were measured once and not "
+          "Rows with a note in parentheses are variants that were measured and not "
           "kept (their code is not in the library; only the settings in this script rerun), "
           "and one reference row for the per-image CNN baseline.\n",
           "The defaults changed on 2026-12-04 (`front_end='auto'`, the normalised residual, "
