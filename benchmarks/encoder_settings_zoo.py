@@ -33,9 +33,17 @@ PREVIOUS = dict(front_end="image_and_residual", n_bags_per_model=None)
 CONFIGS = {
     "defaults": {},
     "defaults_seed1": dict(random_state=1),
+    "defaults_seed2": dict(random_state=2),
+    "epochs20": dict(max_epochs=20),
+    "lr3e-3_defaults": dict(lr=3e-3),
+    "convs_per_stage2": dict(convs_per_stage=2),
+    "phi_hidden128": dict(phi_hidden=128),
+    "phi_hidden128_seed1": dict(phi_hidden=128, random_state=1),
+    "phi_hidden128_seed2": dict(phi_hidden=128, random_state=2),
+    "batch16": dict(batch_size=16),
+    "batch8_regrouped": dict(batch_size=8),
     "previous_defaults": PREVIOUS,
     "previous_defaults_seed1": dict(PREVIOUS, random_state=1),
-    "defaults_seed2": dict(random_state=2),
     "previous_defaults_seed2": dict(PREVIOUS, random_state=2),
     "normalised_residual": dict(PREVIOUS, front_end="normalised_residual"),
     "normalised_residual_seed1": dict(PREVIOUS, front_end="normalised_residual", random_state=1),
@@ -124,15 +132,21 @@ def main(argv=None):
           "(floating-point sums in another order: the previous defaults gave 0.945 with 2 "
           "threads and 0.929 with 1 on 2026-12-03) or another seed (`_seed1`, `_seed2` rows): that "
           "is the spread to read the rows against.\n",
+          "phi changed on 2026-12-04 at 21:00 UTC: one convolution per stage after the first "
+          "(`convs_per_stage=1`, two before) and PyTorch's default initialisation of its "
+          "weights (Kaiming normal before), the layout of the per-image CNN baseline "
+          "(the rows `defaults*` against `phi_v1_defaults*`). Rows measured before (see the date) used the "
+          "earlier phi; `phi_v1_defaults*` are the defaults of 2026-12-04 with it.\n",
           "| setting | accuracy | test bags | fit seconds | load avg. | torch threads | "
-          "final loss | errors |",
-          "|---|---|---|---|---|---|---|---|"]
+          "final loss | measured | errors |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         errs = "; ".join(f"{a} -> {b} {n}" for a, b, n in r["errors"])
         retired = "" if r["config"] in CONFIGS else f" ({r.get('note', 'option tried, not kept')})"
         md.append(f"| {r['config']} `{r['params']}`{retired} | **{r['accuracy']:.3f}** | "
                   f"{r['test_bags']} | {r['fit_seconds']:.0f} | {_num(r['load_average_1min'], 1)} | "
-                  f"{r.get('torch_threads', '-')} | {_num(r['final_loss'], 3)} | {errs} |")
+                  f"{r.get('torch_threads', '-')} | {_num(r['final_loss'], 3)} | "
+                  f"{r.get('date', '-')} | {errs} |")
     md += ["", env_markdown(env), "Reproduce: `python benchmarks/encoder_settings_zoo.py`\n"]
     write_results("encoder_settings_zoo", "\n".join(md), {"env": env, "rows": rows})
 

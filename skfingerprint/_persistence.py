@@ -78,6 +78,7 @@ _TRUSTED_TYPES = (
     "skfingerprint.baselines._attribution_cnn.AttributionCNN",
     "skfingerprint.classifiers._nearest.NearestFingerprintClassifier",
     "skfingerprint.classifiers._calibrated.HeldOutRejectionClassifier",
+    "skfingerprint.cluster._relatives.NearestRelatives",
     "skfingerprint.augment._transforms.RandomPostProcessing",
     "skfingerprint.augment._transforms.PostProcess",
     # scikit-learn internals that skops does not trust by default: plain data

@@ -175,7 +175,9 @@ def test_mixed_sizes_fit_in_patch_mode_and_attribute_a_large_jpeg(tmp_path, caps
     capsys.readouterr()
     assert main(["attribute", model_path, str(big), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["bags"][0]["source"] in ("A1", "A2")
+    # the tree's two sources are A1 and B1 (two families of one model each)
+    assert load(model_path).classes_.tolist() == ["A1", "B1"]
+    assert out["bags"][0]["source"] in ("A1", "B1")
 
 
 def test_unreadable_model_is_a_usage_error(fitted, tmp_path, capsys):
@@ -396,3 +398,60 @@ def test_fit_groups_file_reaches_the_encoder_and_bad_files_are_usage_errors(
                             fragment)
     status = main(args + ["--groups", str(tmp_path / "missing.csv"), "--force"])
     _assert_usage_error(capsys, status, "cannot read the groups file")
+
+
+@pytest.fixture(scope="module")
+def related(tmp_path_factory):
+    """Known sources A1, A2, B1 (a model fitted on them) and an unknown B2,
+    of two families that share most of their artifact."""
+    data = make_fingerprinted_images(n_models=4, n_families=2, n_images_per_model=24,
+                                     image_size=16, family_share=0.8, random_state=0)
+    known, unknown = tmp_path_factory.mktemp("known"), tmp_path_factory.mktemp("unknown")
+    for i, (img, label) in enumerate(zip(data.images, data.labels)):
+        folder = unknown if label == "B2" else known / label
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(img).save(os.path.join(folder, f"{i:04d}.png"))
+    model = str(tmp_path_factory.mktemp("model") / "model.skfp")
+    assert main(["fit", str(known), "--bag-size", "4", "--epochs", "1", "--seed", "0",
+                 "--device", "cpu", "--threads", "1", "-q", "-o", model]) == 0
+    return str(known), str(unknown), model
+
+
+def test_attribute_relatives_place_an_unknown_generator_next_to_its_family(related, capsys):
+    known, unknown, model = related
+    assert main(["attribute", model, unknown, "--bag-size", "8", "--relatives", known,
+                 "--json"]) == 0
+    bags = json.loads(capsys.readouterr().out)["bags"]
+    assert len(bags) == 3
+    for b in bags:
+        rel = b["nearest_relatives"]
+        assert [r["source"] for r in rel][0] == "B1"  # its family's known member
+        assert sorted(r["source"] for r in rel) == ["A1", "A2", "B1"]
+        assert [r["distance"] for r in rel] == sorted(r["distance"] for r in rel)
+    # as text: one more line per bag
+    assert main(["attribute", model, unknown, "--relatives", known]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].split(":")[0].strip() == "nearest relatives (residual spectrum)"
+    assert lines[-1].split(": ")[1].startswith("B1 (")
+    # without --relatives, no such key
+    assert main(["attribute", model, unknown, "--json"]) == 0
+    assert "nearest_relatives" not in json.loads(capsys.readouterr().out)["bags"][0]
+
+
+def test_attribute_relatives_of_one_source_is_a_usage_error(related, tmp_path, capsys):
+    known, unknown, model = related
+    status = main(["attribute", model, unknown, "--relatives", os.path.join(known, "A1")])
+    _assert_usage_error(capsys, status)
+
+
+def test_families_by_spectrum(related, capsys):
+    known, unknown, model = related
+    assert main(["families", model, known, "--features", "spectrum", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["features"] == "spectrum"
+    nearest = {r["source"]: r["nearest"] for r in out["sources"]}
+    assert nearest["A1"] == "A2" and nearest["A2"] == "A1"
+    assert main(["families", model, known, "--json"]) == 0
+    by_encoder = json.loads(capsys.readouterr().out)
+    assert by_encoder["features"] == "encoder"
+    assert not np.allclose(by_encoder["distances"], out["distances"])

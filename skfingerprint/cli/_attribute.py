@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import collect_images, load_model
+from ._common import collect_images, folder_bags, load_model, spectrum_like
 from ._errors import PROG, CommandError, user_errors
 from ._output import print_attribution, print_json
 from ._parser import examples, positive_int, reencode_spec, wrap
@@ -23,12 +23,17 @@ def add_parser(sub, common):
             "With a model fitted with --reject-rate, a bag far from every source is "
             "answered 'unknown' (the runner-up column then shows the nearest "
             "source); --json gives each bag's unknown_score, the threshold and its "
-            "nearest known sources with their distances (for a bag of an unknown "
-            "generator: the known models it is closest to)."),
+            "nearest known sources with their distances by the model's fingerprints. "
+            "With --relatives ROOT, each bag also gets its nearest relatives among "
+            "the sources of ROOT (one folder per known source) by the residual "
+            "spectrum: for a bag of an unknown generator, the known models it is "
+            "most likely derived from (the spectra place a left-out generator next "
+            "to a relative far more often than the fingerprints do)."),
         epilog=examples("""
             skfingerprint attribute model.skfp suspicious/             # the folder as one bag
             skfingerprint attribute model.skfp suspicious/ --bag-size 16
-            skfingerprint attribute model.skfp a.png b.png c.png --json | jq '.bags[0].source'"""),
+            skfingerprint attribute model.skfp a.png b.png c.png --json | jq '.bags[0].source'
+            skfingerprint attribute model.skfp unknown/ --relatives zoo-images/ --json"""),
     )
     p.add_argument("model", help="model file made by 'skfingerprint fit'")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
@@ -37,6 +42,9 @@ def add_parser(sub, common):
     p.add_argument("--reencode", type=reencode_spec, default=None, metavar="CODEC",
                    help="re-encode the images as the model's training images were "
                         "(the --reencode given to 'fit', e.g. jpeg:90)")
+    p.add_argument("--relatives", metavar="ROOT", default=None,
+                   help="folder with one sub-folder of images per known source: list "
+                        "each bag's nearest relatives among them by residual spectrum")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(func=run)
     return p
@@ -107,6 +115,22 @@ def _nearest_known(distances, classes, n=_N_NEAREST):
     return [{"source": classes[j], "distance": float(distances[j])} for j in order]
 
 
+def _relatives(args, encoder, bags):
+    """Each bag's nearest known relatives by residual spectrum (``--relatives``)."""
+    from ..cluster import NearestRelatives
+
+    bag_size = encoder.bag_size or max(len(b) for b in bags)
+    _, X, y = folder_bags(args.relatives, image_size=encoder.image_size, bag_size=bag_size,
+                          seed=0)
+    if np.unique(y).size < 2:
+        raise CommandError(f"--relatives {args.relatives!r} holds one source; give the "
+                           "folder of all the known sources")
+    with user_errors():
+        rel = NearestRelatives(spectrum_like(encoder)).fit(X, y)
+        found = [rel.relatives(np.array([bag], dtype=object)) for bag in bags]
+    return [[{"source": str(s), "distance": d} for s, d in row] for row in found]
+
+
 def run(args):
     model, encoder = load_model(args.model)
     if model is encoder or not hasattr(model, "predict_proba"):
@@ -129,6 +153,9 @@ def run(args):
     threshold = getattr(classifier, "threshold_", None)
     threshold = None if threshold is None or np.isinf(threshold) else float(threshold)
     results = [_result(i, bag, answers, classes, threshold) for i, bag in enumerate(bags)]
+    if args.relatives is not None:
+        for result, relatives in zip(results, _relatives(args, encoder, bags)):
+            result["nearest_relatives"] = relatives
     if args.json:
         guarantee = (classifier.rejection_guarantee()
                      if threshold is not None and hasattr(classifier, "rejection_guarantee")

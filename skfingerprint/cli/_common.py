@@ -87,6 +87,15 @@ def load_model(path):
     return model, encoder
 
 
+def spectrum_like(encoder):
+    """A ``SpectrumFingerprint`` that reads images as ``encoder`` does (the
+    same resize size, or the same patch size and number of patches)."""
+    from ..baselines import SpectrumFingerprint
+
+    return SpectrumFingerprint(image_size=encoder.image_size, patch_size=encoder.patch_size,
+                               patches_per_image=encoder.patches_per_image)
+
+
 def collect_images(paths):
     """Image files of files and folders (searched by the library's walker)."""
     from ..datasets import list_image_files

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ._common import folder_bags, import_pyplot, load_model
+from ._common import folder_bags, import_pyplot, load_model, spectrum_like
 from ._errors import CommandError, user_errors
 from ._output import print_families, print_json
 from ._parser import examples, positive_int, seed, wrap
@@ -17,20 +17,29 @@ def add_parser(sub, common):
         "families", parents=[common],
         help="cluster the sources of a folder into families",
         description=wrap(
-            "Fingerprint the bags of ROOT/<source>/... with a model's encoder, "
-            "compute the distances between sources (1 - mean |correlation| of "
-            "their bags with each other's fingerprints), and cluster them by "
-            "average linkage. The sources need not be those the model was "
-            "trained on."),
+            "Fingerprint the bags of ROOT/<source>/... with a model's encoder "
+            "and compute the distances between sources (1 - mean |correlation| "
+            "of their bags with each other's fingerprints); or, with --features "
+            "spectrum, describe the bags by their residual spectra (read as the "
+            "model reads images) and take 1 - the correlation of the sources' "
+            "mean spectra. Cluster the sources by average linkage. The sources "
+            "need not be those the model was trained on. The encoder's "
+            "fingerprints are trained to tell sources apart; the spectra, which "
+            "need no training, find shared parts (samplers of one network, "
+            "models on one decoder, fine-tunes) more often."),
         epilog=examples("""
             skfingerprint families model.skfp images/ --plot families.png
-            skfingerprint families model.skfp images/ --n-families 4 --json"""),
+            skfingerprint families model.skfp images/ --n-families 4 --json
+            skfingerprint families model.skfp images/ --features spectrum --plot lineage.png"""),
     )
     p.add_argument("model", help="model file made by 'skfingerprint fit'")
     p.add_argument("root", help="folder with one sub-folder of images per source")
     p.add_argument("--plot", metavar="PNG", help="draw the dendrogram to this file")
     p.add_argument("--n-families", type=positive_int, default=None,
                    help="also cut the tree into this many families")
+    p.add_argument("--features", choices=("encoder", "spectrum"), default="encoder",
+                   help="what describes a bag: the model's encoder (default) or the "
+                        "residual spectrum")
     p.add_argument("--bag-size", type=positive_int, default=None,
                    help="images per bag (default: the model's)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the bags (default: 0)")
@@ -66,10 +75,20 @@ def _plot(path, link, sources, title):
     plt.close(fig)
 
 
+def _distances(args, encoder, X, y):
+    """Distances between the sources of ``y`` (sorted) by the chosen features."""
+    from ..cluster import NearestRelatives, fingerprint_distances
+
+    with user_errors():
+        if args.features == "encoder":
+            return fingerprint_distances(encoder.transform(X), y)
+        return NearestRelatives(spectrum_like(encoder)).fit(X, y).source_distances_
+
+
 def run(args):
     from scipy.cluster.hierarchy import leaves_list
 
-    from ..cluster import cluster_families, family_linkage, fingerprint_distances
+    from ..cluster import cut_families, family_linkage
 
     _, encoder = load_model(args.model)
     bag_size = args.bag_size or encoder.bag_size
@@ -78,23 +97,22 @@ def run(args):
     _, X, y = folder_bags(args.root, image_size=encoder.image_size, bag_size=bag_size,
                           seed=args.seed)
     sources = _check_sources(args, y, bag_size)
-    with user_errors():
-        Z = encoder.transform(X)
-    D = fingerprint_distances(Z, y)
+    D = _distances(args, encoder, X, y)
     link = family_linkage(D)
-    clusters = (cluster_families(Z, y, n_families=args.n_families)
+    clusters = (cut_families(D, n_families=args.n_families)
                 if args.n_families is not None else None)
     nearest = (D + np.diag(np.full(len(sources), np.inf))).argmin(axis=1)
     rows = [{"source": str(sources[i]), "nearest": str(sources[nearest[i]]),
              "distance": float(D[i, nearest[i]]),
-             **({"family": int(clusters[sources[i]])} if clusters is not None else {})}
+             **({"family": int(clusters[i])} if clusters is not None else {})}
             for i in leaves_list(link)]
     if args.plot:
         _plot(args.plot, link, sources,
               f"{len(sources)} sources of {os.path.basename(os.path.abspath(args.root))}"
-              f", {len(y)} bags of {bag_size}")
+              f", {len(y)} bags of {bag_size}"
+              + (", residual spectra" if args.features == "spectrum" else ""))
     if args.json:
-        print_json({"sources": rows, "distances": D.tolist(),
+        print_json({"features": args.features, "sources": rows, "distances": D.tolist(),
                     "labels": [str(s) for s in sources], "plot": args.plot})
     else:
         print_families(rows, n_sources=len(sources), n_bags=len(y), bag_size=bag_size,

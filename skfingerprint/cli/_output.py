@@ -47,6 +47,9 @@ def print_attribution(results, classes, unknown_label):
         print(f"{r['bag'] + 1:>4}  {r['n_images']:>6}  {safe(r['source']):<{width}}  "
               f"{r['probability']:.3f}  {r['score']:>6.3f}  {ru:<{width}}  {rp:>5}  "
               f"{_short_files(r['files'])}")
+        if r.get("nearest_relatives"):
+            print(" " * 6 + "nearest relatives (residual spectrum): " + ", ".join(
+                f"{safe(k['source'])} ({k['distance']:.3f})" for k in r["nearest_relatives"]))
 
 
 def print_families(rows, *, n_sources, n_bags, bag_size, with_families):

@@ -45,17 +45,35 @@ class ImageEncoder(nn.Module):
         divided by its root mean square per image and channel, so that the
         network sees the texture of the residual, not the image content or
         its overall contrast.
+    convs_per_stage : int
+        3x3 convolutions in each of the stages after the first; the first of
+        them halves the resolution (stride 2).
+    init : {"pytorch", "kaiming"}
+        Initial weights of the convolutions: PyTorch's default
+        (``Conv2d.reset_parameters``, uniform with a gain of 1/sqrt(3) of
+        Kaiming's) or Kaiming normal for the leaky ReLU, zero biases.
+    hidden : int or None
+        Width of a fully connected layer (leaky ReLU) on the pooled
+        statistics of each image, so that the images of a bag are pooled as
+        nonlinear per-image features; None: phi ends with the pooled
+        statistics.
     """
 
     FRONT_ENDS = ("image_and_residual", "normalised_residual")
+    INITS = ("pytorch", "kaiming")
 
     def __init__(self, in_channels=3, channels=(16, 32, 64), n_full_res=1,
-                 front_end="image_and_residual"):
+                 front_end="image_and_residual", convs_per_stage=2, init="kaiming",
+                 hidden=None):
         super().__init__()
         if front_end not in self.FRONT_ENDS:
             raise ValueError(
                 f"front_end must be one of {self.FRONT_ENDS}, got {front_end!r}."
             )
+        if init not in self.INITS:
+            raise ValueError(f"init must be one of {self.INITS}, got {init!r}.")
+        if int(convs_per_stage) < 1:
+            raise ValueError(f"convs_per_stage must be >= 1, got {convs_per_stage!r}.")
         self.in_channels = int(in_channels)
         self.front_end = str(front_end)
         layers = []
@@ -65,19 +83,26 @@ class ImageEncoder(nn.Module):
             layers += [nn.Conv2d(c_in, channels[0], 3, padding=1), nn.LeakyReLU(0.2)]
             c_in = channels[0]
         for c_out in channels[1:]:
-            layers += [
-                nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
-                nn.LeakyReLU(0.2),
-                nn.Conv2d(c_out, c_out, 3, padding=1),
-                nn.LeakyReLU(0.2),
-            ]
-            c_in = c_out
+            for j in range(int(convs_per_stage)):
+                layers += [
+                    nn.Conv2d(c_in, c_out, 3, stride=2 if j == 0 else 1, padding=1),
+                    nn.LeakyReLU(0.2),
+                ]
+                c_in = c_out
         self.features = nn.Sequential(*layers)
         self.out_features = 2 * c_in
-        for m in self.features:
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
-                nn.init.zeros_(m.bias)
+        if init == "kaiming":
+            for m in self.features:
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
+                    nn.init.zeros_(m.bias)
+        self.head = None
+        if hidden is not None:
+            if int(hidden) < 1:
+                raise ValueError(f"hidden must be None or >= 1, got {hidden!r}.")
+            self.head = nn.Sequential(nn.Linear(self.out_features, int(hidden)),
+                                      nn.LeakyReLU(0.2))
+            self.out_features = int(hidden)
 
     def forward(self, x):
         # High-pass residual (image minus its 3x3 local mean), the usual
@@ -96,7 +121,8 @@ class ImageEncoder(nn.Module):
         mean = flat.mean(dim=2, keepdim=True)
         # written out: torch.var was 1.7-3x slower on CPU (forward + backward)
         var = (flat - mean).square().mean(dim=2)
-        return torch.cat([mean.squeeze(2), (var + 1e-6).sqrt()], dim=1)
+        out = torch.cat([mean.squeeze(2), (var + 1e-6).sqrt()], dim=1)
+        return out if self.head is None else self.head(out)
 
 
 class DeepSet(nn.Module):
@@ -128,6 +154,15 @@ class DeepSet(nn.Module):
         run in float32.
     front_end : {"image_and_residual", "normalised_residual"}
         The input of phi (:class:`ImageEncoder`).
+    convs_per_stage : int
+        Convolutions per strided stage of phi (:class:`ImageEncoder`).
+    init : {"pytorch", "kaiming"}
+        Initial weights of phi's convolutions (:class:`ImageEncoder`).  The
+        defaults of ``convs_per_stage``, ``init`` and ``phi_hidden`` are
+        those of models saved before they were configurable, which load
+        unchanged.
+    phi_hidden : int or None
+        Width of phi's per-image fully connected layer (:class:`ImageEncoder`).
     """
 
     def __init__(
@@ -142,6 +177,9 @@ class DeepSet(nn.Module):
         radius=None,
         precision="auto",
         front_end="image_and_residual",
+        convs_per_stage=2,
+        init="kaiming",
+        phi_hidden=None,
     ):
         super().__init__()
         self.config = dict(
@@ -155,6 +193,9 @@ class DeepSet(nn.Module):
             radius=None if radius is None else float(radius),
             precision=str(precision),
             front_end=str(front_end),
+            convs_per_stage=int(convs_per_stage),
+            init=str(init),
+            phi_hidden=None if phi_hidden is None else int(phi_hidden),
         )
         if pooling not in ("mean", "sum"):
             raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}.")
@@ -162,7 +203,8 @@ class DeepSet(nn.Module):
             raise ValueError(
                 f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
             )
-        self.phi = ImageEncoder(in_channels, tuple(channels), n_full_res, front_end)
+        self.phi = ImageEncoder(in_channels, tuple(channels), n_full_res, front_end,
+                                convs_per_stage, init, phi_hidden)
         # Standardising the pooled features across the bags of a batch keeps
         # small between-bag differences (the artifacts) at a usable scale from
         # the first step; without it the embeddings start collapsed and the

@@ -263,6 +263,86 @@ def test_auto_bags_regroup_each_sources_images_every_epoch(small_bags):
     np.testing.assert_array_equal(again.transform(X), fits["auto"].transform(X))
 
 
+def _convs(module):
+    return [m for m in module.phi.features if isinstance(m, torch.nn.Conv2d)]
+
+
+def test_convs_per_stage_sets_the_depth_of_phi(small_bags):
+    X, y = small_bags
+    enc = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
+    config = enc._module.config
+    assert config["convs_per_stage"] == 1 and config["init"] == "pytorch"
+    # full-resolution conv, then one strided conv per later stage
+    assert [c.stride for c in _convs(enc._module)] == [(1, 1), (2, 2), (2, 2)]
+    deep = SetFingerprintEncoder(convs_per_stage=2, max_epochs=1, random_state=0).fit(X, y)
+    assert [c.stride for c in _convs(deep._module)] == [(1, 1), (2, 2), (1, 1), (2, 2), (1, 1)]
+    with pytest.raises(ValueError, match="convs_per_stage"):
+        SetFingerprintEncoder(convs_per_stage=0).fit(X, y)
+
+
+def test_phi_hidden_adds_a_per_image_layer_before_the_bag_pooling(small_bags):
+    X, y = small_bags
+    plain = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
+    assert plain._module.phi.head is None and plain._module.config["phi_hidden"] is None
+    enc = SetFingerprintEncoder(phi_hidden=24, max_epochs=1, random_state=0).fit(X, y)
+    head = enc._module.phi.head
+    assert isinstance(head[0], torch.nn.Linear) and head[0].out_features == 24
+    assert enc._module.phi.out_features == 24 == enc._module.bag_norm.num_features
+    # the bag's pooled features are the mean of the per-image features
+    bag = torch.from_numpy(np.array(X[:1]))  # a writable copy
+    module = enc._module.eval()
+    with torch.inference_mode():
+        images = bag.flatten(0, 1).float().div(255).permute(0, 3, 1, 2).sub(0.5)
+        per_image = module.phi(images)
+        torch.testing.assert_close(module.pool(bag)[0], per_image.mean(0))
+    with pytest.raises(ValueError, match="phi_hidden"):
+        SetFingerprintEncoder(phi_hidden=0).fit(X, y)
+
+
+def test_module_config_without_the_phi_layout_keys_builds_the_old_layout(small_bags):
+    from skfingerprint.encoder._modules import DeepSet
+
+    # models saved before convs_per_stage and init were recorded: two
+    # convolutions per stage, and their weights must load into that layout
+    X, y = small_bags
+    deep = SetFingerprintEncoder(convs_per_stage=2, max_epochs=1, random_state=0).fit(X, y)
+    config = dict(deep._module.config)
+    del config["convs_per_stage"], config["init"]
+    old = DeepSet(**config)
+    old.load_state_dict(deep._module.state_dict())  # strict: same names and shapes
+    assert len(_convs(old)) == 5
+
+
+def test_model_saved_before_the_phi_layout_parameters_loads_and_describes_itself(
+        small_bags, tmp_path):
+    import pickle
+
+    from sklearn.base import clone
+
+    from skfingerprint import load, save
+
+    # what a file of 2026-12-04 holds: phi v1 (two convolutions per stage),
+    # no convs_per_stage / front_end parameters, no layout keys in the config
+    X, y = small_bags
+    enc = SetFingerprintEncoder(convs_per_stage=2, front_end="image_and_residual",
+                                max_epochs=1, random_state=0).fit(X, y)
+    expected = enc.transform(X)
+    state = enc.__getstate__()
+    del state["convs_per_stage"], state["front_end"]
+    for key in ("convs_per_stage", "init", "front_end", "phi_hidden"):
+        del state["_net_state"]["module_config"][key]
+    old = SetFingerprintEncoder.__new__(SetFingerprintEncoder)
+    old.__setstate__(state)
+    params = old.get_params()
+    assert params["convs_per_stage"] == 2 and params["front_end"] == "image_and_residual"
+    assert "convs_per_stage=2" in repr(old)
+    np.testing.assert_array_equal(old.transform(X), expected)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).transform(X), expected)
+    save(old, tmp_path / "old.skfp")
+    np.testing.assert_array_equal(load(tmp_path / "old.skfp").transform(X), expected)
+    assert clone(old).get_params() == params
+
+
 def test_normalised_residual_front_end_refuses_scalar_items():
     X = np.random.RandomState(0).rand(8, 5)
     with pytest.raises(ValueError, match="bags of scalar items"):
