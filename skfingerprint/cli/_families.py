@@ -82,7 +82,7 @@ def _distances(args, encoder, X, y):
     with user_errors():
         if args.features == "encoder":
             return fingerprint_distances(encoder.transform(X), y)
-        return NearestRelatives(spectrum_like(encoder)).fit(X, y).source_distances_
+        return NearestRelatives(spectrum_like(encoder)).fit(X, y).pairwise_source_distances_
 
 
 def run(args):

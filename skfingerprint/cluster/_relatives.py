@@ -63,7 +63,7 @@ class NearestRelatives(MetaEstimatorMixin, BaseEstimator):
     classes_ : ndarray of shape (n_sources,)
         The known sources, sorted.
 
-    source_distances_ : ndarray of shape (n_sources, n_sources)
+    pairwise_source_distances_ : ndarray of shape (n_sources, n_sources)
         Distances between the fingerprints of the known sources (symmetric,
         zero diagonal), in the order of ``classes_``: the tree of
         :func:`~skfingerprint.cluster.family_linkage` and the families of
@@ -136,8 +136,8 @@ class NearestRelatives(MetaEstimatorMixin, BaseEstimator):
         self.fingerprint_, self.nearest_ = fingerprint, nearest
         self.classes_ = nearest.classes_
         D = nearest.source_distances(nearest.fingerprints_)
-        self.source_distances_ = (D + D.T) / 2  # symmetric up to rounding
-        np.fill_diagonal(self.source_distances_, 0.0)
+        self.pairwise_source_distances_ = (D + D.T) / 2  # symmetric up to rounding
+        np.fill_diagonal(self.pairwise_source_distances_, 0.0)
         return self
 
     def source_distances(self, X, *, pool=False):

@@ -45,12 +45,12 @@ def test_distances_are_the_spectrum_and_nearest_fingerprint_composition(families
     np.testing.assert_array_equal(rel.classes_, nfc.classes_)
 
 
-def test_source_distances_between_known_sources_give_the_families(families):
+def test_pairwise_source_distances_between_known_sources_give_the_families(families):
     from skfingerprint.cluster import cut_families
 
     X, y = families
     rel = NearestRelatives().fit(X, y)
-    D = rel.source_distances_
+    D = rel.pairwise_source_distances_
     assert D.shape == (6, 6)
     np.testing.assert_array_equal(D, D.T)
     np.testing.assert_array_equal(np.diag(D), 0)
