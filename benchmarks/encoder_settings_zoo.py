@@ -7,11 +7,16 @@ attributes the other 464 (308 held-out bags of 32 in all) to the nearest
 training centroid, listing the confused pairs: which sources the encoder
 cannot tell apart, and whether more training changes that.
 
+With ``--train-bags N`` the first ``32 N`` images of every source train
+instead (few training bags: does more training pay off there?), and the
+results go to ``encoder_settings_zoo_train{N}``.
+
     python benchmarks/encoder_settings_zoo.py [--configs NAME ...]
     python benchmarks/encoder_settings_zoo.py --configs    # rewrite the table only
+    python benchmarks/encoder_settings_zoo.py --train-bags 10 --configs defaults epochs40
 
-Writes benchmarks/results/encoder_settings_zoo.md and .json (rows of
-settings not rerun are kept from the previous file).
+Writes benchmarks/results/encoder_settings_zoo[_trainN].md and .json (rows
+of settings not rerun are kept from the previous file).
 """
 
 import argparse
@@ -26,7 +31,7 @@ from sklearn.neighbors import NearestCentroid
 from _common import env_markdown, environment, results_dir, write_results
 
 SEED = 0
-N_TRAIN = 1536
+TRAIN_BAGS = 48  # bags of 32 per source: the first 1536 images
 # The defaults until 2026-12-04: phi saw the image and its residual, and the
 # given bags were kept as they are every epoch.
 PREVIOUS = dict(front_end="image_and_residual", n_bags_per_model=None)
@@ -42,6 +47,13 @@ CONFIGS = {
     "phi_hidden128_seed2": dict(phi_hidden=128, random_state=2),
     "batch16": dict(batch_size=16),
     "batch8_regrouped": dict(batch_size=8),
+    # more training for few training bags (--train-bags 10)
+    "epochs40": dict(max_epochs=40),
+    "epochs40_seed1": dict(max_epochs=40, random_state=1),
+    "epochs40_seed2": dict(max_epochs=40, random_state=2),
+    "redrawn_bags40": dict(n_bags_per_model=40),
+    "redrawn_bags40_seed1": dict(n_bags_per_model=40, random_state=1),
+    "redrawn_bags40_seed2": dict(n_bags_per_model=40, random_state=2),
     "previous_defaults": PREVIOUS,
     "previous_defaults_seed1": dict(PREVIOUS, random_state=1),
     "previous_defaults_seed2": dict(PREVIOUS, random_state=2),
@@ -56,12 +68,12 @@ CONFIGS = {
 # tried and not kept) stay in the results, marked as such, after the others.
 
 
-def split_bags(zoo):
+def split_bags(zoo, train_bags=TRAIN_BAGS):
     from skfingerprint import make_bags
 
     train = np.zeros(len(zoo.labels), bool)
     for s in np.unique(zoo.labels):
-        train[np.flatnonzero(zoo.labels == s)[:N_TRAIN]] = True
+        train[np.flatnonzero(zoo.labels == s)[:32 * train_bags]] = True
     tr = make_bags(zoo.images[train], zoo.labels[train], bag_size=32, random_state=SEED)
     te = make_bags(zoo.images[~train], zoo.labels[~train], bag_size=32, random_state=SEED)
     return tr, te
@@ -101,14 +113,18 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="*", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--train-bags", type=int, default=TRAIN_BAGS,
+                        help=f"training bags of 32 per source (default {TRAIN_BAGS})")
     args = parser.parse_args(argv)
+    out_name = ("encoder_settings_zoo" if args.train_bags == TRAIN_BAGS
+                else f"encoder_settings_zoo_train{args.train_bags}")
     zoo = make_model_zoo("default", random_state=SEED)
-    train, test = split_bags(zoo)
+    train, test = split_bags(zoo, args.train_bags)
     rows = []
     for name in args.configs:
         rows.append(run(name, CONFIGS[name], train, test))
         print(rows[-1], flush=True)
-    path = os.path.join(results_dir(), "encoder_settings_zoo.json")
+    path = os.path.join(results_dir(), out_name + ".json")
     if os.path.exists(path):
         with open(path) as fh:
             rows += [r for r in json.load(fh)["rows"] if r["config"] not in args.configs]
@@ -116,9 +132,12 @@ def main(argv=None):
     rows.sort(key=lambda r: (order.index(r["config"]) if r["config"] in order else len(order),
                              r["config"]))
     env = environment()
-    md = ["# DSF+ training settings on the default zoo\n",
-          f"Default zoo ({len(np.unique(zoo.labels))} sources, 32x32): the first {N_TRAIN} "
-          "images of each source train (bags of 32), the rest are held out in bags of 32; "
+    md = ["# DSF+ training settings on the default zoo"
+          + ("" if args.train_bags == TRAIN_BAGS else
+             f", {args.train_bags} training bags per source") + "\n",
+          f"Default zoo ({len(np.unique(zoo.labels))} sources, 32x32): the first "
+          f"{32 * args.train_bags} images of each source train ({args.train_bags} bags of "
+          "32), the rest are held out in bags of 32; "
           "nearest training centroid of the fingerprints. Errors: (true, predicted, held-out "
           "bags). Fit seconds with the 1-minute load average at the start (about 0-1: quiet). "
           "Rows with a note in parentheses are variants that were measured and not "
@@ -151,8 +170,10 @@ def main(argv=None):
                   f"{r['test_bags']} | {r['fit_seconds']:.0f} | {_num(r['load_average_1min'], 1)} | "
                   f"{r.get('torch_threads', '-')} | {_num(r['final_loss'], 3)} | "
                   f"{r.get('date', '-')} | {errs} |")
-    md += ["", env_markdown(env), "Reproduce: `python benchmarks/encoder_settings_zoo.py`\n"]
-    write_results("encoder_settings_zoo", "\n".join(md), {"env": env, "rows": rows})
+    extra = "" if args.train_bags == TRAIN_BAGS else f" --train-bags {args.train_bags}"
+    md += ["", env_markdown(env),
+           f"Reproduce: `python benchmarks/encoder_settings_zoo.py{extra}`\n"]
+    write_results(out_name, "\n".join(md), {"env": env, "rows": rows})
 
 
 if __name__ == "__main__":
