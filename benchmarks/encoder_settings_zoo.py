@@ -42,9 +42,6 @@ CONFIGS = {
     "epochs20": dict(max_epochs=20),
     "lr3e-3_defaults": dict(lr=3e-3),
     "convs_per_stage2": dict(convs_per_stage=2),
-    "phi_hidden128": dict(phi_hidden=128),
-    "phi_hidden128_seed1": dict(phi_hidden=128, random_state=1),
-    "phi_hidden128_seed2": dict(phi_hidden=128, random_state=2),
     "batch16": dict(batch_size=16),
     "batch8_regrouped": dict(batch_size=8),
     # more training for few training bags (--train-bags 10)

@@ -96,16 +96,6 @@ class SetFingerprintEncoder(
         0.948 on a later build of the zoo, rows ``defaults*``).  Models saved
         with the earlier layout load unchanged (and report
         ``convs_per_stage=2``).
-    phi_hidden : int, default=None
-        Width of a fully connected layer (leaky ReLU) at the end of phi, on
-        the pooled statistics of each image, so that the images of a bag are
-        averaged as nonlinear per-image features (as the per-image CNN
-        baseline's penultimate layer is).  None: phi ends with the spatial
-        mean and standard deviation of its last convolution, and the bag's
-        images are averaged as such.  On the default model zoo it made no
-        difference: per held-out bag of 32, seeds 0 / 1 / 2, 0.948 / 0.971
-        / 0.961 with ``phi_hidden=128`` against 0.961 / 0.958 / 0.948
-        (``benchmarks/results/encoder_settings_zoo.md``).
     front_end : {"auto", "normalised_residual", "image_and_residual"}, default="auto"
         What the first convolution of phi sees.  ``"normalised_residual"``:
         the high-pass residual (the image minus its 3x3 local mean), centred
@@ -354,7 +344,6 @@ class SetFingerprintEncoder(
         channels=(16, 32, 64),
         full_res_layers=1,
         convs_per_stage=1,
-        phi_hidden=None,
         front_end="auto",
         rho_hidden=128,
         embedding_radius=1.5,
@@ -385,7 +374,6 @@ class SetFingerprintEncoder(
         self.channels = channels
         self.full_res_layers = full_res_layers
         self.convs_per_stage = convs_per_stage
-        self.phi_hidden = phi_hidden
         self.front_end = front_end
         self.rho_hidden = rho_hidden
         self.embedding_radius = embedding_radius
@@ -417,7 +405,6 @@ class SetFingerprintEncoder(
         "channels": [tuple, list],
         "full_res_layers": [NON_NEGATIVE_INT],
         "convs_per_stage": [POSITIVE_INT],
-        "phi_hidden": [POSITIVE_INT, None],
         "front_end": [StrOptions({"auto", "image_and_residual", "normalised_residual"})],
         "rho_hidden": [POSITIVE_INT],
         "embedding_radius": [POSITIVE_FINITE, None],
@@ -698,7 +685,6 @@ class SetFingerprintEncoder(
                 n_full_res=int(self.full_res_layers),
                 convs_per_stage=int(self.convs_per_stage),
                 init="pytorch",
-                phi_hidden=None if self.phi_hidden is None else int(self.phi_hidden),
                 rho_hidden=int(self.rho_hidden),
                 pooling=self.pooling,
                 chunk_size=int(self.chunk_size),

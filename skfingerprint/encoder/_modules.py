@@ -52,19 +52,13 @@ class ImageEncoder(nn.Module):
         Initial weights of the convolutions: PyTorch's default
         (``Conv2d.reset_parameters``, uniform with a gain of 1/sqrt(3) of
         Kaiming's) or Kaiming normal for the leaky ReLU, zero biases.
-    hidden : int or None
-        Width of a fully connected layer (leaky ReLU) on the pooled
-        statistics of each image, so that the images of a bag are pooled as
-        nonlinear per-image features; None: phi ends with the pooled
-        statistics.
     """
 
     FRONT_ENDS = ("image_and_residual", "normalised_residual")
     INITS = ("pytorch", "kaiming")
 
     def __init__(self, in_channels=3, channels=(16, 32, 64), n_full_res=1,
-                 front_end="image_and_residual", convs_per_stage=2, init="kaiming",
-                 hidden=None):
+                 front_end="image_and_residual", convs_per_stage=2, init="kaiming"):
         super().__init__()
         if front_end not in self.FRONT_ENDS:
             raise ValueError(
@@ -96,13 +90,6 @@ class ImageEncoder(nn.Module):
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity="leaky_relu")
                     nn.init.zeros_(m.bias)
-        self.head = None
-        if hidden is not None:
-            if int(hidden) < 1:
-                raise ValueError(f"hidden must be None or >= 1, got {hidden!r}.")
-            self.head = nn.Sequential(nn.Linear(self.out_features, int(hidden)),
-                                      nn.LeakyReLU(0.2))
-            self.out_features = int(hidden)
 
     def forward(self, x):
         # High-pass residual (image minus its 3x3 local mean), the usual
@@ -121,8 +108,7 @@ class ImageEncoder(nn.Module):
         mean = flat.mean(dim=2, keepdim=True)
         # written out: torch.var was 1.7-3x slower on CPU (forward + backward)
         var = (flat - mean).square().mean(dim=2)
-        out = torch.cat([mean.squeeze(2), (var + 1e-6).sqrt()], dim=1)
-        return out if self.head is None else self.head(out)
+        return torch.cat([mean.squeeze(2), (var + 1e-6).sqrt()], dim=1)
 
 
 class DeepSet(nn.Module):
@@ -158,11 +144,8 @@ class DeepSet(nn.Module):
         Convolutions per strided stage of phi (:class:`ImageEncoder`).
     init : {"pytorch", "kaiming"}
         Initial weights of phi's convolutions (:class:`ImageEncoder`).  The
-        defaults of ``convs_per_stage``, ``init`` and ``phi_hidden`` are
-        those of models saved before they were configurable, which load
-        unchanged.
-    phi_hidden : int or None
-        Width of phi's per-image fully connected layer (:class:`ImageEncoder`).
+        defaults of ``convs_per_stage`` and ``init`` are those of models
+        saved before they were configurable, which load unchanged.
     """
 
     def __init__(
@@ -179,7 +162,6 @@ class DeepSet(nn.Module):
         front_end="image_and_residual",
         convs_per_stage=2,
         init="kaiming",
-        phi_hidden=None,
     ):
         super().__init__()
         self.config = dict(
@@ -195,7 +177,6 @@ class DeepSet(nn.Module):
             front_end=str(front_end),
             convs_per_stage=int(convs_per_stage),
             init=str(init),
-            phi_hidden=None if phi_hidden is None else int(phi_hidden),
         )
         if pooling not in ("mean", "sum"):
             raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}.")
@@ -204,7 +185,7 @@ class DeepSet(nn.Module):
                 f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
             )
         self.phi = ImageEncoder(in_channels, tuple(channels), n_full_res, front_end,
-                                convs_per_stage, init, phi_hidden)
+                                convs_per_stage, init)
         # Standardising the pooled features across the bags of a batch keeps
         # small between-bag differences (the artifacts) at a usable scale from
         # the first step; without it the embeddings start collapsed and the

@@ -280,25 +280,6 @@ def test_convs_per_stage_sets_the_depth_of_phi(small_bags):
         SetFingerprintEncoder(convs_per_stage=0).fit(X, y)
 
 
-def test_phi_hidden_adds_a_per_image_layer_before_the_bag_pooling(small_bags):
-    X, y = small_bags
-    plain = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
-    assert plain._module.phi.head is None and plain._module.config["phi_hidden"] is None
-    enc = SetFingerprintEncoder(phi_hidden=24, max_epochs=1, random_state=0).fit(X, y)
-    head = enc._module.phi.head
-    assert isinstance(head[0], torch.nn.Linear) and head[0].out_features == 24
-    assert enc._module.phi.out_features == 24 == enc._module.bag_norm.num_features
-    # the bag's pooled features are the mean of the per-image features
-    bag = torch.from_numpy(np.array(X[:1]))  # a writable copy
-    module = enc._module.eval()
-    with torch.inference_mode():
-        images = bag.flatten(0, 1).float().div(255).permute(0, 3, 1, 2).sub(0.5)
-        per_image = module.phi(images)
-        torch.testing.assert_close(module.pool(bag)[0], per_image.mean(0))
-    with pytest.raises(ValueError, match="phi_hidden"):
-        SetFingerprintEncoder(phi_hidden=0).fit(X, y)
-
-
 def test_module_config_without_the_phi_layout_keys_builds_the_old_layout(small_bags):
     from skfingerprint.encoder._modules import DeepSet
 
@@ -329,7 +310,7 @@ def test_model_saved_before_the_phi_layout_parameters_loads_and_describes_itself
     expected = enc.transform(X)
     state = enc.__getstate__()
     del state["convs_per_stage"], state["front_end"]
-    for key in ("convs_per_stage", "init", "front_end", "phi_hidden"):
+    for key in ("convs_per_stage", "init", "front_end"):
         del state["_net_state"]["module_config"][key]
     old = SetFingerprintEncoder.__new__(SetFingerprintEncoder)
     old.__setstate__(state)
