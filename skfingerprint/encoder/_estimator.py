@@ -851,7 +851,6 @@ class SetFingerprintEncoder(
         super().__setstate__(state)
 
 
-
 def _broadcast_seed(accelerator, seed):
     """The seed of the main process, on every process of ``accelerator``."""
     if accelerator.num_processes == 1:
