@@ -151,8 +151,9 @@ def main(argv=None):
           "phi changed on 2026-12-04 at 21:00 UTC: one convolution per stage after the first "
           "(`convs_per_stage=1`, two before) and PyTorch's default initialisation of its "
           "weights (Kaiming normal before), the layout of the per-image CNN baseline "
-          "(the rows `defaults*` against `phi_v1_defaults*`). Rows measured before (see the date) used the "
-          "earlier phi; `phi_v1_defaults*` are the defaults of 2026-12-04 with it.\n",
+          "(the rows `defaults*` against `phi_v1_defaults*`). Rows measured before (see the "
+          "date) used the earlier phi; `phi_v1_defaults*` are the defaults of 2026-12-04 "
+          "with it.\n",
           "Rows measured on 2026-12-05 ran on a fresh build of the zoo on another machine, "
           "whose images differ slightly from the build of 2026-12-04 (the defaults: "
           "0.955 / 0.968 / 0.968 on that build, 0.961 / 0.958 / 0.948 on this one): compare "

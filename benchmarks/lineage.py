@@ -142,9 +142,10 @@ def relatives_rank(dist_row, known, groups, s):
 
 def run(args):
     from sklearn.metrics import adjusted_rand_score
+    from sklearn.preprocessing import FunctionTransformer
 
     from skfingerprint import make_bags
-    from skfingerprint.cluster import cut_families
+    from skfingerprint.cluster import NearestRelatives, cut_families
     from skfingerprint.datasets import lineage_groups
     from skfingerprint.metrics import decorrelation_score
 
@@ -181,12 +182,11 @@ def run(args):
             pred = nearest_fingerprints(Ztr, y[train], _metric(v)).predict(Zte)
             results[v]["attribution"] = float(np.mean(pred == y[test]))
             results[v]["decorrelation"] = float(decorrelation_score(Zte, y[test]))
-            nfc = nearest_fingerprints(Zte, y[test], _metric(v))
-            D = nfc.source_distances(nfc.fingerprints_)
-            D = (D + D.T) / 2  # symmetric up to rounding
-            np.fill_diagonal(D, 0.0)
+            # the library's distances between known sources, on these features
+            rel = NearestRelatives(FunctionTransformer(), metric=_metric(v)).fit(Zte, y[test])
+            D = rel.pairwise_source_distances_
             for truth, groups in truths.items():
-                g = [groups[s] for s in nfc.classes_]
+                g = [groups[s] for s in rel.classes_]
                 ids = cut_families(D, n_families=len(set(g)))
                 results[v]["ari"][truth] = float(adjusted_rand_score(g, ids))
         # (a), (b): leave each source out

@@ -2,9 +2,9 @@
 
 Families (paper Sec. 4.2) come from average-linkage hierarchical clustering of
 :func:`fingerprint_distances`; :func:`cluster_families` does it in one call; :func:`family_linkage` and
-:func:`cut_families` work on any distance matrix (e.g. one averaged over folds).  :class:`NearestRelatives` places a generator
-that is not among the known sources next to its nearest known relatives
-(lineage).
+:func:`cut_families` work on any distance matrix (e.g. one averaged over folds).
+:class:`NearestRelatives` places a generator that is not among the known
+sources next to its nearest known relatives (lineage).
 """
 
 from ._families import (

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_scalar
 
 __all__ = ["NearestRelatives"]
 
@@ -125,10 +125,12 @@ class NearestRelatives(MetaEstimatorMixin, BaseEstimator):
         from ..baselines import SpectrumFingerprint
         from ..classifiers import NearestFingerprintClassifier
 
-        fingerprint = SpectrumFingerprint() if self.fingerprint is None else self.fingerprint
-        fingerprint = clone(fingerprint)
-        nearest = NearestFingerprintClassifier(self.metric).fit(
-            fingerprint.fit(X, y).transform(X), y)
+        fingerprint = clone(
+            SpectrumFingerprint() if self.fingerprint is None else self.fingerprint)
+        # one pass where the transformer has it (the spectra: fit computes them)
+        Z = (fingerprint.fit_transform(X, y) if hasattr(fingerprint, "fit_transform")
+             else fingerprint.fit(X, y).transform(X))
+        nearest = NearestFingerprintClassifier(self.metric).fit(Z, y)
         if len(nearest.classes_) < 2:
             raise ValueError(
                 f"NearestRelatives needs bags of at least 2 known sources; y holds one "
@@ -162,12 +164,6 @@ class NearestRelatives(MetaEstimatorMixin, BaseEstimator):
             Z = Z.mean(axis=0, keepdims=True)
         return self.nearest_.source_distances(Z)
 
-    def _n(self, n_relatives):
-        n = self.n_relatives if n_relatives is None else n_relatives
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n_relatives must be a positive integer, got {n!r}.")
-        return min(int(n), len(self.classes_))
-
     def kneighbors(self, X, n_relatives=None, *, return_distance=True, pool=False):
         """The nearest known sources of every bag, nearest first.
 
@@ -196,8 +192,10 @@ class NearestRelatives(MetaEstimatorMixin, BaseEstimator):
         indices : ndarray of shape (n_rows, n_relatives)
             Into ``classes_``.
         """
+        n = self.n_relatives if n_relatives is None else n_relatives
+        check_scalar(n, "n_relatives", numbers.Integral, min_val=1)
         D = self.source_distances(X, pool=pool)
-        k = self._n(n_relatives)
+        k = min(int(n), len(self.classes_))
         ind = np.argsort(D, axis=1, kind="stable")[:, :k]
         if not return_distance:
             return ind

@@ -73,7 +73,7 @@ def test_kneighbors_sorts_the_distances(families):
     # more than the known sources: all of them
     assert rel.kneighbors(X[:1], 50)[1].shape == (1, len(rel.classes_))
     assert rel.kneighbors(X, pool=True)[1].shape == (1, 3)
-    with pytest.raises(ValueError, match="n_relatives must be a positive integer"):
+    with pytest.raises(ValueError, match="n_relatives == 0, must be >= 1"):
         rel.kneighbors(X[:1], 0)
 
 
