@@ -32,6 +32,13 @@ Run::
 
     python benchmarks/open_set.py [--quick] [--bag-sizes 32,10]
         [--n-train 10,5,20,40] [--sources real,vae_plain] [--split-repeats 2]
+        [--leave-out network]
+
+``--leave-out network`` leaves out every sampler of one network at once (the
+four samplers of the zoo's pixel U-Net, the two of its latent U-Net A; every
+other source alone): "unknown" then means weights never seen, while a left-out
+source can have a sibling sampler among the known ones.  Its settings are
+stored under keys ending in ``_network``.
 
 Every (bag size, training bags) setting is added to ``results/open_set.json``
 as it finishes (settings already there are kept unless rerun), and
@@ -57,6 +64,8 @@ from _common import (  # noqa: E402
 
 SEED = 0
 RATE = 0.05
+# the last element of the lineage of a source sampled from a network (the zoo's samplers)
+SAMPLERS = frozenset({"ddim", "ddpm", "dpm_solver", "euler_ancestral", "langevin"})
 SCORES = ("relative_distance", "distance", "ratio", "mahalanobis", "proba")
 FULL = dict(preset="default", bag_sizes=(32, 10), n_train=(10, 5, 20, 40), n_test=10,
             epochs=None, n_splits=5, split_repeats=2, calibration_size=0.2)
@@ -127,6 +136,12 @@ def _score_all(enc, clfs, net, X):
     return out, Z
 
 
+def _closed_set(clf, Z):
+    """The nearest source, never 'unknown' (``decision_function`` is 1-D for two)."""
+    d = clf.decision_function(Z)
+    return clf.classes_[(d > 0).astype(int) if d.ndim == 1 else np.argmax(d, 1)]
+
+
 def _rates(scores, threshold, pred, known, y_true):
     """FRR, unknown flagged, open-set known accuracy for thresholds (scalar or per bag).
 
@@ -143,16 +158,32 @@ def _rates(scores, threshold, pred, known, y_true):
     }
 
 
-def run_source(s, X, y, test, pool, n_train, cfg):
+def network_units(lineage):
+    """Unit name -> the sources of one network: its samplers together.
+
+    A source whose lineage ends in a sampler (``("diffusion", "pixel_unet",
+    "ddim")``) belongs to the network above it; every other source (a GAN, a
+    fine-tune, a U-Net of its own) is a network of its own.
+    """
+    nets = {}
+    for source, path in lineage.items():
+        path = tuple(path)
+        nets.setdefault(path[:-1] if path[-1] in SAMPLERS else path, []).append(source)
+    return {(v[0] if len(v) == 1 else "/".join(k) + f" ({len(v)} samplers)"): v
+            for k, v in nets.items()}
+
+
+def run_source(left, X, y, test, pool, n_train, cfg):
+    """Leave the sources ``left`` (one source, or the samplers of one network) out."""
     from sklearn.metrics import roc_auc_score
 
     from skfingerprint.classifiers import conformal_threshold
     from skfingerprint.classifiers._calibrated import calibration_split, cross_fit_folds
 
-    known_src = [k for k in pool if k != s]
+    known_src = [k for k in pool if k not in left]
     tr = np.concatenate([pool[k][:n_train] for k in known_src])
-    ev = np.concatenate([test[y[test] != s], np.flatnonzero(y == s)])
-    known = y[ev] != s
+    ev = np.concatenate([test[~np.isin(y[test], left)], np.flatnonzero(np.isin(y, left))])
+    known = ~np.isin(y[ev], left)
     y_tr, y_ev = y[tr], y[ev]
     t0 = time.perf_counter()
 
@@ -167,8 +198,7 @@ def run_source(s, X, y, test, pool, n_train, cfg):
             oof.setdefault(name, np.empty(len(tr)))[out] = v
     enc, clfs, net = _fit_all(_encoder(cfg), X[tr], y_tr)
     sc, Z_ev = _score_all(enc, clfs, net, X[ev])
-    pred = clfs[SCORES[0]].predict(Z_ev)  # attribution does not depend on the score
-    closed = clfs[SCORES[0]].classes_[np.argmax(clfs[SCORES[0]].decision_function(Z_ev), 1)]
+    closed = _closed_set(clfs[SCORES[0]], Z_ev)
     pred_mlp = net.predict(Z_ev)
     row = {"known_accuracy_closed": float(np.mean((closed == y_ev)[known])),
            "known_accuracy_closed_mlp": float(np.mean((pred_mlp == y_ev)[known])),
@@ -201,7 +231,7 @@ def run_source(s, X, y, test, pool, n_train, cfg):
             t = conformal_threshold(clf.unknown_score(Z_cal), RATE)
             for c in np.unique(y_tr[b]):
                 clf.enroll(Z_cal[y_tr[b] == c], c)
-            p = clf.classes_[np.argmax(clf.decision_function(Z_ev_s), 1)]
+            p = _closed_set(clf, Z_ev_s)
             reps[name].append(_rates(clf.unknown_score(Z_ev_s), t, p, known, y_ev))
     for name in SCORES:
         for key in ("frr", "frr_worst_source", "unknown_flagged", "known_accuracy_open"):
@@ -238,11 +268,19 @@ def render(runs, zoo_desc, cfg, quick):
           "one per source (inf below `min_calibration_bags(0.05)` = 19 bags). "
           "Worst-source FRR: the largest FRR of one known source (the guarantee is on "
           "the pooled rate only), cross-fit.\n"]
-    for key in sorted(runs, key=lambda k: (-runs[k]["bag_size"], runs[k]["n_train"])):
+    for key in sorted(runs, key=lambda k: (runs[k].get("leave_out", "source") != "source",
+                                           -runs[k]["bag_size"], runs[k]["n_train"])):
         run = runs[key]
         rows = run["per_source"]
+        unit = "source" if run.get("leave_out", "source") == "source" else "network"
         md.append(f"## Bags of {run['bag_size']}, {run['n_train']} training bags per "
-                  f"source ({len(rows)} left-out sources: {', '.join(rows)})\n")
+                  f"source, leave one {unit} out ({len(rows)} left-out {unit}s: "
+                  f"{', '.join(rows)})\n")
+        if unit == "network":
+            md.append("Leave one network out: the samplers of one network are left out "
+                      "together (the unknown generator's weights were never seen), every "
+                      "other source on its own; unknown flagged is the share of the "
+                      "left-out network's bags flagged.\n")
         enc = run.get("encoder")
         md.append(f"Run {run['date']} with the encoder settings {enc}.\n" if enc else
                   "Run before 2026-12-04 with the earlier encoder defaults "
@@ -253,7 +291,7 @@ def render(runs, zoo_desc, cfg, quick):
                   f"{acc_mlp:.3f}. Cross-fitting: {run['n_splits']} folds, "
                   f"{next(iter(rows.values()))['n_calibration_cross_fit']} calibration "
                   f"bags; split: {next(iter(rows.values()))['n_calibration_split']}. Time "
-                  f"per left-out source: cross-fit "
+                  f"per left-out {unit}: cross-fit "
                   f"{np.mean([r['cross_fit_seconds'] for r in rows.values()]):.0f} s, "
                   f"split {np.mean([r['split_seconds'] for r in rows.values()]):.0f} s.\n")
         md.append("| score | AUROC | FRR cross-fit | unknown flagged cross-fit | "
@@ -278,9 +316,9 @@ def render(runs, zoo_desc, cfg, quick):
             md.append(f"| {label} | " + " | ".join(
                 "-" if np.isnan(c) else f"{c:.3f}" for c in cells) + " |")
         md.append("")
-        md.append("<details><summary>per left-out source (default score "
+        md.append(f"<details><summary>per left-out {unit} (default score "
                   f"`{SCORES[0]}`, cross-fit)</summary>\n")
-        md.append("| left-out source | AUROC | FRR | unknown flagged | known acc. open |")
+        md.append(f"| left-out {unit} | AUROC | FRR | unknown flagged | known acc. open |")
         md.append("|---|---|---|---|---|")
         for s, r in rows.items():
             d = r[SCORES[0]]
@@ -303,6 +341,10 @@ def main(argv=None, zoo_loader=zoo_subset):
     parser.add_argument("--bag-sizes", default=None, help="e.g. 32,10")
     parser.add_argument("--n-train", default=None, help="training bags per source, e.g. 10,5")
     parser.add_argument("--split-repeats", type=int, default=None)
+    parser.add_argument("--leave-out", choices=("source", "network"), default="source",
+                        help="leave one source out (default), or one network: all the "
+                             "samplers of one U-Net together (a generator whose weights "
+                             "were never seen)")
     parser.add_argument("--synthetic", action="store_true",
                         help="make_fingerprinted_images (8 sources, 16x16) instead of the zoo")
     args = parser.parse_args(argv)
@@ -328,10 +370,14 @@ def main(argv=None, zoo_loader=zoo_subset):
             runs = json.load(fh).get("runs", {})
     for bag_size in cfg["bag_sizes"]:
         zoo, X, y, test, pool = load_bags(cfg, bag_size, max(cfg["n_train"]), zoo_loader)
-        sources = list(zoo.sources) if args.sources is None else args.sources.split(",")
-        missing = sorted(set(sources) - set(zoo.sources))
-        if missing:
-            parser.error(f"unknown sources {missing}; the zoo has {list(zoo.sources)}")
+        units = ({s: [s] for s in zoo.sources} if args.leave_out == "source"
+                 else network_units(zoo.lineage))
+        if args.sources is not None:
+            wanted = args.sources.split(",")
+            missing = sorted(set(wanted) - set(units))
+            if missing:
+                parser.error(f"unknown {args.leave_out}s {missing}; the zoo has {list(units)}")
+            units = {u: units[u] for u in wanted}
         desc = ("Stand-in for the zoo: `make_fingerprinted_images(n_models=8, n_families=3, "
                 "image_size=16, random_state=0)`" if args.synthetic else
                 f"Zoo: preset `{cfg['preset']}`")
@@ -343,21 +389,27 @@ def main(argv=None, zoo_loader=zoo_subset):
                 + ")`, `NearestFingerprintClassifier('euclidean')`. Times are upper "
                 "bounds: the machine (2 CPU cores) may have run other jobs meanwhile.")
         for n_train in cfg["n_train"]:
-            key = f"bag{bag_size}_train{n_train}"
+            key = f"bag{bag_size}_train{n_train}" + (
+                "_network" if args.leave_out == "network" else "")
             t0 = time.perf_counter()
             rows = {}
-            for s in sources:
-                rows[s] = run_source(s, X, y, test, pool, n_train, cfg)
+            for s, left in units.items():
+                rows[s] = run_source(left, X, y, test, pool, n_train, cfg)
                 d = rows[s][SCORES[0]]
                 print(f"{key} {s:>20}: AUROC {d['auroc']:.3f} FRR cross-fit "
                       f"{d['cross_fit_frr']:.3f} unknown {d['cross_fit_unknown_flagged']:.3f}"
                       f" split FRR {d['split_frr']:.3f} ({rows[s]['cross_fit_seconds']:.0f}"
                       f"+{rows[s]['split_seconds']:.0f} s)", flush=True)
             runs[key] = {"bag_size": bag_size, "n_train": n_train, "n_splits": cfg["n_splits"],
+                         "leave_out": args.leave_out,
+                         "units": {u: list(v) for u, v in units.items()},
                          "split_repeats": cfg["split_repeats"],
                          "date": time.strftime("%Y-%m-%d"),
                          "encoder": _encoder_settings(_encoder(cfg)),
                          "seconds": time.perf_counter() - t0, "per_source": rows}
+            if os.path.exists(path):  # settings another run wrote meanwhile are kept
+                with open(path) as fh:
+                    runs = {**json.load(fh).get("runs", {}), key: runs[key]}
             write_results(name, render(runs, desc, cfg, args.quick), {
                 "env": environment(), "config": cfg, "seed": SEED, "rate": RATE,
                 "runs": runs})

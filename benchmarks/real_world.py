@@ -28,7 +28,10 @@ bags of 8 and single images):
   only route before patch mode);
 * the spectrum, PRNU and per-image CNN baselines in patch mode.
 
-Fingerprints go to the paper's MLP (StandardScaler + MLP).  ``--parts``
+Fingerprints go to the paper's MLP (StandardScaler + MLP) and to the nearest
+source fingerprint (what ``skfingerprint fit`` trains).  The accuracy table
+is the mean over ``--split-seeds`` draws of the train/test halves (default
+3: one draw has 64 test bags, so one bag is 0.016).  ``--parts``
 selects what to run: ``accuracy`` (the table), ``align`` (crops at multiples
 of 8 vs anywhere), ``patches`` (patches_per_image), ``augment`` (training
 with post-processing augmentation or not, tested clean and re-encoded as
@@ -38,7 +41,7 @@ RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
 fresh process).
 
     python benchmarks/real_world.py                    # the zoo set: accuracy, augment, memory
-    python benchmarks/real_world.py --parts accuracy front_end memory   # as in the results (11 min, 1 thread)
+    python benchmarks/real_world.py --parts accuracy front_end augment memory  # results: 22 min
     python benchmarks/real_world.py --set roundtrip    # the hard case (~40 min, 2 cores)
     python benchmarks/real_world.py --quick            # a small version
 
@@ -236,21 +239,52 @@ def _methods(args, patch_size):
 
 
 def evaluate(method, data, seed=0):
-    """Accuracy per bag and per image of ``method`` + the paper's MLP."""
+    """Accuracy per bag and per image of ``method`` + the paper's MLP, and
+    (``*_nearest``) + the nearest source fingerprint, the classifier of
+    ``skfingerprint fit`` (correlation for the hand-made fingerprints,
+    Euclidean for the learned ones, as in the library's examples)."""
+    from skfingerprint.baselines import PRNUFingerprint, SpectrumFingerprint
+    from skfingerprint.classifiers import NearestFingerprintClassifier
+
     (Xtr, ytr), (Xte, yte), (X1, y1) = data
     t = time.perf_counter()
     Ztr = method.fit_transform(Xtr, ytr)
-    clf = paper_mlp(seed).fit(Ztr, ytr)
-    acc_bag = float(clf.score(method.transform(Xte), yte))
-    acc_img = float(clf.score(method.transform(X1), y1))
-    return {"bag": acc_bag, "image": acc_img, "seconds": round(time.perf_counter() - t, 1)}
+    Zte, Z1 = method.transform(Xte), method.transform(X1)
+    seconds = round(time.perf_counter() - t, 1)
+    metric = ("correlation" if isinstance(method, (PRNUFingerprint, SpectrumFingerprint))
+              else "euclidean")
+    out = {"seconds": seconds}
+    for suffix, clf in (("", paper_mlp(seed)), ("_nearest", NearestFingerprintClassifier(metric))):
+        clf.fit(Ztr, ytr)
+        out["bag" + suffix] = float(clf.score(Zte, yte))
+        out["image" + suffix] = float(clf.score(Z1, y1))
+    return out
 
 
-def part_accuracy(args, data):
+def part_accuracy(args, paths, labels):
+    """Every method on the split (and seed) of each of ``args.split_seeds``:
+    the mean, the standard deviation and the values of each split."""
+    from sklearn.base import clone
+
+    runs = {}
+    for seed in args.split_seeds:
+        data = _split(paths, labels, 8, seed=seed)
+        for name, method in _methods(args, 64).items():
+            if "random_state" in method.get_params():
+                method = clone(method).set_params(random_state=seed)
+            r = evaluate(method, data, seed=seed)
+            r["test_bags"] = len(data[1][1])
+            runs.setdefault(name, []).append(r)
+            print(f"split {seed}", name, r, flush=True)
     rows = {}
-    for name, method in _methods(args, 64).items():
-        rows[name] = evaluate(method, data)
-        print(name, rows[name], flush=True)
+    for name, rs in runs.items():
+        rows[name] = {"seconds": round(float(np.mean([r["seconds"] for r in rs])), 1),
+                      "test_bags": int(sum(r["test_bags"] for r in rs)),
+                      "splits": list(args.split_seeds)}
+        for c in ("bag", "image", "bag_nearest", "image_nearest"):
+            v = [r[c] for r in rs]
+            rows[name].update({c: float(np.mean(v)), f"{c}_sd": float(np.std(v)),
+                               f"{c}_per_split": v})
     return rows
 
 
@@ -292,6 +326,7 @@ def part_augment(args, data):
     """Patch mode trained with and without post-processing augmentation,
     tested on the test images as they are and re-encoded as JPEG q75."""
     from skfingerprint.augment import RandomPostProcessing
+    from skfingerprint.classifiers import NearestFingerprintClassifier
 
     (Xtr, ytr), (Xte, yte), (X1, y1) = data
     jpeg_te = _reencoded(Xte, 75)
@@ -301,10 +336,13 @@ def part_augment(args, data):
                        RandomPostProcessing(resize_scale=None))):
         enc = _encoder(args, patch_size=64, patches_per_image=args.patches, augmentation=aug)
         t = time.perf_counter()
-        clf = paper_mlp(0).fit(enc.fit_transform(Xtr, ytr), ytr)
-        rows[name] = {"bag": float(clf.score(enc.transform(Xte), yte)),
-                      "jpeg75": float(clf.score(enc.transform(jpeg_te), yte)),
-                      "seconds": round(time.perf_counter() - t, 1)}
+        Ztr = enc.fit_transform(Xtr, ytr)
+        Zte, Zjpeg = enc.transform(Xte), enc.transform(jpeg_te)
+        rows[name] = {"seconds": round(time.perf_counter() - t, 1)}
+        for suffix, clf in (("", paper_mlp(0)), ("_nearest", NearestFingerprintClassifier())):
+            clf.fit(Ztr, ytr)
+            rows[name].update({"bag" + suffix: float(clf.score(Zte, yte)),
+                               "jpeg75" + suffix: float(clf.score(Zjpeg, yte))})
         print(name, rows[name], flush=True)
     return rows
 
@@ -372,10 +410,27 @@ def part_memory(args):
 
 
 # -------------------------------------------------------------------- main
+def _table_splits(rows):
+    """Mean +- standard deviation over the splits, then each split's value."""
+    lines = ["| method | MLP: per bag of 8 | MLP: per image | nearest fingerprint: per bag "
+             "of 8 | nearest fingerprint: per image | test bags, all splits | seconds per "
+             "split |", "|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        cells = [f"**{r[c]:.3f}** ± {r[c + '_sd']:.3f} ("
+                 + ", ".join(f"{v:.3f}" for v in r[c + "_per_split"]) + ")"
+                 for c in ("bag", "image", "bag_nearest", "image_nearest")]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['test_bags']} | "
+                     f"{r['seconds']} |")
+    return "\n".join(lines)
+
+
 def _table(rows, cols=("bag", "image")):
     head = "| method | " + " | ".join(
         {"bag": "accuracy per bag of 8", "image": "accuracy per image",
-         "jpeg75": "accuracy per bag of 8, JPEG q75"}[c] for c in cols)
+         "jpeg75": "accuracy per bag of 8, JPEG q75",
+         "bag_nearest": "nearest fingerprint: per bag of 8",
+         "image_nearest": "nearest fingerprint: per image",
+         "jpeg75_nearest": "nearest fingerprint: per bag of 8, JPEG q75"}[c] for c in cols)
     lines = [head + " | seconds |", "|---|" + "---|" * (len(cols) + 1)]
     for name, r in rows.items():
         lines.append(f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in cols)
@@ -400,8 +455,13 @@ def main(argv=None):
     parser.add_argument("--crop-align", type=int, default=8,
                         help="zoo set: crop offsets are multiples of this (default 8: the "
                              "generators' upsampling phase kept; 1: arbitrary crops)")
+    parser.add_argument("--split-seeds", default=None,
+                        help="accuracy: comma-separated seeds of the train/test draws "
+                             "(default: 0,1,2; quick 0)")
     args = parser.parse_args(argv)
     zoo_set = args.set_name == "zoo"
+    args.split_seeds = tuple(int(v) for v in (
+        args.split_seeds or ("0" if args.quick else "0,1,2")).split(","))
     if args.parts is None:
         args.parts = (["accuracy", "augment", "memory"] if zoo_set
                       else ["accuracy", "align", "patches", "augment"])
@@ -457,9 +517,18 @@ def main(argv=None):
             data = _split(paths, labels, 8, seed=0)
             n_sources = np.unique(labels).size
         if "accuracy" in args.parts:
-            payload["accuracy"] = part_accuracy(args, data)
+            payload["accuracy"] = part_accuracy(args, paths, labels)
             md += [f"\n## Accuracy ({n_sources} sources, chance {1 / n_sources:.3f})\n",
-                   _table(payload["accuracy"]), ""]
+                   (f"Mean ± standard deviation over {len(args.split_seeds)} draws of the "
+                    "train/test halves (split seeds "
+                    + ", ".join(map(str, args.split_seeds)) + "; the encoders, CNN and "
+                    "MLP seeded alike), then the value of each draw. Two classifiers on "
+                    "the same fingerprints: the paper's MLP, fitted on the 8 training "
+                    "bags of each source, and the nearest source fingerprint "
+                    "(`NearestFingerprintClassifier`, what `skfingerprint fit` trains; "
+                    "correlation for the spectrum and PRNU, Euclidean for DSF+ and the "
+                    "CNN).\n"),
+                   _table_splits(payload["accuracy"]), ""]
         if "align" in args.parts:
             payload["align"] = part_align(args, data)
             md += ["\n## Crop offsets: multiples of 8 vs any pixel (DSF+ patch mode)\n",
@@ -472,12 +541,14 @@ def main(argv=None):
         if "front_end" in args.parts:
             payload["front_end"] = part_front_end(args, data)
             md += ["\n## The input of phi (`front_end`, DSF+ patch mode)\n",
-                   _table(payload["front_end"]), ""]
+                   _table(payload["front_end"], cols=("bag", "image", "bag_nearest",
+                                                      "image_nearest")), ""]
         if "augment" in args.parts:
             payload["augment"] = part_augment(args, data)
             md += ["\n## Post-processing augmentation (DSF+ patch mode; test bags as "
                    "they are and re-encoded as JPEG q75)\n",
-                   _table(payload["augment"], cols=("bag", "jpeg75")), ""]
+                   _table(payload["augment"], cols=("bag", "jpeg75", "bag_nearest",
+                                                    "jpeg75_nearest")), ""]
     if "memory" in args.parts:
         payload["memory"] = part_memory(args)
         md += ["\n## transform: time and peak RSS per image size (patch mode, 8 patches "

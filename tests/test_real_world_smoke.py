@@ -53,3 +53,38 @@ def test_zoo_set_crops_to_mixed_sizes_half_jpeg(monkeypatch, tmp_path):
             )
     assert len(sizes) > 1  # mixed sizes
     assert formats.count("JPEG") == formats.count("PNG") == 9
+
+
+def test_accuracy_is_measured_over_several_splits(monkeypatch, tmp_path):
+    """``--split-seeds``: every method on each train/test draw, both classifiers."""
+    from types import SimpleNamespace
+
+    from skfingerprint.baselines import SpectrumFingerprint
+
+    monkeypatch.syspath_prepend(BENCH)
+    sys.modules.pop("real_world", None)
+    import real_world
+
+    rng = np.random.RandomState(0)
+    paths, labels = [], []
+    for k, source in enumerate(["A", "B"]):
+        os.makedirs(tmp_path / source)
+        checker = 20.0 * k * (np.indices((24, 24)).sum(0) % 2)[..., None]
+        for j in range(32):  # B: a checkerboard trace on the noise
+            image = np.clip(128 + rng.normal(0, 10, (24, 24, 3)) + checker, 0, 255)
+            path = str(tmp_path / source / f"{j}.png")
+            Image.fromarray(image.astype(np.uint8)).save(path)
+            paths.append(path)
+            labels.append(source)
+    monkeypatch.setattr(real_world, "_methods", lambda args, patch: {
+        "Spectrum patch mode": SpectrumFingerprint(patch_size=16, patches_per_image=2)})
+    args = SimpleNamespace(split_seeds=(0, 1))
+    rows = real_world.part_accuracy(args, np.array(paths, dtype=object), np.array(labels))
+    row = rows["Spectrum patch mode"]
+    assert row["splits"] == [0, 1] and row["test_bags"] == 2 * 4  # 2 x 16 test images / 8
+    for c in ("bag", "image", "bag_nearest", "image_nearest"):
+        assert len(row[c + "_per_split"]) == 2
+        assert row[c] == np.mean(row[c + "_per_split"])
+    assert row["image_nearest"] > 0.9  # the trace is easy to find
+    table = real_world._table_splits(rows)
+    assert table.count("\n") == 2 and "| Spectrum patch mode | **" in table

@@ -112,8 +112,9 @@ class SetFingerprintEncoder(
         and residual with the given bags (means 0.932 and 0.925: no
         difference beyond the seed spread;
         ``benchmarks/results/encoder_settings_zoo.md``); on the real-world
-        set (patch mode) 0.773 against 0.688 per image, the same per bag of
-        8 (``benchmarks/results/real_world.md``).
+        set (patch mode, one draw of the test half) 0.760 against 0.719 per
+        image, 0.859 against 0.922 per bag of 8 (4 of its 64 test bags;
+        ``benchmarks/results/real_world.md``).
     rho_hidden : int, default=128
         Width of the hidden layers of rho.
     embedding_radius : float or None, default=1.5
