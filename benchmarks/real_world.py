@@ -262,16 +262,24 @@ def evaluate(method, data, seed=0):
 
 
 def part_accuracy(args, paths, labels):
-    """Every method on the split (and seed) of each of ``args.split_seeds``:
-    the mean, the standard deviation and the values of each split."""
+    """Every method on the split (and seed) of each of ``args.split_seeds``."""
     from sklearn.base import clone
 
+    def methods(seed):
+        return {name: (clone(m).set_params(random_state=seed)
+                       if "random_state" in m.get_params() else m)
+                for name, m in _methods(args, 64).items()}
+
+    return over_splits(args.split_seeds, paths, labels, methods)
+
+
+def over_splits(seeds, paths, labels, methods):
+    """``methods(seed)`` (name -> method) on the split of each of ``seeds``:
+    the mean, the standard deviation and the values of each split."""
     runs = {}
-    for seed in args.split_seeds:
+    for seed in seeds:
         data = _split(paths, labels, 8, seed=seed)
-        for name, method in _methods(args, 64).items():
-            if "random_state" in method.get_params():
-                method = clone(method).set_params(random_state=seed)
+        for name, method in methods(seed).items():
             r = evaluate(method, data, seed=seed)
             r["test_bags"] = len(data[1][1])
             runs.setdefault(name, []).append(r)
@@ -280,7 +288,7 @@ def part_accuracy(args, paths, labels):
     for name, rs in runs.items():
         rows[name] = {"seconds": round(float(np.mean([r["seconds"] for r in rs])), 1),
                       "test_bags": int(sum(r["test_bags"] for r in rs)),
-                      "splits": list(args.split_seeds)}
+                      "splits": list(seeds)}
         for c in ("bag", "image", "bag_nearest", "image_nearest"):
             v = [r[c] for r in rs]
             rows[name].update({c: float(np.mean(v)), f"{c}_sd": float(np.std(v)),

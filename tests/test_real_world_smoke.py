@@ -88,3 +88,26 @@ def test_accuracy_is_measured_over_several_splits(monkeypatch, tmp_path):
     assert row["image_nearest"] > 0.9  # the trace is easy to find
     table = real_world._table_splits(rows)
     assert table.count("\n") == 2 and "| Spectrum patch mode | **" in table
+
+
+def test_training_on_smaller_bags_then_fingerprinting_whole_bags(monkeypatch):
+    """``real_world_train_bags.py``: fitted on bags of one image, used on whole bags."""
+    from skfingerprint import SetFingerprintEncoder, make_bags
+    from skfingerprint.datasets import make_fingerprinted_images
+
+    monkeypatch.syspath_prepend(BENCH)
+    sys.modules.pop("real_world_train_bags", None)
+    import real_world_train_bags
+
+    data = make_fingerprinted_images(n_models=2, n_families=2, n_images_per_model=32,
+                                     image_size=8, random_state=0)
+    X, y = make_bags(data.images, data.labels, bag_size=4, random_state=0)
+    enc = SetFingerprintEncoder(bag_size=1, n_bags_per_model=16, max_epochs=1,
+                                random_state=0, num_workers=0)
+    method = real_world_train_bags.WholeBagsAfterFit(enc)
+    Z = method.fit_transform(X, y)
+    assert enc.bag_size is None and Z.shape[0] == len(X)
+    # the fingerprints are those of the whole bags, not of their first image
+    first = method.transform(X[:, :1])
+    assert not np.allclose(Z, first)
+    np.testing.assert_allclose(method.transform(X), Z)
