@@ -306,6 +306,8 @@ def test_fit_reject_rate_calibrates_on_held_out_bags_and_attribute_says_unknown(
     model = load(model_path)
     clf = model.steps[-1][1]
     assert np.isfinite(clf.threshold_) and clf.false_rejection_rate == 0.1
+    # held-out calibration makes the Mahalanobis score usable (docs/guide/open_set.md)
+    assert clf.rejection_score == "mahalanobis"
     # the calibration bags were enrolled: every known bag counts in a fingerprint
     assert clf.class_counts_.tolist() == [10, 10, 10]
 
