@@ -35,10 +35,11 @@ Run::
         [--leave-out network]
 
 ``--leave-out network`` leaves out every sampler of one network at once (the
-four samplers of the zoo's pixel U-Net, the two of its latent U-Net A; every
-other source alone): "unknown" then means weights never seen, while a left-out
-source can have a sibling sampler among the known ones.  Its settings are
-stored under keys ending in ``_network``.
+sources of one ``job`` of the zoo's ``metadata``: the four samplers of the
+pixel U-Net, the two of latent U-Net A; every other source alone): "unknown"
+then means weights never seen, while a left-out source can have a sibling
+sampler among the known ones.  Its settings are stored under keys ending in
+``_network``.
 
 Every (bag size, training bags) setting is added to ``results/open_set.json``
 as it finishes (settings already there are kept unless rerun), and
@@ -64,8 +65,6 @@ from _common import (  # noqa: E402
 
 SEED = 0
 RATE = 0.05
-# the last element of the lineage of a source sampled from a network (the zoo's samplers)
-SAMPLERS = frozenset({"ddim", "ddpm", "dpm_solver", "euler_ancestral", "langevin"})
 SCORES = ("relative_distance", "distance", "ratio", "mahalanobis", "proba")
 FULL = dict(preset="default", bag_sizes=(32, 10), n_train=(10, 5, 20, 40), n_test=10,
             epochs=None, n_splits=5, split_repeats=2, calibration_size=0.2)
@@ -137,9 +136,8 @@ def _score_all(enc, clfs, net, X):
 
 
 def _closed_set(clf, Z):
-    """The nearest source, never 'unknown' (``decision_function`` is 1-D for two)."""
-    d = clf.decision_function(Z)
-    return clf.classes_[(d > 0).astype(int) if d.ndim == 1 else np.argmax(d, 1)]
+    """The nearest source of every bag, never 'unknown'."""
+    return clf.classes_[np.argmin(clf.source_distances(Z), axis=1)]
 
 
 def _rates(scores, threshold, pred, known, y_true):
@@ -158,18 +156,14 @@ def _rates(scores, threshold, pred, known, y_true):
     }
 
 
-def network_units(lineage):
-    """Unit name -> the sources of one network: its samplers together.
-
-    A source whose lineage ends in a sampler (``("diffusion", "pixel_unet",
-    "ddim")``) belongs to the network above it; every other source (a GAN, a
-    fine-tune, a U-Net of its own) is a network of its own.
-    """
+def network_units(metadata):
+    """Unit name -> the sources of one trained network (the zoo's ``job`` of
+    each source in ``metadata``): the samplers of one U-Net together, every
+    other source (a GAN, a fine-tune, the real photos) on its own."""
     nets = {}
-    for source, path in lineage.items():
-        path = tuple(path)
-        nets.setdefault(path[:-1] if path[-1] in SAMPLERS else path, []).append(source)
-    return {(v[0] if len(v) == 1 else "/".join(k) + f" ({len(v)} samplers)"): v
+    for source, meta in metadata.items():
+        nets.setdefault(meta.get("job") or source, []).append(str(source))
+    return {(v[0] if len(v) == 1 else f"{k} ({len(v)} samplers)"): v
             for k, v in nets.items()}
 
 
@@ -371,7 +365,7 @@ def main(argv=None, zoo_loader=zoo_subset):
     for bag_size in cfg["bag_sizes"]:
         zoo, X, y, test, pool = load_bags(cfg, bag_size, max(cfg["n_train"]), zoo_loader)
         units = ({s: [s] for s in zoo.sources} if args.leave_out == "source"
-                 else network_units(zoo.lineage))
+                 else network_units({s: zoo.metadata[s] for s in zoo.sources}))
         if args.sources is not None:
             wanted = args.sources.split(",")
             missing = sorted(set(wanted) - set(units))

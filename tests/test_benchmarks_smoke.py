@@ -137,25 +137,25 @@ def test_open_set_benchmark_leaves_the_samplers_of_one_network_out(monkeypatch, 
     sys.modules.pop("open_set", None)
     import open_set
 
-    lineage = {"A1": ("diffusion", "net_a", "ddim"), "A2": ("diffusion", "net_a", "ddpm"),
-               "B1": ("gan", "B1"), "B2": ("gan", "B2", "finetune")}
-    assert open_set.network_units(lineage) == {
-        "diffusion/net_a (2 samplers)": ["A1", "A2"], "B1": ["B1"], "B2": ["B2"]}
+    metadata = {"A1": {"job": "net_a"}, "A2": {"job": "net_a"}, "B1": {"job": "B1"},
+                "B2": {"job": None}}  # the zoo's real photos have no job
+    assert open_set.network_units(metadata) == {
+        "net_a (2 samplers)": ["A1", "A2"], "B1": ["B1"], "B2": ["B2"]}
 
     def fake_zoo(preset, n_per_source, seed):
         zoo = make_fingerprinted_images(n_models=4, n_families=2, n_images_per_model=60,
                                         image_size=8, random_state=seed)
-        zoo.image_size, zoo.lineage = 8, lineage
+        zoo.image_size, zoo.metadata = 8, metadata
         return zoo, zoo.images, zoo.labels
 
     monkeypatch.setitem(open_set.QUICK, "epochs", 1)
     monkeypatch.setitem(open_set.QUICK, "bag_sizes", (4,))
     open_set.main(["--quick", "--leave-out", "network", "--sources",
-                   "diffusion/net_a (2 samplers)"], zoo_loader=fake_zoo)
+                   "net_a (2 samplers)"], zoo_loader=fake_zoo)
     runs = json.loads((tmp_path / "open_set_quick.json").read_text())["runs"]
     run = runs["bag4_train5_network"]
     assert run["leave_out"] == "network"
-    row = run["per_source"]["diffusion/net_a (2 samplers)"]
+    row = run["per_source"]["net_a (2 samplers)"]
     # the known sources' 5 test bags each, and all 15 bags of each left-out sampler
     assert row["n_known_bags"] == 2 * 5 and row["n_unknown_bags"] == 2 * 15
     md = (tmp_path / "open_set_quick.md").read_text()

@@ -144,8 +144,10 @@ def _pipeline(args, mode):
         # the threshold is always calibrated on held-out bags here, where the
         # Mahalanobis score flags more unknown bags at a lower and more even
         # false-rejection rate than the default relative distance (6 of 8
-        # settings of benchmarks/results/open_set.md); its in-sample
-        # leave-one-out threshold, which the CLI never uses, is unusable
+        # settings of benchmarks/results/open_set.md, measured with the
+        # Euclidean nearest fingerprint; the score does not depend on the
+        # metric); its in-sample leave-one-out threshold, which the CLI never
+        # uses, is unusable
         rejecting = {"reject_threshold": "auto", "false_rejection_rate": args.reject_rate,
                      "rejection_score": "mahalanobis"}
     return Pipeline([("fingerprint", encoder),
