@@ -27,7 +27,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "make_bags": "._bags",
     "load": "._persistence",
-    "run_demo": "._report",
+    "run_demo": "._demo",
     "save": "._persistence",
     "AttributionCNN": ".baselines",
     "PRNUFingerprint": ".baselines",

@@ -540,7 +540,7 @@ def check_bags(
     return BagSource("array", arr, image_shape, is_scalar=is_scalar, patch=patch)
 
 
-def _label_kind(value):
+def label_kind(value):
     if isinstance(value, (str, bytes)):
         return "strings"
     if isinstance(value, (numbers.Number, np.number, np.bool_)):
@@ -565,7 +565,7 @@ def check_label_values(y, *, name="y"):
         values = y.reshape(-1)
         if any(v is None for v in values):
             raise ValueError(f"{name} contains missing labels (None).")
-        kinds = {_label_kind(v) for v in values}
+        kinds = {label_kind(v) for v in values}
         if len(kinds) > 1:
             raise ValueError(
                 f"{name} mixes labels of different types ({', '.join(sorted(kinds))}"

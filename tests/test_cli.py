@@ -239,12 +239,12 @@ def test_zoo_export_writes_a_folder_tree(tmp_path, monkeypatch, capsys):
 
 
 def test_demo_writes_the_report(tmp_path, monkeypatch, capsys):
-    import skfingerprint._report as report
+    import skfingerprint._demo as demo
 
-    tiny = dict(report._SETTINGS["quick"], max_epochs=1, n_splits=2,
+    tiny = dict(demo._SETTINGS["quick"], max_epochs=1, n_splits=2,
                 synthetic={"n_models": 3, "n_families": 2, "n_images_per_model": 32,
                            "image_size": 8})
-    monkeypatch.setitem(report._SETTINGS, "quick", tiny)
+    monkeypatch.setitem(demo._SETTINGS, "quick", tiny)
     out = tmp_path / "demo"
     assert main(["demo", "--quick", "--data", "synthetic", "--out", str(out), "-q",
                  "--device", "cpu"]) == 0

@@ -3,21 +3,21 @@
 import numpy as np
 import pytest
 
-import skfingerprint._report as report
+import skfingerprint._demo as demo
 
 
 @pytest.fixture
 def tiny(monkeypatch):
-    settings = dict(report._SETTINGS["quick"], max_epochs=1, n_splits=2,
+    settings = dict(demo._SETTINGS["quick"], max_epochs=1, n_splits=2,
                     synthetic={"n_models": 3, "n_families": 2, "n_images_per_model": 32,
                                "image_size": 8})
-    monkeypatch.setitem(report._SETTINGS, "quick", settings)
+    monkeypatch.setitem(demo._SETTINGS, "quick", settings)
 
 
 def test_folds_in_processes_match_one_process(tiny, tmp_path):
     kw = dict(quick=True, data="synthetic", device="cpu", verbose=False)
-    one = report.run_demo(tmp_path / "one", n_jobs=1, **kw)
-    two = report.run_demo(tmp_path / "two", n_jobs=2, **kw)
+    one = demo.run_demo(tmp_path / "one", n_jobs=1, **kw)
+    two = demo.run_demo(tmp_path / "two", n_jobs=2, **kw)
     assert one["machine"]["fold_processes"] == 1
     assert two["machine"]["fold_processes"] == 2
     assert one["accuracy"] == two["accuracy"]
@@ -28,5 +28,5 @@ def test_folds_in_processes_match_one_process(tiny, tmp_path):
 @pytest.mark.parametrize("n_jobs", [0, 1.5, True])
 def test_bad_n_jobs(tiny, tmp_path, n_jobs):
     with pytest.raises(ValueError, match="n_jobs"):
-        report.run_demo(tmp_path, quick=True, data="synthetic", n_jobs=n_jobs,
+        demo.run_demo(tmp_path, quick=True, data="synthetic", n_jobs=n_jobs,
                         verbose=False)

@@ -8,10 +8,10 @@ sets the rejection threshold on held-out bags, and
 :class:`HeldOutRejectionClassifier` holds bags out of training to do so.
 """
 
-from ._calibrated import HeldOutRejectionClassifier
+from ._calibrated import HeldOutRejectionClassifier, calibrate_threshold, enroll
 from ._conformal import (
     InsufficientCalibrationWarning, conformal_threshold, min_calibration_bags)
-from ._nearest import NearestFingerprintClassifier, calibrate_threshold, enroll
+from ._nearest import NearestFingerprintClassifier
 
 __all__ = [
     "HeldOutRejectionClassifier",

@@ -1,4 +1,9 @@
-"""Open-set rejection calibrated on bags held out from training (split or cross-fitted)."""
+"""Open-set rejection calibrated on bags held out from training (split or cross-fitted).
+
+Also the two functions that work through a fitted Pipeline ending with a
+nearest-fingerprint classifier: :func:`calibrate_threshold` (on held-out bags)
+and :func:`enroll` (a new source, without retraining).
+"""
 
 from __future__ import annotations
 
@@ -14,16 +19,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, check_is_fitted, column_or_1d
 
 from .._bags import check_label_values, check_source_target
+from .._pipeline import final_step, final_step_input
 from ._conformal import conformal_threshold
-from ._nearest import _features
 
-__all__ = ["HeldOutRejectionClassifier"]
-
-
-def _final_step(estimator):
-    from sklearn.pipeline import Pipeline
-
-    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+__all__ = ["HeldOutRejectionClassifier", "calibrate_threshold", "enroll"]
 
 
 def _take(X, idx):
@@ -94,7 +93,8 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     threshold on its own training bags; in a Pipeline the encoder trained on
     those bags too, so new bags of known sources lie farther from their
     fingerprints and are rejected more often than ``false_rejection_rate``
-    (0.18 instead of 0.05 on the model zoo).  This meta-estimator scores
+    (see the :doc:`open-set guide </guide/open_set>` for how much).  This
+    meta-estimator scores
     bags that the fitted model did not see and sets the threshold on them
     with the split-conformal rule (:func:`conformal_threshold`), so that
     bags of known sources are rejected at most ``false_rejection_rate`` of
@@ -169,9 +169,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     calibration scores come from models fitted on ``(n_splits - 1) /
     n_splits`` of the bags, and the final model on all of them, whose new
     bags lie at least as close to their fingerprints: the guarantee holds
-    if adding bags does not make the scores larger, which the benchmark
-    checks on the model zoo (``benchmarks/results/open_set.md``).  Not
-    guaranteed: the share of bags of *unknown* sources that are flagged,
+    if adding bags does not make the scores larger.  Not guaranteed: the share of bags of *unknown* sources that are flagged,
     bags drawn differently (other image sizes, other post-processing), and
     the rate for one particular source (the rate is over all known bags).
 
@@ -232,7 +230,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         -------
         self : HeldOutRejectionClassifier
         """
-        final = _final_step(self.estimator)
+        final = final_step(self.estimator)
         if not hasattr(final, "calibrate_threshold") or not hasattr(final, "enroll"):
             raise TypeError(
                 f"{type(final).__name__} cannot calibrate a rejection threshold; "
@@ -279,7 +277,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             self._fit_split(X, y, params)
         else:
             self._fit_cross(X, y, params)
-        final = _final_step(self.estimator_)
+        final = final_step(self.estimator_)
         self.classes_ = final.classes_
         self.threshold_ = final.threshold_
         if hasattr(self.estimator_, "n_features_in_"):
@@ -290,8 +288,8 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         train, cal = calibration_split(y, self.calibration_size, self.random_state)
         self.estimator_ = clone(self.estimator).fit(
             _take(X, train), y[train], **_check_method_params(X, params, train))
-        final = _final_step(self.estimator_)
-        Z = np.asarray(_features(self.estimator_, _take(X, cal)))
+        final = final_step(self.estimator_)
+        Z = np.asarray(final_step_input(self.estimator_, _take(X, cal)))
         final.calibrate_threshold(Z, y[cal])
         self.calibration_scores_ = final.unknown_score(Z)
         for source in np.unique(y[cal]):
@@ -306,10 +304,10 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             train = np.flatnonzero(folds != k)
             model = clone(self.estimator).fit(_take(X, train), _take(y, train),
                                               **_check_method_params(X, params, train))
-            last = _final_step(model)
-            scores[held] = last.unknown_score(np.asarray(_features(model, _take(X, held))))
+            last = final_step(model)
+            scores[held] = last.unknown_score(np.asarray(final_step_input(model, _take(X, held))))
         self.estimator_ = clone(self.estimator).fit(X, y, **params)
-        final = _final_step(self.estimator_)
+        final = final_step(self.estimator_)
         final._set_threshold(conformal_threshold(scores, final.false_rejection_rate),
                              "cross-fitted", scores.size)
         self.calibration_indices_ = np.arange(len(y))
@@ -340,7 +338,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     def unknown_score(self, X):
         """The final classifier's unknown score of each bag (higher = unknown)."""
         check_is_fitted(self, "estimator_")
-        return _final_step(self.estimator_).unknown_score(_features(self.estimator_, X))
+        return final_step(self.estimator_).unknown_score(final_step_input(self.estimator_, X))
 
     def rejection_guarantee(self):
         """What the threshold guarantees, in words (see
@@ -351,7 +349,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         text : str
         """
         check_is_fitted(self, "estimator_")
-        return _final_step(self.estimator_).rejection_guarantee()
+        return final_step(self.estimator_).rejection_guarantee()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -360,3 +358,117 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         inner = get_tags(self.estimator)
         tags.input_tags = inner.input_tags
         return tags
+
+
+def enroll(estimator, X, label):
+    """Enroll a new source in a fitted Pipeline (or classifier), without refitting.
+
+    The bags ``X`` go through every step of the Pipeline but the last (e.g.
+    a fitted :class:`~skfingerprint.SetFingerprintEncoder`), and the last
+    step's ``enroll`` method (e.g.
+    :meth:`NearestFingerprintClassifier.enroll`) adds the mean of the
+    resulting rows as the fingerprint of ``label``.  Nothing is retrained:
+    the encoder has never seen the new source and embeds it with what it
+    learnt from the others.
+
+    Parameters
+    ----------
+    estimator : Pipeline or NearestFingerprintClassifier
+        A fitted Pipeline whose last step has an ``enroll(X, label)`` method,
+        or such an estimator itself (then ``X`` holds its features).
+    X : array-like
+        Bags of the new source, in the input format of the Pipeline (e.g.
+        an array of shape ``(n_bags, bag_size, H, W, C)``).
+    label : str or number
+        The new source (or a known one, whose fingerprint is then updated).
+
+    Returns
+    -------
+    estimator : Pipeline or NearestFingerprintClassifier
+        The same object, with the source enrolled.
+
+    Raises
+    ------
+    TypeError
+        If the (last step of the) estimator has no ``enroll`` method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skfingerprint.classifiers import NearestFingerprintClassifier, enroll
+    >>> X = np.array([[0., 0.], [0., 1.], [5., 5.], [5., 6.]])
+    >>> pipe = make_pipeline(StandardScaler(), NearestFingerprintClassifier("euclidean"))
+    >>> pipe = pipe.fit(X, ["a", "a", "b", "b"])
+    >>> enroll(pipe, [[10., 0.], [10., 1.]], "c")[-1].classes_.tolist()
+    ['a', 'b', 'c']
+    >>> pipe.predict([[9., 0.]]).tolist()
+    ['c']
+    """
+    from sklearn.pipeline import Pipeline
+
+    final = final_step(estimator)
+    if not hasattr(final, "enroll"):
+        if isinstance(estimator, Pipeline):
+            raise TypeError(
+                f"The last step of the Pipeline ({type(final).__name__}) has no "
+                "enroll method; end the Pipeline with a "
+                "NearestFingerprintClassifier to enroll new sources."
+            )
+        raise TypeError(
+            f"{type(estimator).__name__} has no enroll method; pass a fitted "
+            "NearestFingerprintClassifier or a Pipeline ending with one."
+        )
+    final.enroll(final_step_input(estimator, X), label)
+    return estimator
+
+
+def calibrate_threshold(estimator, X, y=None):
+    """Recalibrate the rejection threshold of a fitted Pipeline on held-out bags.
+
+    The bags ``X`` (of known sources, seen neither by the encoder nor by the
+    classifier) go through every step of the Pipeline but the last, and the
+    last step's :meth:`NearestFingerprintClassifier.calibrate_threshold`
+    sets its ``threshold_`` so that about ``false_rejection_rate`` of such
+    bags are rejected as unknown.
+
+    Parameters
+    ----------
+    estimator : Pipeline or NearestFingerprintClassifier
+        A fitted Pipeline ending with a NearestFingerprintClassifier, or the
+        classifier itself (then ``X`` holds its features).
+    X : array-like
+        Held-out bags of known sources, in the input format of the Pipeline.
+    y : array-like of shape (n_bags,), default=None
+        Their sources, checked to be known.
+
+    Returns
+    -------
+    estimator : Pipeline or NearestFingerprintClassifier
+        The same object, recalibrated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skfingerprint.classifiers import (
+    ...     NearestFingerprintClassifier, calibrate_threshold)
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(8, 1, (40, 2))]
+    >>> y = np.repeat(["a", "b"], 40)
+    >>> pipe = make_pipeline(StandardScaler(), NearestFingerprintClassifier(
+    ...     "euclidean", reject_threshold="auto")).fit(X, y)
+    >>> pipe = calibrate_threshold(pipe, X[::2] + 0.1, y[::2])
+    >>> bool(np.isfinite(pipe[-1].threshold_))
+    True
+    """
+    final = final_step(estimator)
+    if not hasattr(final, "calibrate_threshold"):
+        raise TypeError(
+            f"{type(final).__name__} has no calibrate_threshold method; end the "
+            "Pipeline with a NearestFingerprintClassifier."
+        )
+    final.calibrate_threshold(final_step_input(estimator, X), y)
+    return estimator

@@ -1,7 +1,8 @@
 """NearestFingerprintClassifier: attribute a bag to the closest source fingerprint.
 
-Open-set attribution (rejecting bags of sources never seen in ``fit``) and
-enrollment of new sources without retraining live here too.
+Its rejection scores (open set) are in :mod:`._rejection`; the functions that
+enroll or calibrate through a Pipeline are beside the held-out calibration, in
+:mod:`._calibrated`.
 """
 
 from __future__ import annotations
@@ -17,21 +18,26 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._bags import check_label_values
-from ..cluster import model_fingerprints
-from ..metrics._correlation import _standardize_rows
-from ..metrics._scorer import _embed
+from .._bags import check_label_values, label_kind
+from .._embeddings import standardize_rows
+from ..metrics import model_fingerprints
 from ._conformal import conformal_threshold
+from ._rejection import (
+    REJECTION_SCORES,
+    fit_precisions,
+    fit_score_scale,
+    guarantee_text,
+    rejection_score,
+)
 
-__all__ = ["NearestFingerprintClassifier", "calibrate_threshold", "enroll"]
+__all__ = ["NearestFingerprintClassifier"]
 
 _METRICS = ("correlation", "euclidean")
-_REJECTION_SCORES = ("distance", "relative_distance", "ratio", "mahalanobis", "proba")
 
 
 def _unit_rows(A):
-    """Rows centred and scaled to unit norm, constant rows 0 (see ``_standardize_rows``)."""
-    return _standardize_rows(A)[0]
+    """Rows centred and scaled to unit norm, constant rows 0 (see ``standardize_rows``)."""
+    return standardize_rows(A)[0]
 
 
 def _scores(X, F, metric):
@@ -51,28 +57,12 @@ def _distances(S, metric):
     return 1.0 - S if metric == "correlation" else -S
 
 
-def _features(estimator, X):
-    """``X`` through every step of a Pipeline but the last; ``X`` itself otherwise."""
-    from sklearn.pipeline import Pipeline
-
-    return _embed(estimator, X) if isinstance(estimator, Pipeline) else X
-
-
 def _is_label_scalar(value):
     return (
         isinstance(value, (str, numbers.Number, np.generic))
         and not isinstance(value, (bool, np.bool_))
         and np.ndim(value) == 0
     )
-
-
-def _label_kind(value):
-    """"str", "number" or "other", for the compatibility of labels."""
-    if isinstance(value, (str, np.str_, bytes, np.bytes_)):
-        return "str"
-    if isinstance(value, (numbers.Number, np.number)):
-        return "number"
-    return "other"
 
 
 class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
@@ -258,7 +248,7 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         "reject_threshold": [None, StrOptions({"auto"}),
                              Interval(Real, None, None, closed="neither")],
         "false_rejection_rate": [Interval(Real, 0, 1, closed="left")],
-        "rejection_score": [StrOptions(set(_REJECTION_SCORES))],
+        "rejection_score": [StrOptions(set(REJECTION_SCORES))],
         "unknown_label": [str, Real],
     }
 
@@ -299,10 +289,10 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_not_unknown(self, labels, what):
         unknown = self.unknown_label
-        if _label_kind(unknown) == "other":  # pragma: no cover - validated
-            return
+        if label_kind(unknown) not in ("strings", "numbers"):  # pragma: no cover
+            return  # validated
         for c in np.asarray(labels, dtype=object).reshape(-1).tolist():
-            if _label_kind(c) == _label_kind(unknown) and c == unknown:
+            if label_kind(c) == label_kind(unknown) and c == unknown:
                 raise ValueError(
                     f"unknown_label={unknown!r} is also {what}; the answer for "
                     "rejected bags must differ from every source. Choose another "
@@ -350,9 +340,10 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         sums = self.fingerprints_ * counts[:, None]
         self.class_counts_ = counts
         S, rows = self._loo_scores(X, y_idx, sums, counts.astype(np.float64))
-        self.score_scale_ = self._fit_scale(S, y_idx, rows)
+        own = _distances(S[np.arange(len(y_idx)), y_idx], self.metric)
+        self.score_scale_ = fit_score_scale(own, y_idx, rows, self.classes_.size)
         if self.rejection_score == "mahalanobis":
-            self.precisions_ = self._fit_precisions(X, y_idx)
+            self.precisions_ = fit_precisions(X, self.fingerprints_, y_idx)
         if self.temperature == "auto":
             self.temperature_ = self._fit_temperature(S, y_idx)
         else:
@@ -386,61 +377,17 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
             "guaranteed": method in ("held-out", "cross-fitted"),
         }
 
-    def _fit_scale(self, S, y_idx, rows):
-        """Median leave-one-out distance of each source's bags to its fingerprint."""
-        n_classes = self.classes_.size
-        own = _distances(S[np.arange(len(y_idx)), y_idx], self.metric)
-        pool = own[rows] if rows.size else own
-        default = float(np.median(pool)) if pool.size else 1.0
-        scale = np.full(n_classes, default)
-        has_loo = np.zeros(len(y_idx), dtype=bool)
-        has_loo[rows] = True
-        for c in range(n_classes):
-            mine = own[(y_idx == c) & has_loo]
-            if mine.size:
-                scale[c] = float(np.median(mine))
-        tiny = 1e-12 * max(1.0, float(np.max(np.abs(scale))))
-        return np.where(scale > tiny, scale, max(default, tiny, 1e-300))
-
-    def _fit_precisions(self, X, y_idx):
-        """Per-source LedoitWolf precision; the pooled one for sources with < 3 bags."""
-        from sklearn.covariance import LedoitWolf
-
-        resid = X - self.fingerprints_[y_idx]
-        pooled = LedoitWolf(assume_centered=True).fit(resid).precision_
-        out = np.empty((self.classes_.size, X.shape[1], X.shape[1]))
-        for c in range(self.classes_.size):
-            mine = resid[y_idx == c]
-            out[c] = (LedoitWolf(assume_centered=True).fit(mine).precision_
-                      if mine.shape[0] >= 3 else pooled)
-        return out
-
     def _unknown_score_from(self, S, X, own=None):
         """The rejection score of rows ``X`` whose similarities are ``S``.
 
         ``own``: the source each row is scored against (default: its nearest).
         """
-        kind = self.rejection_score
-        if kind == "proba":
-            return 1.0 - softmax(S / self.temperature_, axis=1).max(axis=1)
-        D = _distances(S, self.metric)
-        nearest = np.argmin(D, axis=1) if own is None else own
-        d1 = D[np.arange(D.shape[0]), nearest]
-        if kind == "distance":
-            return D.min(axis=1) if own is None else d1
-        if kind == "relative_distance":
-            return d1 / self.score_scale_[nearest]
-        if kind == "ratio":
-            if D.shape[1] < 2:
-                return d1
-            D2 = D.copy()
-            D2[np.arange(D.shape[0]), nearest] = np.inf
-            d2 = D2.min(axis=1)
-            return np.divide(d1, d2, out=np.ones_like(d1), where=d2 > 0)
-        # mahalanobis
-        diff = X - self.fingerprints_[nearest]
-        q = np.einsum("ij,ijk,ik->i", diff, self.precisions_[nearest], diff)
-        return np.sqrt(np.maximum(q, 0.0))
+        return rejection_score(
+            self.rejection_score, S, _distances(S, self.metric), X,
+            temperature=getattr(self, "temperature_", None),
+            score_scale=getattr(self, "score_scale_", None),
+            fingerprints=self.fingerprints_,
+            precisions=getattr(self, "precisions_", None), own=own)
 
     def _loo_scores(self, X, y_idx, sums, counts):
         """Scores of the training bags, own source left out of its mean.
@@ -571,7 +518,7 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         'Closed set: every bag is attributed to a known source; none is flagged as unknown.'
         """
         check_is_fitted(self, "threshold_")
-        return _guarantee_text(self)
+        return guarantee_text(self)
 
     def _output_dtype(self):
         classes = self.classes_
@@ -775,8 +722,8 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         if not np.isposinf(getattr(self, "threshold_", np.inf)):
             self._check_not_unknown([label], "the enrolled label")
         classes = self.classes_
-        kind = _label_kind(label)
-        known_kinds = {_label_kind(c) for c in classes.tolist()}
+        kind = label_kind(label)
+        known_kinds = {label_kind(c) for c in classes.tolist()}
         if known_kinds != {kind}:
             raise ValueError(
                 f"Cannot enroll label {label!r} ({kind}) next to the classes "
@@ -808,154 +755,3 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         if prec is not None:  # ... and their mean precision
             self.precisions_ = np.concatenate([prec, prec.mean(axis=0)[None]])[order]
         return self
-
-
-def _guarantee_text(clf):
-    """The sentence of :meth:`NearestFingerprintClassifier.rejection_guarantee`."""
-    cal = getattr(clf, "calibration_", None) or {"method": "fixed", "n_bags": 0}
-    t = clf.threshold_
-    method = cal["method"]
-    if method == "closed set" or np.isposinf(t) and method in ("closed set", "fixed"):
-        return ("Closed set: every bag is attributed to a known source; none is "
-                "flagged as unknown.")
-    rate = cal.get("false_rejection_rate", clf.false_rejection_rate)
-    score = cal.get("rejection_score", clf.rejection_score)
-    pct = f"{100 * rate:g}%"
-    if method == "fixed":
-        return (f"Bags whose {score} exceeds the fixed threshold {t:.6g} are flagged as "
-                "unknown; no rate is guaranteed.")
-    n = cal["n_bags"]
-    if np.isposinf(t):
-        return (f"No bag is flagged as unknown: {n} calibration bag(s) are too few for "
-                f"a conformal threshold at {pct}.")
-    if method == "leave-one-out":
-        return (f"About {pct} of the training bags would be flagged as unknown "
-                f"(threshold {t:.6g} on {score}, leave-one-out on {n} training bags); "
-                "new bags of known sources are not guaranteed this rate, as the "
-                "features were fitted on those bags. Calibrate on held-out bags "
-                "(HeldOutRejectionClassifier) for a guarantee.")
-    how = ("bags held out of training" if method == "held-out"
-           else "out-of-fold bags of cross-fitted models")
-    return (f"At most {pct} of bags from known sources are flagged as unknown, in "
-            f"expectation (conformal threshold {t:.6g} on {score}, set on {n} {how}, "
-            "for new bags drawn like them); the share of bags of unknown sources "
-            "that are flagged is not guaranteed.")
-
-
-def enroll(estimator, X, label):
-    """Enroll a new source in a fitted Pipeline (or classifier), without refitting.
-
-    The bags ``X`` go through every step of the Pipeline but the last (e.g.
-    a fitted :class:`~skfingerprint.SetFingerprintEncoder`), and the last
-    step's ``enroll`` method (e.g.
-    :meth:`NearestFingerprintClassifier.enroll`) adds the mean of the
-    resulting rows as the fingerprint of ``label``.  Nothing is retrained:
-    the encoder has never seen the new source and embeds it with what it
-    learnt from the others.
-
-    Parameters
-    ----------
-    estimator : Pipeline or NearestFingerprintClassifier
-        A fitted Pipeline whose last step has an ``enroll(X, label)`` method,
-        or such an estimator itself (then ``X`` holds its features).
-    X : array-like
-        Bags of the new source, in the input format of the Pipeline (e.g.
-        an array of shape ``(n_bags, bag_size, H, W, C)``).
-    label : str or number
-        The new source (or a known one, whose fingerprint is then updated).
-
-    Returns
-    -------
-    estimator : Pipeline or NearestFingerprintClassifier
-        The same object, with the source enrolled.
-
-    Raises
-    ------
-    TypeError
-        If the (last step of the) estimator has no ``enroll`` method.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from skfingerprint.classifiers import NearestFingerprintClassifier, enroll
-    >>> X = np.array([[0., 0.], [0., 1.], [5., 5.], [5., 6.]])
-    >>> pipe = make_pipeline(StandardScaler(), NearestFingerprintClassifier("euclidean"))
-    >>> pipe = pipe.fit(X, ["a", "a", "b", "b"])
-    >>> enroll(pipe, [[10., 0.], [10., 1.]], "c")[-1].classes_.tolist()
-    ['a', 'b', 'c']
-    >>> pipe.predict([[9., 0.]]).tolist()
-    ['c']
-    """
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(estimator, Pipeline):
-        final = estimator.steps[-1][1]
-        if not hasattr(final, "enroll"):
-            raise TypeError(
-                f"The last step of the Pipeline ({type(final).__name__}) has no "
-                "enroll method; end the Pipeline with a "
-                "NearestFingerprintClassifier to enroll new sources."
-            )
-        final.enroll(_features(estimator, X), label)
-        return estimator
-    if not hasattr(estimator, "enroll"):
-        raise TypeError(
-            f"{type(estimator).__name__} has no enroll method; pass a fitted "
-            "NearestFingerprintClassifier or a Pipeline ending with one."
-        )
-    estimator.enroll(X, label)
-    return estimator
-
-
-def calibrate_threshold(estimator, X, y=None):
-    """Recalibrate the rejection threshold of a fitted Pipeline on held-out bags.
-
-    The bags ``X`` (of known sources, seen neither by the encoder nor by the
-    classifier) go through every step of the Pipeline but the last, and the
-    last step's :meth:`NearestFingerprintClassifier.calibrate_threshold`
-    sets its ``threshold_`` so that about ``false_rejection_rate`` of such
-    bags are rejected as unknown.
-
-    Parameters
-    ----------
-    estimator : Pipeline or NearestFingerprintClassifier
-        A fitted Pipeline ending with a NearestFingerprintClassifier, or the
-        classifier itself (then ``X`` holds its features).
-    X : array-like
-        Held-out bags of known sources, in the input format of the Pipeline.
-    y : array-like of shape (n_bags,), default=None
-        Their sources, checked to be known.
-
-    Returns
-    -------
-    estimator : Pipeline or NearestFingerprintClassifier
-        The same object, recalibrated.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from skfingerprint.classifiers import (
-    ...     NearestFingerprintClassifier, calibrate_threshold)
-    >>> rng = np.random.RandomState(0)
-    >>> X = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(8, 1, (40, 2))]
-    >>> y = np.repeat(["a", "b"], 40)
-    >>> pipe = make_pipeline(StandardScaler(), NearestFingerprintClassifier(
-    ...     "euclidean", reject_threshold="auto")).fit(X, y)
-    >>> pipe = calibrate_threshold(pipe, X[::2] + 0.1, y[::2])
-    >>> bool(np.isfinite(pipe[-1].threshold_))
-    True
-    """
-    from sklearn.pipeline import Pipeline
-
-    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-    if not hasattr(final, "calibrate_threshold"):
-        raise TypeError(
-            f"{type(final).__name__} has no calibrate_threshold method; end the "
-            "Pipeline with a NearestFingerprintClassifier."
-        )
-    final.calibrate_threshold(_features(estimator, X), y)
-    return estimator

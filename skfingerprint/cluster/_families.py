@@ -1,4 +1,4 @@
-"""Model fingerprints, distances between them, and families of sources (Sec. 4.2)."""
+"""Distances between model fingerprints, and families of sources (Sec. 4.2)."""
 
 import numbers
 
@@ -7,61 +7,16 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ..metrics._correlation import (
-    _DATA,
-    _SOURCES,
-    _resolve_labels,
-    _validate_embeddings,
-    fingerprint_correlation_matrix,
+from .._embeddings import (
+    DATA_CONSTRAINTS,
+    SOURCES_CONSTRAINTS,
+    resolve_labels,
+    validate_embeddings,
 )
+from ..metrics import fingerprint_correlation_matrix
 
 
-@validate_params({**_DATA, "labels": _SOURCES["labels"]}, prefer_skip_nested_validation=True)
-def model_fingerprints(Z, y, *, labels=None):
-    """Fingerprint of each source: the mean embedding of its bags.
-
-    Parameters
-    ----------
-    Z : array-like of shape (n_bags, n_features)
-        Bag embeddings.
-
-    y : array-like of shape (n_bags,)
-        Source of each bag.
-
-    labels : array-like of shape (n_sources,), default=None
-        Sources to include, in the order of the returned rows. If None, the
-        sorted unique values of ``y``. Bags of other sources are ignored.
-
-    Returns
-    -------
-    classes : ndarray of shape (n_sources,)
-        The sources, in the order of the rows of ``fingerprints``.
-
-    fingerprints : ndarray of shape (n_sources, n_features)
-        Mean embedding of each source.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skfingerprint.cluster import model_fingerprints
-    >>> Z = np.array([[0., 1.], [2., 3.], [10., 10.]])
-    >>> classes, F = model_fingerprints(Z, ["b", "b", "a"])
-    >>> classes.tolist()
-    ['a', 'b']
-    >>> F
-    array([[10., 10.],
-           [ 1.,  2.]])
-    """
-    Z, y = _validate_embeddings(Z, y)
-    classes, idx = _resolve_labels(y, labels)
-    keep = idx >= 0
-    counts = np.bincount(idx[keep], minlength=classes.size)
-    sums = np.zeros((classes.size, Z.shape[1]))
-    np.add.at(sums, idx[keep], Z[keep])
-    return classes, sums / counts[:, None]
-
-
-@validate_params({**_DATA, **_SOURCES}, prefer_skip_nested_validation=True)
+@validate_params({**DATA_CONSTRAINTS, **SOURCES_CONSTRAINTS}, prefer_skip_nested_validation=True)
 def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
     """Distances between sources from the correlation of their fingerprints.
 
@@ -280,10 +235,10 @@ def cut_families(D, *, n_families=None, distance_threshold=None):
 
 @validate_params(
     {
-        **_DATA,
+        **DATA_CONSTRAINTS,
         "n_families": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "distance_threshold": [Interval(numbers.Real, 0, np.inf, closed="left"), None],
-        **_SOURCES,
+        **SOURCES_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
 )
@@ -347,8 +302,8 @@ def cluster_families(
             f"n_families={n_families!r}, distance_threshold={distance_threshold!r})."
         )
     D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=labels)
-    _, y_checked = _validate_embeddings(Z, y)
-    classes, _ = _resolve_labels(y_checked, labels)
+    _, y_checked = validate_embeddings(Z, y)
+    classes, _ = resolve_labels(y_checked, labels)
     ids = cut_families(D, n_families=n_families, distance_threshold=distance_threshold)
     return dict(zip(classes.tolist(), ids.tolist()))
 

@@ -3,142 +3,27 @@
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
     validate_params,
 )
-from sklearn.utils.validation import check_array, column_or_1d
 
-from .._bags import check_label_values, check_source_target
+from .._embeddings import (
+    DATA_CONSTRAINTS,
+    SOURCES_CONSTRAINTS,
+    check_embeddings,
+    resolve_labels,
+    standardize_rows,
+    validate_embeddings,
+)
 
 _KINDS = ("contrast", "frobenius")
-# Z and y are validated by _validate_embeddings, with messages about bags
-_DATA = {"Z": "no_validation", "y": "no_validation"}
-_SOURCES = {"fingerprints": ["array-like", None], "labels": ["array-like", None]}
 _KIND = {"kind": [StrOptions(set(_KINDS))]}
 
 
-def _check_embeddings(Z, name="Z"):
-    """``Z`` as a finite float64 array of shape (n_rows, n_features), or a clear error."""
-    if Z is None:
-        raise ValueError(
-            f"{name} is None; pass an array of shape (n_bags, n_features), e.g. "
-            "the output of an encoder's transform."
-        )
-    if not hasattr(Z, "iloc") and not sp.issparse(Z):
-        try:
-            arr = np.asarray(Z)
-        except ValueError:
-            arr = None
-        if arr is None or (
-            arr.dtype.kind == "O"
-            and arr.ndim == 1
-            and any(isinstance(v, (list, tuple, np.ndarray)) for v in arr)
-        ):
-            raise ValueError(
-                f"{name} is ragged: its rows do not all have the same length. "
-                "Every bag needs an embedding of the same n_features values."
-            )
-        if arr.dtype.kind == "c":
-            raise ValueError(
-                f"Complex data not supported: {name} has dtype {arr.dtype}; "
-                "embeddings must be real numbers."
-            )
-        if arr.dtype.kind in ("U", "S", "O"):
-            try:
-                arr.astype(np.float64)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"{name} must hold numbers (one embedding vector per bag), but "
-                    f"it holds {'strings' if arr.dtype.kind != 'O' else 'objects'} "
-                    "that are not numbers. Pass the output of an encoder's "
-                    "transform, not the bags or their labels."
-                ) from None
-    return check_array(Z, dtype=np.float64, ensure_2d=True, input_name=name)
-
-
-def _check_source_labels(y, n_rows, name="y"):
-    """1-D labels naming the source of each of ``n_rows`` bags."""
-    if y is None:
-        raise ValueError(
-            f"{name} is None; give the source of every bag (one label per row of Z)."
-        )
-    check_label_values(np.asarray(y), name=name)
-    y = column_or_1d(y, warn=True)
-    if y.shape[0] != n_rows:
-        raise ValueError(
-            f"{name} has {y.shape[0]} labels but Z has {n_rows} rows (bags); give "
-            "one label per bag."
-        )
-    check_source_target(y, name=name)
-    return y
-
-
-def _validate_embeddings(Z, y):
-    """Validate ``Z`` (n_bags, n_features) and ``y`` (n_bags,); return float64 Z."""
-    Z = _check_embeddings(Z, "Z")
-    y = _check_source_labels(y, Z.shape[0])
-    if Z.shape[1] < 2:
-        raise ValueError(
-            f"Z has {Z.shape[1]} feature(s); the Pearson correlation between an "
-            "embedding and a fingerprint is taken across embedding dimensions and "
-            "needs at least 2 of them."
-        )
-    return Z, y
-
-
-def _resolve_labels(y, labels):
-    """Return the sources (sorted unique ``y`` by default) and each bag's index."""
-    if labels is None:
-        classes, indices = np.unique(y, return_inverse=True)
-        return classes, indices.ravel()
-    classes = np.asarray(labels)
-    if classes.ndim != 1 or classes.size == 0:
-        raise ValueError("labels must be a non-empty 1-D array-like.")
-    if np.unique(classes).size != classes.size:
-        raise ValueError("labels must not contain duplicates.")
-    lookup = {label: i for i, label in enumerate(classes.tolist())}
-    indices = np.array([lookup.get(label, -1) for label in y.tolist()], dtype=np.intp)
-    missing = np.setdiff1d(np.arange(classes.size), indices)
-    if missing.size:
-        raise ValueError(
-            f"labels {classes[missing].tolist()} have no bag in y; every source in "
-            "labels needs at least one evaluated bag."
-        )
-    return classes, indices
-
-
-def _standardize_rows(A):
-    """Center and scale each row to unit norm; flag rows that are constant.
-
-    The one row standardisation of the package (the correlation metric of
-    ``NearestFingerprintClassifier`` and the correlation matrices here).  A
-    row is constant when its centred norm is at rounding level *relative to
-    its own magnitude*: ``norm <= n_features * eps * max(|row|)``.  The rule
-    is per row and scale-free, so a row's verdict does not depend on the
-    other rows or on the units (``[1e10, 1e10 + 1]`` is not constant; a row
-    of zeros is).  A constant row has no defined Pearson correlation; it is
-    returned as zeros, so that its correlation with anything is 0.
-
-    Returns
-    -------
-    standardized : ndarray of the shape of ``A``
-    constant : ndarray of bool, one per row
-    """
-    centered = A - A.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(centered, axis=1)
-    scale = np.abs(A).max(axis=1)
-    constant = norms <= A.shape[1] * np.finfo(np.float64).eps * scale
-    out = np.zeros_like(centered)
-    ok = ~constant
-    out[ok] = centered[ok] / norms[ok, None]
-    return out, constant
-
-
-@validate_params({**_DATA, **_SOURCES}, prefer_skip_nested_validation=True)
+@validate_params({**DATA_CONSTRAINTS, **SOURCES_CONSTRAINTS}, prefer_skip_nested_validation=True)
 def fingerprint_correlation_matrix(Z, y, *, fingerprints=None, labels=None):
     """Mean absolute correlation of each source's bags with each fingerprint.
 
@@ -158,7 +43,7 @@ def fingerprint_correlation_matrix(Z, y, *, fingerprints=None, labels=None):
     fingerprints : array-like of shape (n_sources, n_features), default=None
         Fingerprint of each source, row ``j`` belonging to ``labels[j]``
         (e.g. computed on training bags with
-        :func:`skfingerprint.cluster.model_fingerprints`). If None, the
+        :func:`model_fingerprints`). If None, the
         fingerprint of a source is the mean embedding of its bags in ``Z``,
         and each bag is left out of its own source's fingerprint, so that no
         bag is ever correlated with a fingerprint it helped to estimate. This
@@ -197,8 +82,8 @@ def fingerprint_correlation_matrix(Z, y, *, fingerprints=None, labels=None):
     >>> bool(np.all(np.diag(rho) > 0.95))
     True
     """
-    Z, y = _validate_embeddings(Z, y)
-    classes, idx = _resolve_labels(y, labels)
+    Z, y = validate_embeddings(Z, y)
+    classes, idx = resolve_labels(y, labels)
     keep = idx >= 0
     Z, idx = Z[keep], idx[keep]
     n_sources = classes.size
@@ -220,7 +105,7 @@ def fingerprint_correlation_matrix(Z, y, *, fingerprints=None, labels=None):
         F = sums / counts[:, None]
     else:
         leave_one_out = False
-        F = _check_embeddings(fingerprints, "fingerprints")
+        F = check_embeddings(fingerprints, "fingerprints")
         if F.shape != (n_sources, Z.shape[1]):
             raise ValueError(
                 f"fingerprints has shape {F.shape}; expected (n_sources, n_features) "
@@ -228,15 +113,15 @@ def fingerprint_correlation_matrix(Z, y, *, fingerprints=None, labels=None):
                 "(or in np.unique(y))."
             )
 
-    Zs, z_const = _standardize_rows(Z)
-    Fs, f_const = _standardize_rows(F)
+    Zs, z_const = standardize_rows(Z)
+    Fs, f_const = standardize_rows(F)
     corr = np.abs(Zs @ Fs.T)  # (n_bags, n_sources)
     undefined = z_const[:, None] | f_const[None, :]
 
     if leave_one_out:
         # Own-source fingerprint without the evaluated bag.
         own = (sums[idx] - Z) / (counts[idx] - 1)[:, None]
-        own_s, own_const = _standardize_rows(own)
+        own_s, own_const = standardize_rows(own)
         rows = np.arange(Z.shape[0])
         corr[rows, idx] = np.abs(np.einsum("ij,ij->i", Zs, own_s))
         undefined[rows, idx] = z_const | own_const
@@ -273,7 +158,8 @@ def _check_kind(kind, caller_name="decorrelation_score"):
     validate_parameter_constraints(_KIND, {"kind": kind}, caller_name=caller_name)
 
 
-@validate_params({**_DATA, **_SOURCES, **_KIND}, prefer_skip_nested_validation=True)
+@validate_params({**DATA_CONSTRAINTS, **SOURCES_CONSTRAINTS, **_KIND},
+                 prefer_skip_nested_validation=True)
 def decorrelation_score(Z, y, *, fingerprints=None, labels=None, kind="contrast"):
     """How distinct each source's fingerprint is from the others' (higher is better).
 

@@ -1,28 +1,7 @@
 """A scorer that rates an encoder by the decorrelation of its embeddings."""
 
-from sklearn.pipeline import Pipeline
-
+from .._pipeline import embed
 from ._correlation import _check_kind, decorrelation_score
-
-
-def _embed(estimator, X):
-    """Transform ``X`` into embeddings through a fitted estimator.
-
-    A transformer (or a Pipeline ending in one) is applied whole. A Pipeline
-    whose final step cannot ``transform`` (e.g. a classifier on top of an
-    encoder) is applied up to that step; a one-step such Pipeline leaves ``X``
-    as it is.
-    """
-    if hasattr(estimator, "transform"):
-        return estimator.transform(X)
-    if isinstance(estimator, Pipeline):
-        if len(estimator.steps) == 1:
-            return X
-        return estimator[:-1].transform(X)
-    raise TypeError(
-        f"{type(estimator).__name__} has no transform method and is not a Pipeline; "
-        "the decorrelation score needs an estimator that maps bags to embeddings."
-    )
 
 
 class DecorrelationScorer:
@@ -96,7 +75,7 @@ class DecorrelationScorer:
         score : float
         """
         _check_kind(self.kind, caller_name=type(self).__name__)
-        return decorrelation_score(_embed(estimator, X), y, kind=self.kind)
+        return decorrelation_score(embed(estimator, X), y, kind=self.kind)
 
     def __repr__(self):
         if self.kind == "contrast":

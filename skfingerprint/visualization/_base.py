@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils._param_validation import HasMethods
 
-from ..metrics._correlation import _resolve_labels, _validate_embeddings
+from .._embeddings import resolve_labels, validate_embeddings
 
 # Constraints shared by the Displays' methods (validate_params).
 AX_CONSTRAINT = [None, HasMethods(["plot"])]
@@ -63,8 +63,8 @@ def _forward(method, arguments):
 
 def _checked_sources(Z, y, labels):
     """The sources of a ``from_predictions`` call: ``labels`` or the sorted ``y``."""
-    _, y_checked = _validate_embeddings(Z, y)
-    classes, _ = _resolve_labels(y_checked, labels)
+    _, y_checked = validate_embeddings(Z, y)
+    classes, _ = resolve_labels(y_checked, labels)
     return classes
 
 

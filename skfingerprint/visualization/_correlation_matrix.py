@@ -6,10 +6,9 @@ import numpy as np
 from scipy.cluster.hierarchy import leaves_list
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..cluster import cluster_families, fingerprint_distances
-from ..cluster._families import family_linkage
+from .._pipeline import embed
+from ..cluster import cluster_families, family_linkage, fingerprint_distances
 from ..metrics import fingerprint_correlation_matrix
-from ..metrics._scorer import _embed
 from ._base import (
     AX_CONSTRAINT,
     ESTIMATOR_CONSTRAINTS,
@@ -199,8 +198,7 @@ class CorrelationMatrixDisplay:
                 )
 
         if colorbar:
-            pad = 0.05 if self.families is None else 0.12
-            fig.colorbar(self.im_, ax=ax, pad=pad, label="mean |correlation|")
+            self._add_colorbar(fig, ax)
         ax.set(
             xticks=np.arange(n),
             yticks=np.arange(n),
@@ -217,6 +215,19 @@ class CorrelationMatrixDisplay:
         self.ax_ = ax
         self.figure_ = fig
         return self
+
+    def _add_colorbar(self, fig, ax):
+        """The colorbar, right of the family names when there are some."""
+        if not self.family_texts_:
+            fig.colorbar(self.im_, ax=ax, pad=0.05, label="mean |correlation|")
+            return
+        from mpl_toolkits.axes_grid1 import axes_size, make_axes_locatable
+
+        # The gap is measured on the names when the figure is drawn, so that
+        # the longest one never runs under the colorbar, whatever the layout.
+        pad = axes_size.MaxWidth(self.family_texts_) + axes_size.Fixed(0.3)
+        cax = make_axes_locatable(ax).append_axes("right", size="5%", pad=pad)
+        fig.colorbar(self.im_, cax=cax, label="mean |correlation|")
 
     @classmethod
     @validate_params(
@@ -369,5 +380,5 @@ im_kw, text_kw, family_kw
         """
         arguments = locals()
         return cls.from_predictions(
-            _embed(estimator, X), y, **_forward(cls.from_predictions, arguments)
+            embed(estimator, X), y, **_forward(cls.from_predictions, arguments)
         )

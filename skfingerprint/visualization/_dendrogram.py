@@ -6,9 +6,8 @@ import numpy as np
 from scipy.cluster.hierarchy import dendrogram
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-from ..cluster import fingerprint_distances
-from ..cluster._families import family_linkage
-from ..metrics._scorer import _embed
+from .._pipeline import embed
+from ..cluster import family_linkage, fingerprint_distances
 from ._base import (
     AX_CONSTRAINT,
     ESTIMATOR_CONSTRAINTS,
@@ -273,5 +272,5 @@ class FamilyDendrogramDisplay:
         """
         arguments = locals()
         return cls.from_predictions(
-            _embed(estimator, X), y, **_forward(cls.from_predictions, arguments)
+            embed(estimator, X), y, **_forward(cls.from_predictions, arguments)
         )

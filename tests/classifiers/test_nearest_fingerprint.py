@@ -112,9 +112,9 @@ def test_marra_attribution_on_synthetic_bags(attribution_bags):
 
 
 def test_correlation_is_scale_free_and_constant_rows_score_zero():
-    """One row standardisation (metrics' rule): a tiny row is not constant,
+    """One row standardisation (the package's rule): a tiny row is not constant,
     a constant row correlates 0 with every fingerprint."""
-    from skfingerprint.metrics._correlation import _standardize_rows
+    from skfingerprint._embeddings import standardize_rows
 
     rng = np.random.RandomState(0)
     X = rng.standard_normal((20, 6))
@@ -123,7 +123,7 @@ def test_correlation_is_scale_free_and_constant_rows_score_zero():
     x = rng.standard_normal((1, 6))
     np.testing.assert_allclose(clf.decision_function(1e-14 * x), clf.decision_function(x))
     np.testing.assert_array_equal(clf.decision_function(np.full((1, 6), 3.0)), [0.0])
-    Zs, const = _standardize_rows(np.vstack([1e-14 * x, np.full((1, 6), 3.0)]))
+    Zs, const = standardize_rows(np.vstack([1e-14 * x, np.full((1, 6), 3.0)]))
     assert const.tolist() == [False, True]
 
 

@@ -60,6 +60,30 @@ def test_from_predictions_draws_ordered_matrix_with_family_blocks():
     assert sorted(t.get_text() for t in disp.family_texts_) == ["GAN", "VAE"]
 
 
+@pytest.mark.parametrize("figsize", [(4, 4), (8.5, 7)])
+def test_long_family_names_fit_between_the_matrix_and_the_colorbar(figsize):
+    import matplotlib.pyplot as plt
+
+    Z, y = family_data()
+    long_names = {s: ("latent_diffusion_" * 2 if f == "GAN" else f) for s, f in FAMILIES.items()}
+    fig, ax = plt.subplots(figsize=figsize)
+    disp = CorrelationMatrixDisplay.from_predictions(Z, y, families=long_names, ax=ax)
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    cbar_ax = [a for a in fig.axes if a is not ax]
+    assert len(cbar_ax) == 1
+    cbar_left = cbar_ax[0].get_window_extent(renderer).x0
+    image_right = ax.get_window_extent(renderer).x1
+    figure_right = fig.bbox.x1
+    for text in disp.family_texts_:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= image_right  # right of the matrix
+        assert box.x1 < cbar_left  # not under the colorbar
+    assert cbar_ax[0].get_tightbbox(renderer).x1 <= figure_right + 1  # in the figure
+    plt.close(fig)
+
+
 def test_order_none_keeps_label_order_and_no_extras():
     Z, y = family_data()
     disp = CorrelationMatrixDisplay.from_predictions(
