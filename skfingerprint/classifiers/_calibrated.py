@@ -93,8 +93,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     threshold on its own training bags; in a Pipeline the encoder trained on
     those bags too, so new bags of known sources lie farther from their
     fingerprints and are rejected more often than ``false_rejection_rate``
-    (see the :doc:`open-set guide </guide/open_set>` for how much).  This
-    meta-estimator scores
+    (the open-set guide says how much).  This meta-estimator scores
     bags that the fitted model did not see and sets the threshold on them
     with the split-conformal rule (:func:`conformal_threshold`), so that
     bags of known sources are rejected at most ``false_rejection_rate`` of
@@ -169,9 +168,10 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     calibration scores come from models fitted on ``(n_splits - 1) /
     n_splits`` of the bags, and the final model on all of them, whose new
     bags lie at least as close to their fingerprints: the guarantee holds
-    if adding bags does not make the scores larger.  Not guaranteed: the share of bags of *unknown* sources that are flagged,
-    bags drawn differently (other image sizes, other post-processing), and
-    the rate for one particular source (the rate is over all known bags).
+    if adding bags does not make the scores larger.  Not guaranteed: the
+    share of bags of *unknown* sources that are flagged, bags drawn
+    differently (other image sizes, other post-processing), and the rate
+    for one particular source (the rate is over all known bags).
 
     Examples
     --------

@@ -16,8 +16,9 @@ def add_parser(sub, common):
         description=wrap(
             "Build (or load) the small model zoo, train the set encoder and score "
             "10-fold attribution with an MLP, compute the decorrelation score and "
-            "cluster the sources into families; print a table and write report.md "
-            "with the correlation matrix, the dendrogram and a grid of sample images.\n\n"
+            "group the sources into families by their residual spectra "
+            "(NearestRelatives); print a table and write report.md with the "
+            "correlation matrix, the dendrogram and a grid of sample images.\n\n"
             "From scratch on a 2-core CPU: under 10 minutes (the zoo is built once, "
             "then cached); --quick: under 2 minutes (the synthetic set unless the "
             "zoo is already cached)."),

@@ -21,15 +21,13 @@ class NearestRelatives(MetaEstimatorMixin, BaseEstimator):
     all the bags of one generator, pooled) are the known sources in order
     of distance.
 
-    The default is what placed a left-out generator next to a relative most
-    often on the model zoo: leave one of 22 sources out, and its nearest
-    known source by the residual spectrum shares its lineage (a sampler of
-    the same network, a model on the same decoder, a fine-tune of the same
-    GAN) for 11 of 11 sources and its model class for 18 of 20, with no
-    training; the set encoder's fingerprints, which are trained to push
-    every known source away from every other, did so for 8 of 11 and 11 of
-    20 (``benchmarks/results/lineage.md``).  Attribute with the set encoder;
-    place unknown generators with this.
+    The residual spectrum needs no training and describes what a generator
+    shares with its relatives (a network, a decoder, an upsampling layer);
+    the set encoder's fingerprints are trained to push every known source
+    away from every other, which makes them good for attribution and poor
+    for placing a generator they never saw.  Attribute with the set
+    encoder; place unknown generators with this.  The families guide
+    compares the two on the model zoo.
 
     Read more in the :doc:`families guide </guide/families>`.
 
