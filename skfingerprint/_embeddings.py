@@ -126,9 +126,10 @@ def standardize_rows(A):
     The one row standardisation of the package (the correlation metric of
     ``NearestFingerprintClassifier`` and the correlation matrices of
     :mod:`skfingerprint.metrics`).  A row is constant when its centred norm
-    is at rounding level *relative to its own magnitude*: ``norm <= n_features * eps * max(|row|)``.  The rule
-    is per row and scale-free, so a row's verdict does not depend on the
-    other rows or on the units (``[1e10, 1e10 + 1]`` is not constant; a row
+    is at rounding level *relative to its own magnitude*:
+    ``norm <= n_features * eps * max(|row|)``.  The rule is per row and
+    scale-free, so a row's verdict does not depend on the other rows or on
+    the units (``[1e10, 1e10 + 1]`` is not constant; a row
     of zeros is).  A constant row has no defined Pearson correlation; it is
     returned as zeros, so that its correlation with anything is 0.
 

@@ -177,7 +177,7 @@ def _cycles(arrows):
     return out
 
 
-def test_the_reader_sees_relative_and_function_level_imports(tmp_path):
+def test_the_reader_sees_relative_and_function_level_imports():
     # The reader itself, on the package's own files: _bags imports _io at
     # module level (relative); cluster's NearestRelatives imports the
     # classifier inside fit.
