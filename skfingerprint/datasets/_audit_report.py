@@ -52,13 +52,14 @@ _DOMINANT = 0.75
 _CODEC_NAMES = {"jpeg": "JPEG", "webp": "WebP lossy"}
 
 
-def _jpeg_descriptor(quality, standard, subsampling):
+def _jpeg_descriptor(quality, standard, subsampling, *, always_subsampling=False):
     if quality is None:
         text = "JPEG of unknown quality"
     else:
         text = f"JPEG q~{quality}" + ("" if standard or standard is None else
                                       " (custom tables)")
-    return text + (f" {subsampling}" if subsampling not in (None, "4:2:0") else "")
+    shown = subsampling is not None and (always_subsampling or subsampling != "4:2:0")
+    return text + (f" {subsampling}" if shown else "")
 
 
 def _descriptors(cols, group, *, fine=True):
@@ -66,6 +67,8 @@ def _descriptors(cols, group, *, fine=True):
     if group == "encoding":
         lossless = {str(f) for f, c in zip(cols["format"], cols["codec"]) if c == "lossless"}
         plain = lossless.pop().upper() if len(lossless) == 1 else "lossless"
+        varies = len({v for v, c in zip(cols["subsampling"], cols["codec"])
+                      if c == "jpeg"}) > 1
         out = []
         for i in range(n):
             codec = cols["codec"][i]
@@ -73,7 +76,8 @@ def _descriptors(cols, group, *, fine=True):
                 out.append(plain)
             elif codec == "jpeg" and fine:
                 out.append(_jpeg_descriptor(cols["quality"][i], cols["standard_tables"][i],
-                                            cols["subsampling"][i]))
+                                            cols["subsampling"][i],
+                                            always_subsampling=varies))
             else:
                 out.append(_CODEC_NAMES.get(codec, f"{str(codec).upper()} lossy"))
         return out
