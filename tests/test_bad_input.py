@@ -956,8 +956,6 @@ AUDIT_CASES = [
          "different lengths"),
     Case("single_source", lambda t: _audit(t["good"], ["a"] * 4), ValueError,
          "at least two sources"),
-    Case("source_of_one_file", lambda t: _audit(t["good"], ["a", "a", "a", "b"]),
-         ValueError, "'b' has a single readable file"),
     Case("no_labels", lambda t: _audit_call(_tree_files(t["good"])[0]), ValueError,
          "labels is required"),
     Case("bunch_and_labels",

@@ -219,11 +219,22 @@ def _train(model, X, y, args, groups=None):
 
 
 def _audit(data, args):
-    """Warn once when the files' metadata alone tell the sources apart."""
+    """Warn once when the files' metadata alone tell the sources apart.
+
+    Advisory: files whose metadata cannot be read are skipped, and an audit
+    that cannot run is a warning; it never stops fit.
+    """
+    import warnings
+
     from ..datasets import audit_confounds
 
-    with user_errors():
-        audit_confounds(data, random_state=args.seed).warn()
+    try:
+        audit = audit_confounds(data, on_error="skip", random_state=args.seed)
+    except (ValueError, TypeError) as exc:
+        warnings.warn(f"the confound audit could not run ({exc}); fitting anyway",
+                      UserWarning, stacklevel=2)
+        return
+    audit.warn()
 
 
 def run(args):

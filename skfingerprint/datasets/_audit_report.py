@@ -17,6 +17,7 @@ __all__ = ["ConfoundAudit"]
 
 _GROUP_TITLES = {"encoding": "file format and compression", "size": "image size",
                  "colour": "colour mode and bit depth",
+                 "container": "container (lossless format, progressive, opaque alpha)",
                  "metadata": "EXIF/ICC metadata"}
 _FIXES = {
     "encoding": (
@@ -29,35 +30,70 @@ _FIXES = {
         "same sizes, crop every source alike (patch mode) and never resize "
         "only some sources"),
     "colour": (
-        "grayscale, alpha or high-bit-depth files of only some sources leave "
-        "traces in the decoded pixels (identical channels, black "
+        "grayscale, transparent or high-bit-depth files of only some sources "
+        "leave traces in the decoded pixels (identical channels, black "
         "backgrounds, 16-to-8-bit rounding); convert or remove those files "
         "so that every source has the same colour mode"),
+    "container": (
+        "the library's decoder gives the same pixels for these (lossless "
+        "formats decode alike, progressive and baseline JPEG hold the same "
+        "coefficients, an all-opaque alpha channel is composited away), so "
+        "this alone reaches no model, but it shows that the sources went "
+        "through different pipelines"),
     "metadata": (
         "the library's decoder ignores EXIF and ICC, so this alone reaches no "
         "model, but it shows that the sources went through different "
         "pipelines (cameras, editors): check their encodings"),
 }
+# The "'a' is 100% X and every other source is 100% Y" form needs every
+# source to be mostly one value; otherwise the value whose share differs
+# most is named with the two sources where it differs most.
+_DOMINANT = 0.75
+_CODEC_NAMES = {"jpeg": "JPEG", "webp": "WebP lossy"}
 
 
-def _encoding_descriptor(fmt, quality, subsampling, lossy, *, fine=True):
-    if fmt in ("jpeg", "mpo"):
-        if not fine:
-            return "JPEG"
-        return f"JPEG q~{quality}" + (f" {subsampling}" if subsampling not in (None, "4:2:0") else "")
-    if fmt == "webp":
-        return "WebP " + ("lossy" if lossy else "lossless")
-    return fmt.upper()
+def _jpeg_descriptor(quality, standard, subsampling, *, always_subsampling=False):
+    if quality is None:
+        text = "JPEG of unknown quality"
+    else:
+        text = f"JPEG q~{quality}" + ("" if standard or standard is None else
+                                      " (custom tables)")
+    shown = subsampling is not None and (always_subsampling or subsampling != "4:2:0")
+    return text + (f" {subsampling}" if shown else "")
 
 
 def _descriptors(cols, group, *, fine=True):
     n = len(cols["format"])
     if group == "encoding":
-        return [_encoding_descriptor(cols["format"][i], cols["quality"][i],
-                                     cols["subsampling"][i], cols["lossy"][i], fine=fine)
-                for i in range(n)]
+        lossless = {str(f) for f, c in zip(cols["format"], cols["codec"]) if c == "lossless"}
+        plain = lossless.pop().upper() if len(lossless) == 1 else "lossless"
+        varies = len({v for v, c in zip(cols["subsampling"], cols["codec"])
+                      if c == "jpeg"}) > 1
+        out = []
+        for i in range(n):
+            codec = cols["codec"][i]
+            if codec == "lossless":
+                out.append(plain)
+            elif codec == "jpeg" and fine:
+                out.append(_jpeg_descriptor(cols["quality"][i], cols["standard_tables"][i],
+                                            cols["subsampling"][i],
+                                            always_subsampling=varies))
+            else:
+                out.append(_CODEC_NAMES.get(codec, f"{str(codec).upper()} lossy"))
+        return out
     if group == "colour":
-        return [f"{cols['mode'][i]} {cols['bit_depth'][i]}-bit" for i in range(n)]
+        return [f"{cols['pixel_mode'][i]} {cols['bit_depth'][i]}-bit" for i in range(n)]
+    if group == "container":
+        out = []
+        for i in range(n):
+            fmt = str(cols["format"][i])
+            text = (("progressive " if cols["progressive"][i] else "baseline ") + "JPEG"
+                    if cols["codec"][i] == "jpeg" else fmt.upper())
+            out.append(text + (" with an all-opaque alpha channel"
+                               if cols["alpha"][i] == "opaque" else ""))
+        return out
+    if group == "size":
+        return [f"{cols['height'][i]}x{cols['width'][i]}" for i in range(n)]
     return [("EXIF" if cols["exif"][i] else "no EXIF") + ", "
             + ("ICC" if cols["icc"][i] else "no ICC") for i in range(n)]
 
@@ -73,16 +109,18 @@ def _quote(names):
 def _describe_sizes(heights, widths):
     sizes = Counter(zip(heights.tolist(), widths.tolist()))
     (h, w), top = sizes.most_common(1)[0]
-    if top / len(heights) >= 0.5:
+    if top / len(heights) >= _DOMINANT:
         return f"{_pct(top / len(heights))} {h}x{w}"
     return (f"of {len(sizes)} sizes ({heights.min()}-{heights.max()} x "
             f"{widths.min()}-{widths.max()})")
 
 
 def _jpeg_qualities(cols, mask):
-    """" q~75" or " q~87 (85-96)" for the JPEG files of ``mask``."""
-    q = cols["quality"][mask & np.isin(cols["format"].astype(str), ("jpeg", "mpo"))]
-    q = q.astype(int)
+    """" q~75" or " q~87 (85-96)" for the JPEG files of ``mask`` ("" if unknown)."""
+    q = cols["quality"][mask & (cols["codec"] == "jpeg")]
+    q = np.asarray([v for v in q if v is not None], dtype=int)
+    if q.size == 0:
+        return ""
     if q.min() == q.max():
         return f" q~{q.min()}"
     return f" q~{int(np.median(q))} ({q.min()}-{q.max()})"
@@ -92,10 +130,42 @@ def _dominant_parts(values, labels, sources):
     """``[(sources, value, min share)]`` grouping the sources by their commonest value."""
     by_value = {}
     for s in sources:
-        (v, c), = Counter(values[labels == s].tolist()).most_common(1)
-        by_value.setdefault(v, []).append((s, c / np.sum(labels == s)))
+        counts = Counter(values[labels == s].tolist())
+        top = max(counts.values())
+        v = min(k for k, c in counts.items() if c == top)  # ties: deterministic
+        by_value.setdefault(v, []).append((s, top / np.sum(labels == s)))
     return [([s for s, _ in items], v, min(share for _, share in items))
             for v, items in by_value.items()]
+
+
+def _contrast(values, labels, sources, detail=None):
+    """How the sources differ in ``values``, in words that cannot contradict
+    themselves: either each source (group) is mostly one value and the
+    values differ, or the value whose share differs most is named with the
+    two sources of its highest and lowest shares (which differ)."""
+    values = np.asarray([str(v) for v in values], dtype=object)
+    parts = _dominant_parts(values, labels, sources)
+    if len(parts) > 1 and min(share for _, _, share in parts) >= _DOMINANT:
+        return _join_parts([
+            (names, f"{_pct(share)} {v}" + (detail(names, v) if detail else ""))
+            for names, v, share in parts])
+    counts = {s: np.sum(labels == s) for s in sources}
+    best = None
+    for v in sorted(set(values.tolist())):
+        shares = np.asarray([np.mean(values[labels == s] == v) for s in sources])
+        spread = shares.max() - shares.min()
+        if best is None or spread > best[0]:
+            best = (spread, v, shares)
+    spread, v, shares = best
+    if spread == 0:
+        return ("every value has the same share in every source; the sources "
+                "differ only in how the values combine")
+    hi, lo = int(np.argmax(shares)), int(np.argmin(shares))
+    a, b = _pct(shares[hi]), _pct(shares[lo])
+    if a == b:  # rounding would hide the difference: give the counts
+        a = f"{round(shares[hi] * counts[sources[hi]])} of {counts[sources[hi]]} files"
+        b = f"{round(shares[lo] * counts[sources[lo]])} of {counts[sources[lo]]} files"
+    return f"{v} makes up {a} of {sources[hi]!r} but {b} of {sources[lo]!r}"
 
 
 def _explain(group, cols, labels, sources):
@@ -107,27 +177,18 @@ def _explain(group, cols, labels, sources):
         parts = {}
         for s in sources:
             parts.setdefault(descr[s], []).append(s)
-        return _join_parts([(names, d) for d, names in parts.items()])
-    if group == "encoding":  # by format first, with the JPEG qualities of each
-        coarse = np.asarray(_descriptors(cols, group, fine=False))
-        parts = _dominant_parts(coarse, labels, sources)
         if len(parts) > 1:
-            return _join_parts([
-                (names, f"{_pct(share)} {v}" + (_jpeg_qualities(
-                    cols, np.isin(labels, names)) if v == "JPEG" else ""))
-                for names, v, share in parts])
-    values = np.asarray(_descriptors(cols, group))
-    parts = _dominant_parts(values, labels, sources)
-    if len(parts) > 1:
-        return _join_parts([(names, f"{_pct(share)} {v}") for names, v, share in parts])
-    # one commonest value everywhere: the minority value whose share differs most
-    common = parts[0][1]
-    shares = {v: [np.mean(values[labels == s] == v) for s in sources]
-              for v in np.unique(values)}
-    v = max(shares, key=lambda k: (k != common, max(shares[k]) - min(shares[k])))
-    hi, lo = int(np.argmax(shares[v])), int(np.argmin(shares[v]))
-    return (f"{v} makes up {_pct(shares[v][hi])} of {sources[hi]!r} but "
-            f"{_pct(shares[v][lo])} of {sources[lo]!r}")
+            return _join_parts([(names, d) for d, names in parts.items()])
+    if group == "encoding":  # by format first, with the JPEG qualities of each
+        coarse = _descriptors(cols, group, fine=False)
+
+        def qualities(names, v):
+            return _jpeg_qualities(cols, np.isin(labels, names)) if v == "JPEG" else ""
+
+        parts = _dominant_parts(np.asarray(coarse, dtype=object), labels, sources)
+        if len(parts) > 1 and min(share for _, _, share in parts) >= _DOMINANT:
+            return _contrast(coarse, labels, sources, qualities)
+    return _contrast(_descriptors(cols, group), labels, sources)
 
 
 def _join_parts(parts):
@@ -182,15 +243,21 @@ def _summary(cols, mask):
         "most_common_size_share": top / n,
         "modes": _shares(cols["mode"][mask]),
         "bit_depths": _shares(cols["bit_depth"][mask]),
+        "alpha": {k: float(np.mean(cols["alpha"][mask] == k))
+                  for k in ("opaque", "transparent")},
         "exif": _share(cols["exif"][mask]),
         "icc": _share(cols["icc"][mask]),
     }
     if jpeg.any():
-        q = cols["quality"][jpeg].astype(int)
+        known = [v for v in cols["quality"][jpeg] if v is not None]
+        q = np.asarray(known, dtype=int)
         out["jpeg_quality"] = {
-            "min": int(q.min()), "median": float(np.median(q)), "max": int(q.max()),
-            "most_common": int(Counter(q.tolist()).most_common(1)[0][0]),
+            "min": int(q.min()) if q.size else None,
+            "median": float(np.median(q)) if q.size else None,
+            "max": int(q.max()) if q.size else None,
+            "most_common": int(Counter(q.tolist()).most_common(1)[0][0]) if q.size else None,
             "standard_tables": _share(cols["standard_tables"][jpeg]),
+            "unknown": 1.0 - len(known) / int(jpeg.sum()),
         }
         out["subsampling"] = _shares(cols["subsampling"][jpeg])
         out["progressive"] = _share(cols["progressive"][jpeg])
@@ -208,11 +275,16 @@ def _cell_shares(shares, k=2):
 def _cell_quality(q):
     if q is None:
         return "-"
+    if q["most_common"] is None:
+        return "unknown"
     text = f"{q['most_common']}"
     if q["min"] != q["max"]:
         text += f" ({q['min']}-{q['max']})"
-    if q["standard_tables"] < 1:
-        text += f", {_pct(1 - q['standard_tables'])} custom"
+    custom = 1 - q["standard_tables"] - q["unknown"]
+    if custom > 1e-9:
+        text += f", {_pct(custom)} custom"
+    if q["unknown"] > 0:
+        text += f", {_pct(q['unknown'])} unknown"
     return text
 
 
@@ -248,53 +320,70 @@ class ConfoundAudit:
         One summary per source: ``n_files``; ``formats`` (share of each file
         format); ``lossy`` (share of lossily compressed files: JPEG, lossy
         WebP, JPEG-in-TIFF); ``jpeg_quality`` (``min``, ``median``, ``max``,
-        ``most_common`` estimated quality of its JPEG files and the share with
-        ``standard_tables``, or None without JPEG); ``subsampling`` (share of
-        each chroma subsampling among its JPEG files); ``progressive``;
-        ``height`` and ``width`` (``min``, ``median``, ``max``); ``n_sizes``,
-        ``most_common_size`` and its share; ``modes`` and ``bit_depths``
-        (shares); ``exif`` and ``icc`` (share of files that carry them).
+        ``most_common`` estimated quality of its JPEG files (None when no
+        quality is known), the share with ``standard_tables`` and the share
+        whose quality is ``unknown``, or None without JPEG);
+        ``subsampling`` (share of each chroma subsampling among its JPEG
+        files); ``progressive``; ``height`` and ``width`` (``min``,
+        ``median``, ``max``); ``n_sizes``, ``most_common_size`` and its
+        share; ``modes`` and ``bit_depths`` (shares); ``alpha`` (share of
+        files with an all-``opaque`` and with a ``transparent`` alpha
+        channel); ``exif`` and ``icc`` (share of files that carry them).
     files : dict of str to ndarray
         The metadata of every audited file, one array per column (``path``,
-        ``label``, ``format``, ``height``, ``width``, ``quality``,
-        ``standard_tables``, ``subsampling``, ``progressive``, ``lossy``,
-        ``mode``, ``bit_depth``, ``exif``, ``icc``); ``pandas.DataFrame(
-        audit.files)`` makes a table of it.
-    score : float
+        ``label``, ``format``, ``height``, ``width``, ``quality`` (None when
+        unknown), ``standard_tables``, ``subsampling``, ``progressive``,
+        ``lossy``, ``mode``, ``bit_depth``, ``alpha`` (None, ``"opaque"``,
+        ``"transparent"``), ``exif``, ``icc``, and what the decoder sees:
+        ``codec`` (the format of lossy files, ``"lossless"`` otherwise) and
+        ``pixel_mode`` (the mode without an all-opaque alpha channel));
+        ``pandas.DataFrame(audit.files)`` makes a table of it.
+    score : float or None
         Cross-validated balanced accuracy of a shallow decision tree that
-        predicts the source from the file format and compression, size and
-        colour mode of the files (pooled predictions of the folds).
-    chance : float
-        The balanced accuracy of guessing: ``1 / n_sources``.
+        predicts the source from the metadata that reach the decoded pixels
+        (pooled predictions of the folds); None without a verdict (fewer
+        than two sources of 2 files).
+    chance : float or None
+        The balanced accuracy of guessing: ``1 / n_sources`` (the sources of
+        the classifier).
     source_scores : dict of str to float
-        For each source, the one-vs-rest balanced accuracy of the same
-        predictions (``(recall + specificity) / 2``; chance 0.5): how well
-        the metadata tell that source from all the others.
-    separability : float
+        For each source of the classifier (every source with 2 files or
+        more), the one-vs-rest balanced accuracy of the same predictions
+        (``(recall + specificity) / 2``; chance 0.5): how well the metadata
+        tell that source from all the others.
+    separability : float or None
         The largest of ``source_scores``: the source the metadata give away
-        best.  This is the statistic of the confound rule (it sees one
-        confounded source among many, which the multi-class ``score``
-        dilutes: one JPEG source among 13 PNG ones scores only 2/13).
-    most_separable : str
+        best.
+    most_separable : str or None
         The source of ``separability``.
     p_value : float or None
         Permutation p-value of ``separability`` (None when the permutation
         test was not needed: ``separability < 0.5 + margin``).
+    null_quantile : float or None
+        The ``1 - alpha`` quantile of the separabilities of the permuted
+        labels: the best that luck gives (None without a permutation test).
+    edge : float or None
+        ``separability - null_quantile``: the edge that luck cannot explain,
+        the effect size of the confound rule (None without a permutation
+        test).
     group_scores : dict of str to float
         ``separability`` of the tree on one group of metadata at a time:
-        ``"encoding"`` (format, lossy, progressive, JPEG quality, standard
-        tables, chroma subsampling), ``"size"``, ``"colour"`` (mode, bit
-        depth), and ``"metadata"`` (EXIF, ICC presence).
+        ``"encoding"`` (codec, JPEG quality, standard tables, chroma
+        subsampling), ``"size"``, ``"colour"`` (mode, bit depth),
+        ``"container"`` (lossless format, progressive JPEG, all-opaque
+        alpha) and ``"metadata"`` (EXIF, ICC presence).
     confounded_groups : list of str
-        The groups that alone give a source away well above chance.
+        The groups that alone give a source away beyond luck.
     confounded : bool
-        Whether the metadata give a source away well above chance (see
+        Whether the metadata give a source away by an edge beyond luck (see
         :func:`audit_confounds` for the rule).
     warnings : list of str
         One sentence per confounded group: how the sources differ and what
         to do.  Empty when ``confounded`` is false.
     notes : list of str
-        Other findings that do not make the set confounded (EXIF/ICC).
+        Other findings that do not make the set confounded: differences the
+        decoder does not see, single-file sources, JPEG files of unknown
+        quality.
     skipped : list of str
         Files skipped as unreadable (``on_error="skip"``).
     params : dict
@@ -303,16 +392,21 @@ class ConfoundAudit:
 
     def __init__(self, *, sources, per_source, files, score, chance, source_scores,
                  p_value, group_scores, confounded_groups, confounded, warnings,
-                 notes, skipped, params):
+                 notes, skipped, params, null_quantile=None):
         self.sources = sources
         self.per_source = per_source
         self.files = files
         self.score = score
         self.chance = chance
         self.source_scores = source_scores
-        self.most_separable = max(source_scores, key=source_scores.get)
-        self.separability = source_scores[self.most_separable]
+        self.most_separable = (max(source_scores, key=source_scores.get)
+                               if source_scores else None)
+        self.separability = (source_scores[self.most_separable]
+                             if source_scores else None)
         self.p_value = p_value
+        self.null_quantile = null_quantile
+        self.edge = (None if null_quantile is None
+                     else self.separability - null_quantile)
         self.group_scores = group_scores
         self.confounded_groups = confounded_groups
         self.confounded = confounded
@@ -322,11 +416,14 @@ class ConfoundAudit:
         self.params = params
 
     def __repr__(self):
+        n = sum(s["n_files"] for s in self.per_source.values())
+        if self.separability is None:
+            return (f"<ConfoundAudit: {n} files, {len(self.sources)} sources, no "
+                    "verdict (fewer than two sources of 2 files)>")
         state = "CONFOUNDED" if self.confounded else "no confound found"
-        return (f"<ConfoundAudit: {sum(s['n_files'] for s in self.per_source.values())} "
-                f"files, {len(self.sources)} sources, {self.most_separable!r} told "
-                f"from the rest by metadata alone with balanced accuracy "
-                f"{self.separability:.3f} (chance 0.5): {state}>")
+        return (f"<ConfoundAudit: {n} files, {len(self.sources)} sources, "
+                f"{self.most_separable!r} told from the rest by metadata alone with "
+                f"balanced accuracy {self.separability:.3f} (chance 0.5): {state}>")
 
     def __str__(self):
         return self.to_text()
@@ -351,29 +448,38 @@ class ConfoundAudit:
         n = sum(p["n_files"] for p in self.per_source.values())
         prm = self.params
         lines = [f"Confound audit of {n} files from {len(self.sources)} sources "
-                 "(file metadata only; no pixel decoded)", "",
+                 "(file metadata only; no pixel decoded but alpha channels)", "",
                  _text_table(header, rows), ""]
-        p_text = ("not run: below the margin" if self.p_value is None
-                  else f"{self.p_value:.3g} over {prm['n_permutations']} permutations")
-        lines.append(
-            f"A decision tree (depth {prm['max_depth']}, {prm['cv']}-fold CV, "
-            f"{prm['n_samples_used']} files) predicts the source from format, "
-            f"compression, size and colour mode alone with balanced accuracy "
-            f"{self.score:.3f} (chance {self.chance:.3f}).")
-        lines.append(
-            "One source against the rest (balanced accuracy, chance 0.5): " + ", ".join(
-                f"{s} {v:.3f}" for s, v in self.source_scores.items())
-            + f"; best {self.most_separable!r}, permutation p: {p_text}.")
-        lines.append("The best source against the rest from one group alone: " + ", ".join(
-            f"{_GROUP_TITLES[g]} {v:.3f}" for g, v in self.group_scores.items()) + ".")
-        lines.append("")
+        rule = (f"rule: an edge of at least {prm['margin']:g} in balanced accuracy "
+                f"over the best that luck gives, p <= {prm['alpha']:g}")
+        if self.separability is not None:
+            if self.p_value is None:
+                p_text = "not run: below the margin"
+            else:
+                p_text = (f"{self.p_value:.3g} over {prm['n_permutations']} "
+                          f"permutations; luck reaches {self.null_quantile:.3f} "
+                          f"(the {1 - prm['alpha']:g} quantile), edge {self.edge:+.3f}")
+            lines.append(
+                f"A decision tree (depth {prm['max_depth']}, {prm['cv']}-fold CV, "
+                f"{prm['n_samples_used']} files) predicts the source from the metadata "
+                f"that reach the decoded pixels (codec and compression, size, colour "
+                f"mode) with balanced accuracy {self.score:.3f} (chance "
+                f"{self.chance:.3f}).")
+            lines.append(
+                "One source against the rest (balanced accuracy, chance 0.5): "
+                + ", ".join(f"{s} {v:.3f}" for s, v in self.source_scores.items())
+                + f"; best {self.most_separable!r}, permutation p: {p_text}.")
+            lines.append("The best source against the rest from one group alone: "
+                         + ", ".join(f"{_GROUP_TITLES[g]} {v:.3f}"
+                                     for g, v in self.group_scores.items()) + ".")
+            lines.append("")
         if self.confounded:
-            lines.append("CONFOUNDED: the file metadata alone tell the sources apart.")
+            lines.append(f"CONFOUNDED: the file metadata alone tell the sources apart "
+                         f"({rule}).")
             lines += [f"WARNING: {w}" for w in self.warnings]
-        else:
-            lines.append("No confound found: the file metadata give no source away well "
-                         f"above chance (rule: balanced accuracy >= "
-                         f"{0.5 + prm['margin']:g} and p <= {prm['alpha']:g}).")
+        elif self.separability is not None:
+            lines.append("No confound found: the file metadata give no source away by "
+                         f"an edge a model could exploit ({rule}).")
         lines += [f"Note: {note}" for note in self.notes]
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} unreadable files.")
@@ -400,6 +506,7 @@ class ConfoundAudit:
                 "source_scores": self.source_scores,
                 "separability": self.separability,
                 "most_separable": self.most_separable, "p_value": self.p_value,
+                "null_quantile": self.null_quantile, "edge": self.edge,
                 "group_scores": self.group_scores,
             },
             "confounded": self.confounded,

@@ -1,6 +1,8 @@
 """What image files say about themselves: format, size, JPEG quality, ...
 
-Read from headers only (no pixel is decoded), for
+Read from headers (no pixel is decoded, except the alpha channel of files
+that have one, to tell an all-opaque alpha channel, which the library's
+decoder drops without a trace, from real transparency), for
 :func:`skfingerprint.datasets.audit_confounds`.
 
 How the JPEG quality is estimated
@@ -17,7 +19,9 @@ files, the chrominance table; the best ``q`` is the estimate.  When the
 tables are exactly libjpeg's, the estimate is the quality the file was
 written with (``standard_tables`` is then true); tables of cameras and
 editors (Photoshop, phone pipelines) are not scaled Annex K tables, and
-the estimate is then the libjpeg quality whose tables are closest.
+the estimate is then the libjpeg quality whose tables are closest.  Tables
+with a zero entry (which no encoder writes, but decoders accept) have no
+quality: ``quality`` is then None and ``standard_tables`` false.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ _SUBSAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 _BIT_DEPTH_OF_MODE = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I;16N": 16,
                       "I": 32, "F": 32}
 _UNREADABLE = (OSError, SyntaxError, ValueError, struct.error, EOFError)
+_ALPHA_MODES = ("RGBA", "LA", "PA")
 
 
 def estimate_jpeg_quality(quantization):
@@ -155,6 +160,33 @@ def _bit_depth(im, fmt):
     return _BIT_DEPTH_OF_MODE.get(im.mode, 8)
 
 
+def _jpeg_quality(quantization):
+    """``(quality, standard_tables)``; ``(None, False)`` for tables that give none."""
+    try:
+        return _quality_of_tables(
+            tuple(tuple(quantization[k]) for k in sorted(quantization)))
+    except (ValueError, TypeError, KeyError):  # e.g. a zero entry: no quality
+        return None, False
+
+
+def _alpha(im):
+    """None without an alpha channel, else "opaque" (every alpha value is the
+    maximum: the decoder's compositing changes nothing) or "transparent".
+
+    Decodes the image (the only pixels the audit reads); a file whose pixels
+    cannot be decoded gives "unknown" (the audit reads headers; reading the
+    pixels is the loader's job, which names the file).
+    """
+    if im.mode not in _ALPHA_MODES and not (im.mode == "P" and "transparency" in im.info):
+        return None
+    try:
+        rgba = im if im.mode in ("RGBA", "LA") else im.convert("RGBA")
+        low, high = rgba.getchannel("A").getextrema()
+    except (*_UNREADABLE, MemoryError):
+        return "unknown"
+    return "opaque" if low == high == 255 else "transparent"
+
+
 def _file_metadata(path):
     """The metadata of one file (headers only), or ValueError naming it."""
     from PIL import Image, JpegImagePlugin
@@ -162,7 +194,7 @@ def _file_metadata(path):
     height, width, fmt = _read_header(path)  # checks the file; names it in errors
     rec = {"format": fmt or "unknown", "height": height, "width": width,
            "quality": None, "standard_tables": None, "subsampling": None,
-           "progressive": None}
+           "progressive": None, "alpha": None}
     try:
         with Image.open(path) as im:
             rec["mode"] = im.mode
@@ -172,8 +204,8 @@ def _file_metadata(path):
             rec["icc"] = bool(info.get("icc_profile"))
             if fmt in ("jpeg", "mpo"):
                 rec["lossy"] = True
-                rec["quality"], rec["standard_tables"] = _quality_of_tables(
-                    tuple(tuple(im.quantization[k]) for k in sorted(im.quantization)))
+                rec["quality"], rec["standard_tables"] = _jpeg_quality(
+                    getattr(im, "quantization", None) or {})
                 rec["progressive"] = bool(info.get("progressive")
                                           or info.get("progression"))
                 layers = getattr(im, "layer", [])
@@ -188,6 +220,7 @@ def _file_metadata(path):
                 rec["lossy"] = "jpeg" in str(info.get("compression", ""))
             else:
                 rec["lossy"] = False
+            rec["alpha"] = _alpha(im)
     except _UNREADABLE as exc:
         raise _unreadable(os.fspath(path), exc) from None
     return rec
