@@ -174,3 +174,55 @@ def test_groups_file_with_a_bad_quote_is_refused(tmp_path, text):
     path.write_text(text)
     with pytest.raises(CommandError, match="quote"):
         read_groups(str(path), np.array(["a", "b"]))
+
+
+# --- 4: an error in a DataLoader worker is reported by its own message ------------
+
+def _worker_error(message):
+    """The exception torch raises in the main process for ``ValueError(message)``
+    raised in a DataLoader worker."""
+    from torch._utils import ExceptionWrapper
+
+    def read_image():
+        raise ValueError(message)
+
+    try:
+        read_image()
+    except ValueError:
+        wrapped = ExceptionWrapper(where="in DataLoader worker process 0")
+    try:
+        wrapped.reraise()
+    except ValueError as exc:
+        return exc
+
+
+def test_worker_error_is_unwrapped_to_its_one_line_message():
+    from skfingerprint.cli._errors import user_errors
+
+    original = ("Cannot read image file 'a/3.jpg': it is not a readable image or is "
+                "truncated/corrupt. Remove or replace the file.")
+    exc = _worker_error(original)
+    assert "Original Traceback" in str(exc)  # what torch gives
+    with pytest.raises(CommandError) as info:
+        with user_errors():
+            raise exc
+    assert str(info.value) == original  # no trace, and no option note from the trace
+
+
+@pytest.mark.slow
+def test_truncated_jpeg_with_workers_is_one_line(tmp_path, capsys):
+    root = tmp_path / "tree"
+    rng = np.random.RandomState(0)
+    for s in "ab":
+        (root / s).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.randint(0, 256, (32, 32, 3)).astype(np.uint8)).save(
+                root / s / f"{i}.jpg", quality=90)
+    bad = root / "a" / "3.jpg"
+    data = bad.read_bytes()
+    bad.write_bytes(data[: len(data) // 2])  # the header reads; the pixels do not
+    assert main(["fit", str(root), *FIT, "--num-workers", "2", "--no-augment",
+                 "-o", str(tmp_path / "m.skfp")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and "3.jpg" in err
+    assert len(err) < 400
