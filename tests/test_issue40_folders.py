@@ -127,3 +127,24 @@ def test_avif_files_are_named_when_pillow_cannot_read_them(tmp_path, monkeypatch
     with pytest.warns(UserWarning, match=r"1\.avif.*source 'b'.*AVIF"):
         data = load_image_folder(root, extensions=(".png",))
     assert data.paths.size == 2
+
+
+# --- 9: a file replaced by a larger image after the scan is named -------------------
+
+def test_file_replaced_by_a_larger_image_after_the_scan_is_named(tmp_path):
+    from skfingerprint import SetFingerprintEncoder, make_bags
+
+    root = tmp_path / "root"
+    for s in "ab":
+        for i in range(4):
+            _png(root / s / f"{i}.png", seed=10 * ord(s) + i)
+    data = load_image_folder(root)
+    X, y = make_bags(data.paths, data.labels, bag_size=2, random_state=0)
+    replaced = X[0, 0]
+    _png(replaced, seed=99, size=32)  # after the scan, before the bags are read
+    encoder = SetFingerprintEncoder(embedding_dim=4, channels=(4,), rho_hidden=8,
+                                    max_epochs=1, device="cpu", num_workers=0,
+                                    random_state=0)
+    with pytest.raises(ValueError, match="mixed sizes") as info:
+        encoder.fit(X, y)
+    assert repr(str(replaced)) in str(info.value)
