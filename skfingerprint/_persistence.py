@@ -632,7 +632,7 @@ _FITTED_ARRAYS = {
     "embedding_center_": (1, "f", False),
     "source_groups_": (1, "biufUSO", True),
 }
-_INFINITE_ALLOWED = ("threshold_",)
+_INFINITE_ALLOWED = ("threshold_", "calibration_scores_")  # +inf: never rejected
 _MAX_DEPTH = 4
 
 
