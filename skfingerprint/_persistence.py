@@ -319,6 +319,8 @@ def save(model, path):
     module documentation).  The file is written atomically: an existing file
     at ``path`` is replaced only once the new one is complete.  If ``path``
     is a symbolic link, the file it points to is written (the link stays).
+    Only a regular file is replaced: a FIFO, a device node (``/dev/null``),
+    a socket or a folder at ``path`` is refused with an error.
 
     Parameters
     ----------
@@ -508,7 +510,10 @@ def load(path, *, trusted=None):
     ValueError
         If the file is not a skfingerprint model file (e.g. a pickle), was
         written in an incompatible format version, was modified or is
-        corrupt, or contains types that are not trusted.
+        corrupt, contains types that are not trusted, or stores parameters
+        or fitted attributes out of the bounds of a loaded model (the pixels
+        one image becomes, non-finite numbers, ...: see the guide to saving
+        models).
     FileNotFoundError
         If ``path`` does not exist.
 
