@@ -256,10 +256,12 @@ class BagSource:
         if self.patch is None and img.shape != self.image_shape:
             raise ValueError(
                 f"Image {os.fspath(path)!r} has shape {img.shape}, but the first "
-                f"image of the bags has shape {self.image_shape}: the images have "
-                "mixed sizes. Use patch mode (patch_size=64, say), which crops "
-                "every image without resizing, or image_size=(H, W), which "
-                "resizes (and blurs the traces of the generators)."
+                f"image of the bags, {os.fspath(self.data[0, 0])!r}, has shape "
+                f"{self.image_shape}: the images have mixed sizes (or one of these "
+                "two files was replaced after it was listed). Use patch mode "
+                "(patch_size=64, say), which crops every image without resizing, "
+                "or image_size=(H, W), which resizes (and blurs the traces of the "
+                "generators)."
             )
         return img
 

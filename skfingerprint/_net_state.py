@@ -81,6 +81,9 @@ def _check_saved(saved, module_cls):
             raise NetStateError("the weights are not a dict of named arrays")
         if value.dtype.kind not in "fciub":
             raise NetStateError(f"weight {key!r} has dtype {value.dtype}")
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            raise NetStateError(f"weight {key[:60]!r} holds values that are not finite "
+                                "(NaN or infinity)")
     history = saved.get("history", [])
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         raise NetStateError("the training history is not a list of dicts")

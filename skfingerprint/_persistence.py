@@ -39,10 +39,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
+import numbers
 import os
 import warnings
 import zipfile
 import zlib
+
+import numpy as np
 
 from ._atomic import atomic_open
 
@@ -315,6 +319,8 @@ def save(model, path):
     module documentation).  The file is written atomically: an existing file
     at ``path`` is replaced only once the new one is complete.  If ``path``
     is a symbolic link, the file it points to is written (the link stays).
+    Only a regular file is replaced: a FIFO, a device node (``/dev/null``),
+    a socket or a folder at ``path`` is refused with an error.
 
     Parameters
     ----------
@@ -504,7 +510,10 @@ def load(path, *, trusted=None):
     ValueError
         If the file is not a skfingerprint model file (e.g. a pickle), was
         written in an incompatible format version, was modified or is
-        corrupt, or contains types that are not trusted.
+        corrupt, contains types that are not trusted, or stores parameters
+        or fitted attributes out of the bounds of a loaded model (the pixels
+        one image becomes, non-finite numbers, ...: see the guide to saving
+        models).
     FileNotFoundError
         If ``path`` does not exist.
 
@@ -590,6 +599,195 @@ def _is_sklearn_estimator(name):
     return isinstance(obj, type) and issubclass(obj, BaseEstimator)
 
 
+# Bounds on the stored parameters and fitted attributes of the library's
+# estimators (documented in docs/guide/persistence.md), so that a loaded model
+# reads an image into a bounded number of values whatever the file says: the
+# pixels one image becomes (``image_size`` height x width, or
+# ``patches_per_image`` x the pixels of ``patch_size``), the patches of one
+# image, the images of one batch, and every other integer.  Every stored float
+# is finite (a closed-set ``threshold_`` may be +inf), and the scales that
+# divide are positive.
+MAX_PIXELS_PER_IMAGE = 1 << 24  # a 4096 x 4096 image
+MAX_PATCHES_PER_IMAGE = 1 << 12
+MAX_CHUNK_SIZE = 1 << 16
+MAX_STORED_INT = 1 << 32
+_INT_BOUNDS = {
+    "patches_per_image": MAX_PATCHES_PER_IMAGE,
+    "chunk_size": MAX_CHUNK_SIZE,
+    "batch_size": MAX_CHUNK_SIZE,
+    "bag_size": MAX_CHUNK_SIZE,
+    "embedding_dim": MAX_CHUNK_SIZE,
+    "rho_hidden": MAX_CHUNK_SIZE,
+}
+# fitted attributes that are one number: their bounds (low, high, closed at low)
+_SCALAR_ATTRIBUTES = {
+    "threshold_": (-np.inf, np.inf, False, "a number below +inf (+inf: closed set)"),
+    "temperature_": (0.0, np.inf, False, "a positive finite number"),
+    "embedding_scale_": (0.0, np.inf, False, "a positive finite number"),
+}
+_POSITIVE_ARRAYS = ("score_scale_",)
+# fitted arrays of the library's estimators: (ndim, dtype kinds); the first
+# axis of those marked True has one row per class (``classes_``)
+_FITTED_ARRAYS = {
+    "classes_": (1, "biufUSO", True),
+    "fingerprints_": (2, "f", True),
+    "class_counts_": (1, "iu", True),
+    "score_scale_": (1, "f", True),
+    "precisions_": (3, "f", True),
+    "embedding_center_": (1, "f", False),
+    "source_groups_": (1, "biufUSO", True),
+}
+_INFINITE_ALLOWED = ("threshold_", "calibration_scores_")  # +inf: never rejected
+_MAX_DEPTH = 4
+
+
+class _StoredValueError(ValueError):
+    """A stored value out of the bounds of a loaded model."""
+
+
+def _stored(est, name, value, detail):
+    text = repr(value) if not isinstance(value, np.ndarray) else (
+        f"an array of shape {value.shape}")
+    return _StoredValueError(
+        f"the model file stores {type(est).__name__}({name}={text[:60]}); {detail}")
+
+
+def _check_stored_number(est, name, value, depth=0):
+    """Every int within its bound, every float finite, in nested containers too."""
+    if isinstance(value, (bool, np.bool_, str, bytes, type(None))):
+        return
+    if isinstance(value, numbers.Integral):
+        bound = _INT_BOUNDS.get(name, MAX_STORED_INT)
+        if abs(int(value)) > bound:
+            raise _stored(est, name, value, f"at most {bound}")
+        return
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v) or (math.isinf(v) and not (
+                name in _INFINITE_ALLOWED and v > 0)):
+            raise _stored(est, name, value, "a stored number must be finite")
+        return
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fc":
+            finite = np.isfinite(value)
+            if name in _INFINITE_ALLOWED:
+                finite |= np.isposinf(value.real)
+            if not finite.all():
+                raise _stored(est, name, value, "its values must be finite")
+        elif value.dtype.kind in "iu" and value.size and (
+                np.abs(value.astype(np.float64)).max() > MAX_STORED_INT):
+            raise _stored(est, name, value, f"its values must be at most {MAX_STORED_INT}")
+        elif value.dtype.kind == "O" and depth < _MAX_DEPTH:
+            for item in value.reshape(-1).tolist():
+                _check_stored_number(est, name, item, depth + 1)
+        return
+    if depth >= _MAX_DEPTH:
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_stored_number(est, name, item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_stored_number(est, name, item, depth + 1)
+
+
+def _check_image_params(est):
+    """``image_size``, ``patch_size`` and ``patches_per_image``: bounded pixels."""
+    from ._io import check_image_size
+
+    params = vars(est)
+    sizes = {}
+    for name in ("image_size", "patch_size"):
+        if name in params:
+            try:
+                sizes[name] = check_image_size(params[name], name=name)
+            except (TypeError, ValueError) as exc:
+                raise _stored(est, name, params[name], str(exc)) from None
+    per_item = {"image_size": 1}
+    if "patches_per_image" in params and sizes.get("patch_size") is not None:
+        n = params["patches_per_image"]
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+            raise _stored(est, "patches_per_image", n, "a positive int")
+        per_item["patch_size"] = int(n)
+    for name, size in sizes.items():
+        if size is None:
+            continue
+        pixels = size[0] * size[1] * per_item.get(name, 1)
+        if pixels > MAX_PIXELS_PER_IMAGE:
+            what = ("" if name == "image_size" else
+                    f" x {per_item[name]} patches per image")
+            raise _stored(est, name, params[name],
+                          f"{size[0]} x {size[1]} pixels{what} is {pixels} pixels per "
+                          f"image, at most {MAX_PIXELS_PER_IMAGE}")
+
+
+def _check_fitted_scalars(est):
+    for name, (low, high, closed, what) in _SCALAR_ATTRIBUTES.items():
+        if name not in vars(est):
+            continue
+        value = vars(est)[name]
+        ok = (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+              and not math.isnan(float(value)))
+        if ok:
+            v = float(value)
+            ok = (v >= low if closed else v > low) and (
+                v <= high if name in _INFINITE_ALLOWED else v < high)
+        if not ok:
+            raise _stored(est, name, value, f"it must be {what}")
+    for name in _POSITIVE_ARRAYS:
+        value = vars(est).get(name)
+        if value is not None and not (isinstance(value, np.ndarray)
+                                      and value.dtype.kind == "f" and (value > 0).all()):
+            raise _stored(est, name, value, "it must be an array of positive numbers")
+
+
+def _check_fitted_arrays(est):
+    """Fitted arrays of the right kind, one row per class, one column per feature."""
+    state = vars(est)
+    classes = state.get("classes_")
+    for name, (ndim, kinds, per_class) in _FITTED_ARRAYS.items():
+        if name not in state:
+            continue
+        value = state[name]
+        if not (isinstance(value, np.ndarray) and value.ndim == ndim
+                and value.dtype.kind in kinds):
+            raise _stored(est, name, value, f"it must be a {ndim}-d array")
+        if per_class and name != "classes_" and isinstance(classes, np.ndarray) and (
+                value.shape[0] != classes.shape[0]):
+            raise _stored(est, name, value, f"it must have one row for each of the "
+                                            f"{classes.shape[0]} classes")
+    width = state.get("n_features_in_")
+    dims = [state[n].shape[-1] for n in ("fingerprints_", "embedding_center_", "precisions_")
+            if n in state]
+    if isinstance(est.get_params(deep=False).get("embedding_dim"), numbers.Integral) and (
+            "fingerprints_" in state):
+        dims.append(int(est.embedding_dim))
+    elif isinstance(width, numbers.Integral) and not isinstance(width, bool):
+        dims.append(int(width))
+    if len(set(dims)) > 1:
+        raise _stored(est, "fingerprints_", state.get("fingerprints_"),
+                      f"its fitted arrays disagree on the number of features ({dims})")
+
+
+def _is_library_estimator(est):
+    return type(est).__module__.split(".")[0] == "skfingerprint"
+
+
+def check_stored_values(est):
+    """Refuse stored parameters and fitted attributes of one of the library's
+    estimators that are out of the bounds of a loaded model (ValueError)."""
+    if not _is_library_estimator(est):
+        return
+    for name, value in est.get_params(deep=False).items():
+        _check_stored_number(est, name, value)
+    for name, value in vars(est).items():
+        if name.endswith("_") and not name.startswith("_") and name != "net_":
+            _check_stored_number(est, name, value)
+    _check_image_params(est)
+    _check_fitted_scalars(est)
+    _check_fitted_arrays(est)
+
+
 # Parameters that only say how many CPU workers to use: a stored value larger
 # than this machine's CPU count is lowered to it when loading (with a warning)
 # so that a file cannot make the loaded model start hundreds of processes.
@@ -624,6 +822,16 @@ def _check_loaded(path, model):
         for est in estimators:
             if hasattr(type(est), "_parameter_constraints"):
                 est._validate_params()
+            if hasattr(est, "_validate_steps"):  # a Pipeline: (name, estimator) pairs
+                est._validate_steps()
+        for est in estimators:
+            check_stored_values(est)
+    except _StoredValueError as exc:
+        raise ValueError(
+            f"Cannot load {path!r}: {exc}, the bound of any model file (see "
+            "'Resource limits' in the guide to saving models). The file was modified "
+            "or crafted: get an intact copy from a source you trust."
+        ) from None
     except Exception as exc:  # InvalidParameterError, or a broken get_params
         raise _corrupt(
             path, f"stored parameters are not valid: {type(exc).__name__}: "

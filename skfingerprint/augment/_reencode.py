@@ -32,7 +32,7 @@ def check_reencode(spec):
         4:2:0 chroma subsampling (libjpeg's default); ``"webp:Q"``: lossy
         WebP at quality ``Q``; ``"webp"``: lossless WebP; ``"png"``
         (lossless); ``None`` or ``"none"``: no re-encoding.  Case and
-        surrounding spaces are ignored.
+        surrounding spaces are ignored; an empty string is an error.
 
     Returns
     -------
@@ -42,8 +42,8 @@ def check_reencode(spec):
     Raises
     ------
     ValueError
-        If the spec is not of one of these forms, or the quality is not an
-        integer in [1, 100].
+        If the spec is empty or not of one of these forms, or the quality is
+        not an integer in [1, 100].
     TypeError
         If ``spec`` is neither a str nor None.
 
@@ -59,7 +59,10 @@ def check_reencode(spec):
         raise TypeError(f"reencode must be a str or None ({_GRAMMAR}), got "
                         f"{type(spec).__name__}.")
     text = spec.strip().lower()
-    if text in ("", "none"):
+    if not text:
+        raise ValueError(f"reencode={spec!r} is empty; use {_GRAMMAR} ('none' for no "
+                         "re-encoding).")
+    if text == "none":
         return None
     name, sep, quality = text.partition(":")
     fmt = _FORMATS.get(name.strip())

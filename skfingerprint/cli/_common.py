@@ -9,6 +9,7 @@ import tempfile
 import threading
 import warnings
 
+from .._atomic import check_replaceable
 from ._errors import PROG, CommandError, user_errors
 
 
@@ -46,6 +47,10 @@ def check_output_file(path, *, option="-o", force=False):
             f"{option} {path!r} is a folder; give a file path, e.g. "
             f"{os.path.join(path, 'model.skfp')!r}"
         )
+    try:  # only a regular file is ever replaced, --force or not (not /dev/null)
+        check_replaceable(path)
+    except ValueError as exc:
+        raise CommandError(f"{option}: {exc}") from None
     target_folder = os.path.dirname(os.path.realpath(path))  # links are written through
     try:
         fd, probe = tempfile.mkstemp(prefix=".skfingerprint-", dir=target_folder)

@@ -52,6 +52,23 @@ def option_note(message):
     return f" [on the command line, {pairs}]"
 
 
+def original_message(exc):
+    """The message of ``exc``, or, for an exception that torch re-raised from a
+    DataLoader worker ("Caught ValueError in DataLoader worker process 0.
+    Original Traceback ..."), the message of the original exception, without
+    the worker's traceback."""
+    text = str(exc)
+    if not (text.startswith("Caught ") and "\nOriginal Traceback" in text):
+        return text
+    lines = text.splitlines()
+    # the traceback's lines are indented; the original exception follows them
+    last = max((i for i, line in enumerate(lines) if line.startswith(" ")), default=0)
+    tail = "\n".join(lines[last + 1:]).strip()
+    name = re.escape(type(exc).__name__)
+    tail = re.sub(rf"^(?:[\w.]+\.)?{name}: ", "", tail)
+    return tail or text
+
+
 @contextlib.contextmanager
 def user_errors(context=None):
     """Turn the library's input-validation errors into :class:`CommandError`.
@@ -64,7 +81,7 @@ def user_errors(context=None):
     except CommandError:
         raise
     except (ValueError, TypeError, OSError) as exc:
-        message = str(exc) or type(exc).__name__
+        message = original_message(exc) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and exc.strerror:
             message = f"{exc.strerror}: {exc.filename!r}"
         message += option_note(message)

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-from ._common import folder_bags, import_pyplot, load_model, spectrum_like
+from .._atomic import atomic_open
+from ._common import check_output_file, folder_bags, import_pyplot, load_model, spectrum_like
 from ._errors import CommandError, user_errors
 from ._output import print_families, print_json
 from ._parser import examples, positive_int, seed, wrap
@@ -34,7 +35,11 @@ def add_parser(sub, common):
     )
     p.add_argument("model", help="model file made by 'skfingerprint fit'")
     p.add_argument("root", help="folder with one sub-folder of images per source")
-    p.add_argument("--plot", metavar="PNG", help="draw the dendrogram to this file")
+    p.add_argument("--plot", metavar="PNG",
+                   help="draw the dendrogram to this file (an existing file is only "
+                        "replaced with --force)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --plot file")
     p.add_argument("--n-families", type=positive_int, default=None,
                    help="also cut the tree into this many families")
     p.add_argument("--features", choices=("encoder", "spectrum"), default="encoder",
@@ -70,9 +75,28 @@ def _plot(path, link, sources, title):
     FamilyDendrogramDisplay(link, display_labels=sources).plot(ax=ax)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with user_errors():
-        fig.savefig(path)
-    plt.close(fig)
+    # the format from the extension (PNG without one); written atomically: a
+    # failure leaves an existing file as it was
+    fmt = os.path.splitext(path)[1][1:].lower() or "png"
+    try:
+        with user_errors(), atomic_open(path) as f:
+            fig.savefig(f, format=fmt)
+    finally:
+        plt.close(fig)
+
+
+def _check_plot(args):
+    """Refuse, before any work, a --plot file that exists (unless --force) or
+    could not be written."""
+    folder = os.path.dirname(os.path.abspath(args.plot))
+    if not os.path.isdir(folder):
+        raise CommandError(f"--plot {args.plot!r}: No such file or directory: the folder "
+                           f"{folder!r} does not exist")
+    check_output_file(args.plot, option="--plot", force=True)
+    if os.path.exists(args.plot) and not args.force:  # a dangling link: nothing lost
+        raise CommandError(
+            f"--plot {args.plot!r} exists; pass --force to overwrite it, or choose "
+            "another file")
 
 
 def _distances(args, encoder, X, y):
@@ -90,6 +114,8 @@ def run(args):
 
     from ..cluster import cut_families, family_linkage
 
+    if args.plot:
+        _check_plot(args)
     _, encoder = load_model(args.model)
     bag_size = args.bag_size or encoder.bag_size
     if bag_size is None:

@@ -176,10 +176,17 @@ def read_groups(path, sources):
     folder; one not listed is a group of its own, named after it)."""
     import csv
 
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [[cell.strip() for cell in row] for row in csv.reader(fh)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    try:  # utf-8-sig: a byte-order mark (as spreadsheets write) is not part of a name
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            # strict: an unclosed quote or a stray one is an error, not a cell
+            # that runs on to the end of the file
+            rows = [[cell.strip() for cell in row] for row in csv.reader(fh, strict=True)]
+    except csv.Error as exc:
+        raise CommandError(
+            f"cannot read the groups file {safe(path)}: {exc} (an unclosed or misplaced "
+            "quote?); write each line as 'source,group', quoting a name in \"...\" "
+            "only as a whole") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read the groups file {safe(path)}: {exc}") from None
     rows = [row for row in rows if any(row)]
     if rows and [c.lower() for c in rows[0]] == ["source", "group"]:

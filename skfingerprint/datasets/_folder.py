@@ -16,7 +16,8 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
-from .._io import IMAGE_EXTENSIONS, _read_header, check_image_size, read_image
+from .._io import IMAGE_EXTENSIONS as _IO_EXTENSIONS
+from .._io import _read_header, check_image_size, read_image
 
 _LAYOUTS = ("auto", "per_source", "genimage", "forensynths")
 _GENIMAGE_SPLITS = ("train", "val")
@@ -24,6 +25,28 @@ _GENIMAGE_CLASSES = ("ai", "nature")  # "ai": generated, "nature": real
 _FORENSYNTHS_CLASSES = ("0_real", "1_fake")
 _SKIPPED_DIRS = ("__MACOSX",)  # resource forks left by macOS zip archives
 _N_NAMED = 3  # how many skipped files a warning names
+
+
+def _avif_readable():
+    """Whether the Pillow of this machine decodes AVIF files."""
+    try:
+        from PIL import features
+
+        return bool(features.check("avif"))
+    except Exception:  # pragma: no cover - an old or broken Pillow
+        return False
+
+
+#: The extensions the folder loaders read by default: those of
+#: :data:`skfingerprint._io.IMAGE_EXTENSIONS`, the other names of JPEG files
+#: (``.jfif``, ``.jpe``) and ``.avif`` where Pillow reads AVIF.
+IMAGE_EXTENSIONS = tuple(_IO_EXTENSIONS) + (".jfif", ".jpe") + (
+    (".avif",) if _avif_readable() else ())
+# image formats that a folder may hold but that are not read unless listed in
+# ``extensions`` (and Pillow reads them): named in a warning, never skipped silently
+_OTHER_IMAGE_EXTENSIONS = (".avif", ".heic", ".heif", ".jxl", ".jp2", ".psd", ".raw",
+                           ".dng", ".cr2", ".nef", ".arw", ".svg", ".ico", ".ppm",
+                           ".pgm", ".pbm", ".tga", ".exr", ".hdr")
 
 
 # --------------------------------------------------------------------------
@@ -86,17 +109,47 @@ def _is_hidden(name):
     return name.startswith(".") or name in _SKIPPED_DIRS
 
 
-def _walk(root, extensions):
+def _within(path, folder):
+    """Whether the real path ``path`` is ``folder`` or below it (both real)."""
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives
+        return False
+
+
+def _link_escapes(root_real, parts, path):
+    """Why the link to a directory ``path`` inside the source ``parts[0]`` is
+    not followed (it leads into another source folder, or to ``root`` or a
+    folder above it), or None."""
+    target = os.path.realpath(path)
+    if _within(root_real, target):
+        return "a folder that holds the whole tree"
+    source_real = os.path.realpath(os.path.join(root_real, parts[0]))
+    if _within(target, root_real) and not _within(target, source_real):
+        rel = os.path.relpath(target, root_real).split(os.sep)[0]
+        return f"the source {rel!r}"
+    return None
+
+
+def _walk(root, extensions, report=None):
     """Image files below ``root`` as sorted ``(relative parts, path)`` pairs.
 
     Hidden entries are skipped; symbolic links are followed, but a directory
     reached a second time (a link cycle, or two links to one folder) is
     listed only the first time.  Also returns how many other files were seen.
+
+    With a ``report`` dict (the folder loaders: ``root`` holds one folder
+    per source), a link to a directory inside a source folder that leads
+    into another source folder, or to ``root`` or above it, is not followed
+    (the other source's images would take this source's label); it is listed
+    in ``report["links"]`` as ``(path, where it leads)``.  The files seen
+    that are not images are listed by source in ``report["other"]``.
     """
     found = []
     n_other = 0
     visited = set()
     stack = [((), root)]
+    root_real = os.path.realpath(root)
     while stack:
         parts, directory = stack.pop()
         try:
@@ -124,15 +177,79 @@ def _walk(root, extensions):
             except OSError:
                 is_dir = False
             if is_dir:
+                if report is not None and parts and entry.is_symlink():
+                    why = _link_escapes(root_real, parts, entry.path)
+                    if why is not None:
+                        report.setdefault("links", []).append((entry.path, why))
+                        continue
                 subdirs.append((parts + (entry.name,), entry.path))
             elif os.path.splitext(entry.name)[1].lower() in extensions:
                 # broken links are kept: they are reported as unreadable
                 found.append((parts + (entry.name,), entry.path))
             else:
                 n_other += 1
+                if report is not None and parts:
+                    report.setdefault("other", {}).setdefault(parts[0], []).append(
+                        entry.path)
         stack.extend(reversed(subdirs))
     found.sort(key=lambda item: item[0])
     return found, n_other
+
+
+def _named(paths, root):
+    rel = [os.path.relpath(p, root).replace(os.sep, "/") for p in paths]
+    more = f" and {len(rel) - _N_NAMED} more" if len(rel) > _N_NAMED else ""
+    return ", ".join(repr(r) for r in rel[:_N_NAMED]) + more
+
+
+def _avif_note(paths, extensions):
+    if ".avif" in extensions or _avif_readable() or not any(
+            p.lower().endswith(".avif") for p in paths):
+        return ""
+    return (" The Pillow of this machine cannot read AVIF files: install a Pillow "
+            "built with AVIF (pip install -U pillow), or convert them to PNG.")
+
+
+def _warn_walk(report, sources, root, extensions):
+    """What the walk of a folder tree left out, named: links to folders that
+    were not followed, source folders without one image file read, and files
+    of image formats that are not read."""
+    links = report.get("links", [])
+    if links:
+        named = ", ".join(f"{os.path.relpath(p, root).replace(os.sep, '/')!r} (to {why})"
+                          for p, why in links[:_N_NAMED])
+        more = f" and {len(links) - _N_NAMED} more" if len(links) > _N_NAMED else ""
+        warnings.warn(
+            f"Did not follow {len(links)} link(s) to folders inside the source "
+            f"folders of {root!r}: {named}{more}. Their images would have taken the "
+            "label of the folder that holds the link. Remove the links, or copy "
+            "(or link one by one) the files that belong to that source.",
+            UserWarning, stacklevel=3)
+    other = report.get("other", {})
+    read = ", ".join(extensions)
+    for source in sorted(set(other) - set(sources)):
+        files = other[source]
+        warnings.warn(
+            f"The source folder {source!r} holds no image file with the extensions "
+            f"read ({read}), only {len(files)} other file(s), e.g. "
+            f"{_named(files, root)}: it is left out.{_avif_note(files, extensions)} "
+            "Convert the images to PNG, or pass extensions= naming theirs.",
+            UserWarning, stacklevel=3)
+    skipped = [(source, p) for source in sorted(set(other) & set(sources))
+               for p in other[source]
+               if os.path.splitext(p)[1].lower() in _OTHER_IMAGE_EXTENSIONS
+               and os.path.splitext(p)[1].lower() not in extensions]
+    if skipped:
+        named = ", ".join(f"{os.path.relpath(p, root).replace(os.sep, '/')!r} "
+                          f"(source {source!r})" for source, p in skipped[:_N_NAMED])
+        more = f" and {len(skipped) - _N_NAMED} more" if len(skipped) > _N_NAMED else ""
+        paths = [p for _, p in skipped]
+        warnings.warn(
+            f"Skipped {len(skipped)} image file(s) of formats that are not read "
+            f"(the extensions read: {read}): {named}{more}."
+            f"{_avif_note(paths, extensions)} Convert them to PNG, or pass "
+            "extensions= naming theirs.",
+            UserWarning, stacklevel=3)
 
 
 def list_image_files(root, *, extensions=IMAGE_EXTENSIONS):
@@ -539,9 +656,13 @@ def load_image_folder(
         (``patch_size=64``) crops images of any size, never resizing them.
         Resizing erases much of the high-frequency traces of generators.
 
-    extensions : sequence of str, default=skfingerprint._io.IMAGE_EXTENSIONS
+    extensions : sequence of str, default=IMAGE_EXTENSIONS
         File extensions of the images (case-insensitive, with or without the
-        dot).  Other files are ignored.
+        dot).  The default reads PNG, JPEG (also ``.jfif`` and ``.jpe``),
+        WebP, BMP, TIFF and GIF files, and AVIF where the Pillow of this
+        machine reads it.  Other files are ignored, but a source folder
+        left without any image, and files of other image formats (AVIF that
+        Pillow cannot read, HEIC, ...), are named in a warning.
 
     on_error : {"raise", "skip"}, default="raise"
         What to do with a file that is not a readable image: ``"raise"`` a
@@ -619,8 +740,11 @@ def load_image_folder(
         PNG): a model may then learn the format (JPEG compression traces)
         instead of the generator; re-encode all images to one format.  Also
         when ``image_size`` makes every image of one source resampled and no
-        image of another, and when files lie directly in ``root`` (they are
-        ignored, having no source folder).
+        image of another, when files lie directly in ``root`` (they are
+        ignored, having no source folder), when a link to a folder is not
+        followed (see Notes), when a source folder holds no image with the
+        ``extensions`` (it is left out), and when files of other image
+        formats are skipped.
 
     See Also
     --------
@@ -630,7 +754,11 @@ def load_image_folder(
     -----
     Hidden files and folders (names starting with ``.``) and ``__MACOSX``
     folders are skipped.  Symbolic links are followed; a folder reached twice
-    (a link cycle, or two links to one folder) is listed only once.
+    (a link cycle, or two links to one folder) is listed only once.  A link
+    to a folder inside a source folder is not followed when it leads into
+    another source folder or to ``root`` (or above it), since its images
+    would take the label of the wrong source: it is named in a warning.
+    Links to folders outside ``root`` are followed.
 
     Examples
     --------
@@ -670,8 +798,11 @@ def load_image_folder(
             f"({_LAYOUT_TREES['per_source']})."
         )
 
-    found, n_other = _walk(root, extensions)
+    report = {}
+    found, n_other = _walk(root, extensions, report)
     records, loose, layout = _label_files(found, layout, split, real_label, root)
+    _warn_walk(report, {parts[0] for parts, _ in found if len(parts) > 1}, root,
+               extensions)
     if loose:
         warnings.warn(
             f"Ignored {len(loose)} image files directly in {root!r} (e.g. "

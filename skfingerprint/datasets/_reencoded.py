@@ -7,8 +7,8 @@ The user's files are never rewritten: each image is decoded, passed through
 the codec in memory (:func:`skfingerprint.augment.reencode`, the one
 implementation of re-encoding) and the result is stored losslessly as PNG
 under ``<data_home>/reencoded/<codec>/``, named by a digest of the source
-file's absolute path, size and modification time (so an edited file gets a
-new copy), and reused on later loads.  The copies are ordinary image files,
+file's bytes (so an edited or replaced file gets a new copy, whatever its
+size and times), and reused on later loads.  The copies are ordinary image files,
 so every estimator, ``make_bags`` and :func:`audit_confounds` (which then
 sees one codec everywhere) work on them unchanged.
 """
@@ -26,10 +26,19 @@ from ._base import get_data_home
 
 __all__ = ["reencoded_copies"]
 
+_CHUNK = 1 << 20
+# bump when the copies of the same bytes and codec would change
+_CACHE_VERSION = "2"
+
+
 def _copy_name(path, spec):
-    st = os.stat(path)
-    key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{spec}"
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    """A digest of the file's bytes and the codec: a replaced or edited file
+    gets a new copy whatever its path, size and times."""
+    digest = hashlib.sha256(f"{_CACHE_VERSION}\0{spec}\0".encode())
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:32]
 
 
 def reencoded_copies(paths, spec, *, data_home=None):
