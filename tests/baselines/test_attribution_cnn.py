@@ -88,5 +88,5 @@ def test_errors(small_bags):
         with pytest.raises(ValueError, match=match):
             AttributionCNN(**{**FAST, **bad}).fit(X[:4], y[:4])
     cnn = AttributionCNN(**FAST).fit(X[::4], y[::4])
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"fitted on images of size \(16, 16\)"):
         cnn.transform(X[:2, :, :8, :8])
