@@ -20,7 +20,13 @@ A ``numpy.memmap`` works like an ndarray and is never loaded whole.
 What reaches the network from each image is one of (see :mod:`._patches`):
 the whole image (the default), the image resized to ``image_size`` (files
 only; resampling erases high-frequency traces), or ``patches_per_image``
-aligned crops of ``patch_size`` (patch mode: any, and mixed, image sizes).
+aligned crops of ``patch_size`` (patch mode: any, and mixed, image sizes;
+``patch_size="auto"`` chooses from the sizes of the images).
+
+:class:`BagInputMixin` is the one bag-input contract of the estimators (the
+set encoder and the baselines): it declares the constraints of
+``image_size``, ``patch_size`` and ``patches_per_image``, validates bags with
+:func:`check_bags` and records what ``transform`` checks new bags against.
 """
 
 from __future__ import annotations

@@ -257,3 +257,26 @@ def test_no_function_of_the_bag_input_code_is_over_100_lines():
             if n > 100:
                 long.append(f"{path.name}:{node.name} ({n} lines)")
     assert long == []
+
+
+@pytest.mark.parametrize("kind", ["encoder", "baseline"])
+def test_the_encoder_and_the_baselines_share_one_bag_input_contract(kind):
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.baselines import PRNUFingerprint
+
+    rng = np.random.RandomState(0)
+    X = (rng.rand(4, 2, 16, 16, 3) * 255).astype(np.uint8)
+    est = (SetFingerprintEncoder(embedding_dim=4, channels=(4,), rho_hidden=8,
+                                 max_epochs=1, random_state=0)
+           if kind == "encoder" else PRNUFingerprint())
+    est.fit(X, ["a", "a", "b", "b"])
+    name = type(est).__name__
+    assert est.patch_size_ is None and not hasattr(est, "n_features_in_")
+    with pytest.raises(ValueError, match=rf"1 channel\(s\), but {name} was fitted on "
+                                         r"images with 3"):
+        est.transform(X[:, :, :, :, 0])
+    with pytest.raises(ValueError, match=rf"size \(8, 16\), but {name} was fitted on "
+                                         r"images of size \(16, 16\)"):
+        est.transform(X[:, :, :8])
+    with pytest.raises(ValueError, match="bags of scalar items.*unlike the bags seen"):
+        est.transform(np.zeros((2, 3)))
