@@ -20,20 +20,27 @@ A ``numpy.memmap`` works like an ndarray and is never loaded whole.
 What reaches the network from each image is one of (see :mod:`._patches`):
 the whole image (the default), the image resized to ``image_size`` (files
 only; resampling erases high-frequency traces), or ``patches_per_image``
-aligned crops of ``patch_size`` (patch mode: any, and mixed, image sizes).
+aligned crops of ``patch_size`` (patch mode: any, and mixed, image sizes;
+``patch_size="auto"`` chooses from the sizes of the images).
+
+:class:`BagInputMixin` is the one bag-input contract of the estimators (the
+set encoder and the baselines): it declares the constraints of
+``image_size``, ``patch_size`` and ``patches_per_image``, validates bags with
+:func:`check_bags` and records what ``transform`` checks new bags against.
 """
 
 from __future__ import annotations
 
 import numbers
 import os
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.multiclass import type_of_target
 
-from ._io import check_image_size, read_image
+from ._io import check_image_size, read_image, read_image_size
 from . import _patches
 from ._patches import PatchSpec
 from ._validation import POSITIVE_INT
@@ -176,8 +183,10 @@ class BagSource:
     """
 
     def __init__(
-        self, kind, data, image_shape, *, is_scalar=False, image_size=None, patch=None
+        self, kind, data, image_shape, *, is_scalar=False, image_size=None, patch=None,
+        name="X",
     ):
+        self.name = name
         self.kind = kind
         self.data = data
         self.n_bags = int(data.shape[0])
@@ -224,8 +233,8 @@ class BagSource:
                 (items.shape[0], items.shape[1] * per) + self.image_shape, dtype=self.dtype
             )
             for i, j in np.ndindex(items.shape):
-                entry = self.data[bags[i], items[i, j]]
-                out[i, j * per : (j + 1) * per] = self._items(entry, rng)
+                b, k = bags[i], items[i, j]
+                out[i, j * per : (j + 1) * per] = self._items(self.data[b, k], rng, (b, k))
             return out
         # group by bag so that memmaps are read with few, ordered accesses
         out = np.asarray(self.data[bags[:, None], items])
@@ -237,12 +246,17 @@ class BagSource:
             out = out.astype(np.float32, copy=False)
         return out
 
-    def _items(self, entry, rng):
-        """The item(s) one image contributes: ``(items_per_image, H, W, C)``."""
+    def _items(self, entry, rng, position):
+        """The item(s) one image contributes: ``(items_per_image, H, W, C)``.
+
+        ``position``: ``(bag, image)`` of the image in ``data``, for messages.
+        """
+        at = f"{self.name}[{position[0]}][{position[1]}]"
         if self.kind == "paths":
-            image, where = self._read(entry), f"Image {os.fspath(entry)!r}"
+            image = self._read(entry)
+            where = f"Image {os.fspath(entry)!r} ({at}: bag {position[0]}, image {position[1]})"
         else:
-            image, where = np.asarray(entry), "An image of X"
+            image, where = np.asarray(entry), at
             if image.ndim == 2:
                 image = image[..., None]
             if image.dtype != np.uint8:
@@ -269,22 +283,124 @@ class BagSource:
 def check_patch_settings(patch_size, patches_per_image, image_size=None):
     """A :class:`~skfingerprint._patches.PatchSpec`, or None outside patch mode.
 
-    ``patches_per_image`` is validated by the estimators' parameter
-    constraints (a positive int).
+    ``patch_size`` is None (whole images), ``"auto"`` (a spec whose size
+    :func:`check_bags` resolves from the images, see
+    :func:`~skfingerprint._patches.auto_patch_size`), an int or a pair
+    ``(height, width)``.  ``patches_per_image`` is validated by the
+    estimators' parameter constraints (a positive int).
 
     Raises a ValueError when ``patch_size`` and ``image_size`` are both given
     (patch mode crops; ``image_size`` resizes).
     """
-    patch_size = check_image_size(patch_size, name="patch_size")
     if patch_size is None:
         return None
+    if not (isinstance(patch_size, str) and patch_size == "auto"):
+        patch_size = check_image_size(patch_size, name="patch_size")
     if image_size is not None:
         raise ValueError(
             f"patch_size={patch_size!r} and image_size={image_size!r} exclude each "
             "other: patch mode crops images of any size without resizing them; "
-            "set image_size=None."
+            "set image_size=None (or patch_size=None to resize)."
         )
     return PatchSpec(patch_size, patches_per_image, align=_patches.PATCH_ALIGN)
+
+
+class BagInputMixin:
+    """The bag-input contract shared by every bag transformer of the library.
+
+    It owns the parameters ``image_size``, ``patch_size`` and
+    ``patches_per_image`` (their constraints are declared once, in
+    ``_bag_input_constraints``, which estimators merge into their
+    ``_parameter_constraints``), the validation of bags by
+    :func:`check_bags`, and what ``fit`` records for ``transform`` to check
+    new bags against:
+
+    * ``patch_size_``: the patch ``(height, width)`` used, with
+      ``patch_size="auto"`` resolved from the training images, or None
+      (whole images);
+    * the shape ``(H, W, C)`` of the items the model saw (images, or
+      patches), under the name ``_input_shape_attr``;
+    * ``n_features_in_``: the number of items per bag for 2D input (bags of
+      scalar items); not set for bags of images.
+
+    Estimators call ``_validate_bags(X, reset=True)`` in ``fit`` and
+    ``_validate_bags(X, reset=False)`` in ``transform``.
+    """
+
+    _bag_input_constraints: dict = {
+        # the contents of a pair are checked by check_image_size
+        "image_size": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
+        "patch_size": [
+            None,
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            "array-like",
+        ],
+        "patches_per_image": [POSITIVE_INT],
+    }
+    _input_shape_attr = "input_shape_"
+
+    def _patch_spec(self, *, fitted=False):
+        """The :class:`~skfingerprint._patches.PatchSpec` of the parameters (or None).
+
+        With ``fitted``, ``patch_size="auto"`` stands for the patch that
+        ``fit`` chose (``patch_size_``).
+        """
+        patch_size = self.patch_size
+        if fitted and isinstance(patch_size, str) and hasattr(self, "patch_size_"):
+            patch_size = self.patch_size_
+            if patch_size is None:
+                return None
+        return check_patch_settings(patch_size, self.patches_per_image, self.image_size)
+
+    def _validate_bags(self, X, *, reset):
+        """Check ``X`` and return its :class:`BagSource`.
+
+        With ``reset`` (in ``fit``) record what ``transform`` needs; otherwise
+        ``X`` must match it.
+        """
+        bags = check_bags(X, image_size=self.image_size,
+                          patch=self._patch_spec(fitted=not reset))
+        if reset:
+            setattr(self, self._input_shape_attr, tuple(bags.image_shape))
+            self.patch_size_ = None if bags.patch is None else bags.patch.size
+            if bags.is_scalar:
+                self.n_features_in_ = bags.bag_size
+            elif hasattr(self, "n_features_in_"):
+                del self.n_features_in_
+        else:
+            self._check_same_input(bags)
+        return bags
+
+    def _check_same_input(self, bags):
+        """``bags`` must be of the kind, size and channels seen in ``fit``."""
+        name = type(self).__name__
+        if bags.is_scalar != hasattr(self, "n_features_in_"):
+            kind = "scalar items (2D input)" if bags.is_scalar else "images"
+            raise ValueError(
+                f"X holds bags of {kind}, unlike the bags seen in fit; pass bags of "
+                "the same kind."
+            )
+        if bags.is_scalar and bags.bag_size != self.n_features_in_:
+            raise ValueError(
+                f"X has {bags.bag_size} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input (2D input is read as bags "
+                "of scalar items; their number is fixed at fit)."
+            )
+        fitted = tuple(getattr(self, self._input_shape_attr, bags.image_shape))
+        if bags.image_shape[2] != fitted[2]:
+            raise ValueError(
+                f"X has images with {bags.image_shape[2]} channel(s), but {name} was "
+                f"fitted on images with {fitted[2]}."
+            )
+        if tuple(bags.image_shape[:2]) != fitted[:2]:
+            raise ValueError(
+                f"X has images of size {tuple(bags.image_shape[:2])}, but {name} was "
+                f"fitted on images of size {fitted[:2]}: outside patch mode the "
+                "features depend on the image size. Give images of the training "
+                "size, or fit with patch_size=... (patch mode) to take images of "
+                "any size."
+            )
 
 
 def _is_mixed_size_list(X):
@@ -395,8 +511,32 @@ def check_bags(
     if patch is not None and _is_mixed_size_list(X):
         listed = _image_list(X, name)
         if listed is not None:
-            data, channels = listed
-            return BagSource("images", data, patch.size + (channels,), patch=patch)
+            bags = _image_list_bags(*listed, name=name, patch=patch)
+            if bags is not None:
+                return bags
+            # "auto" chose whole images: they all have one size
+            X = np.array(listed[0].tolist())
+            patch = None
+    arr = _bag_array(X, name, min_bag_size)
+    if _is_pathlike_array(arr):
+        return _path_bags(arr, name, image_size, patch, check_files)
+    return _numeric_bags(arr, name, image_size, patch)
+
+
+def _image_list_bags(data, channels, *, name, patch):
+    """The BagSource of images of mixed sizes (None: "auto" chose whole images)."""
+    names = [f"{name}[{i}][{j}]" for i, j in np.ndindex(data.shape)]
+    sizes = [image.shape[:2] for image in data.reshape(-1)]
+    patch = patch.resolve(sizes, names=names)
+    if patch is None:
+        return None
+    for where, (height, width) in zip(names, sizes):
+        patch.check_fits(height, width, where=where)
+    return BagSource("images", data, patch.size + (channels,), patch=patch, name=name)
+
+
+def _bag_array(X, name, min_bag_size):
+    """``X`` as an array of at least ``(n_bags, bag_size)``, or a clear error."""
     if hasattr(X, "iloc") or hasattr(X, "to_numpy"):
         X = X.to_numpy()
     if isinstance(X, (str, bytes)):
@@ -437,35 +577,51 @@ def check_bags(
             f"{name} has bags of {arr.shape[1]} images, fewer than the "
             f"{min_bag_size} required."
         )
+    return arr
 
-    if _is_pathlike_array(arr):
-        if arr.ndim != 2:
-            raise ValueError(
-                f"{name} holds file paths and must have shape (n_bags, bag_size), "
-                f"got shape {arr.shape}."
-            )
-        paths = np.empty(arr.shape, dtype=object)
-        for idx in np.ndindex(arr.shape):
-            paths[idx] = str(os.fsdecode(arr[idx]))  # np.str_/bytes -> str
-        if check_files:
-            missing = [p for p in paths.reshape(-1) if not os.path.isfile(p)]
-            if missing:
-                hint = ""
-                if len(missing) == paths.size and _looks_numeric(missing[0]):
-                    hint = (
-                        f" {name} holds strings, which are read as image file "
-                        "paths; if they are numbers, convert them first, e.g. "
-                        "X.astype(float)."
-                    )
-                raise ValueError(
-                    f"{len(missing)} image file(s) in {name} do not exist (or are not "
-                    f"files), e.g. {missing[0]!r}. Check the paths (relative paths are "
-                    f"resolved against {os.getcwd()!r}).{hint}"
-                )
-        first = read_image(paths[0, 0], mode="RGB", image_size=image_size)
-        shape = first.shape if patch is None else patch.size + (first.shape[2],)
-        return BagSource("paths", paths, shape, image_size=image_size, patch=patch)
 
+def _path_bags(arr, name, image_size, patch, check_files):
+    """The BagSource of an array of image paths."""
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} holds file paths and must have shape (n_bags, bag_size), "
+            f"got shape {arr.shape}."
+        )
+    paths = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        paths[idx] = str(os.fsdecode(arr[idx]))  # np.str_/bytes -> str
+    if check_files:
+        _check_files_exist(paths, name)
+    if patch is not None and patch.is_auto:
+        flat = paths.reshape(-1).tolist()
+        patch = patch.resolve([read_image_size(p) for p in flat], names=flat)
+    first = read_image(paths[0, 0], mode="RGB", image_size=image_size)
+    shape = first.shape if patch is None else patch.size + (first.shape[2],)
+    return BagSource(
+        "paths", paths, shape, image_size=image_size, patch=patch, name=name
+    )
+
+
+def _check_files_exist(paths, name):
+    missing = [p for p in paths.reshape(-1) if not os.path.isfile(p)]
+    if not missing:
+        return
+    hint = ""
+    if len(missing) == paths.size and _looks_numeric(missing[0]):
+        hint = (
+            f" {name} holds strings, which are read as image file "
+            "paths; if they are numbers, convert them first, e.g. "
+            "X.astype(float)."
+        )
+    raise ValueError(
+        f"{len(missing)} image file(s) in {name} do not exist (or are not "
+        f"files), e.g. {missing[0]!r}. Check the paths (relative paths are "
+        f"resolved against {os.getcwd()!r}).{hint}"
+    )
+
+
+def _numeric_dtype(arr, name):
+    """``arr`` as a real-valued array, or a TypeError/ValueError naming its dtype."""
     if arr.dtype.kind == "O":
         try:
             arr = arr.astype(np.float64)
@@ -489,6 +645,10 @@ def check_bags(
             f"{name} has dtype {arr.dtype}; images must be uint8 in [0, 255] or "
             "floating in [0, 1], and paths must be strings."
         )
+    return arr
+
+
+def _check_image_dims(arr, name):
     if arr.ndim == 3:
         raise ValueError(
             f"{name} has 3 dimensions {arr.shape}; bags must have shape (n_bags, "
@@ -506,8 +666,20 @@ def check_bags(
             f"{arr.shape}); images must be channels-last with 1 to 4 channels. "
             "For channels-first data use np.moveaxis(X, 2, -1)."
         )
+    if arr.ndim >= 4 and 0 in arr.shape[2:4]:
+        raise ValueError(
+            f"{name} holds empty images: their size is {arr.shape[2]}x"
+            f"{arr.shape[3]} (height x width) pixels (shape {arr.shape}). Give "
+            "images of at least one pixel."
+        )
+
+
+def _numeric_bags(arr, name, image_size, patch):
+    """The BagSource of a numeric array of images or scalar items."""
+    arr = _numeric_dtype(arr, name)
+    _check_image_dims(arr, name)
     is_scalar = arr.ndim == 2
-    if is_scalar and patch is not None:
+    if is_scalar and patch is not None and not patch.is_auto:
         raise ValueError(
             f"{name} has 2 dimensions {arr.shape} (bags of scalar items), but patch "
             "mode crops images: give bags of images (n_bags, bag_size, H, W[, C]) "
@@ -518,12 +690,10 @@ def check_bags(
         if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8:
             arr = arr.astype(np.float32)
         image_shape = (1, 1, 1)
-    elif arr.ndim == 4:
-        image_shape = arr.shape[2:] + (1,)
     else:
-        image_shape = arr.shape[2:]
-    if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8 and not is_scalar:
-        arr = arr.astype(np.uint8)  # range was checked: lossless
+        image_shape = arr.shape[2:] if arr.ndim == 5 else arr.shape[2:] + (1,)
+        if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8:
+            arr = arr.astype(np.uint8)  # range was checked: lossless
     if image_size is not None and not is_scalar:
         if tuple(image_shape[:2]) != tuple(image_size):
             raise ValueError(
@@ -532,14 +702,15 @@ def check_bags(
                 "resize arrays before passing them, or set image_size=None."
             )
     if patch is not None:
-        if image_shape[0] < patch.size[0] or image_shape[1] < patch.size[1]:
-            raise ValueError(
-                f"{name} has images of size {image_shape[0]}x{image_shape[1]} (height "
-                f"x width), smaller than patch_size={patch.size}. Lower patch_size "
-                f"to at most ({image_shape[0]}, {image_shape[1]})."
-            )
+        # every image of an array has one size: the first stands for all
+        where = f"{name}[0][0] (every image of {name} has this size)"
+        patch = patch.resolve([image_shape[:2]], names=[where])
+    if patch is not None:
+        patch.check_fits(*image_shape[:2], where=where)
         image_shape = patch.size + image_shape[2:]
-    return BagSource("array", arr, image_shape, is_scalar=is_scalar, patch=patch)
+    return BagSource(
+        "array", arr, image_shape, is_scalar=is_scalar, patch=patch, name=name
+    )
 
 
 def label_kind(value):

@@ -226,3 +226,57 @@ def test_make_bags_invariants(counts, bag_size, seed):
     assert (labels[ids] == y[:, None]).all()  # labels preserved
     for i, c in enumerate(counts):
         assert (y == f"s{i}").sum() == c // bag_size
+
+
+def test_no_function_of_the_bag_input_code_is_over_100_lines():
+    """Issue 39: ``check_bags`` (154 lines) and the encoder's ``_fit`` (155) are
+    split into steps; the docstring does not count."""
+    import ast
+    import pathlib
+
+    import skfingerprint
+
+    package = pathlib.Path(skfingerprint.__file__).parent
+    files = [package / "_bags.py", package / "_patches.py",
+             *sorted((package / "encoder").glob("*.py")),
+             *sorted((package / "baselines").glob("*.py"))]
+    long = []
+    for path in files:
+        source = path.read_text()
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            first = node.body[0]
+            skip = set()
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                skip = set(range(first.lineno, first.end_lineno + 1))
+            n = sum(1 for i in range(node.body[0].lineno, node.end_lineno + 1)
+                    if i not in skip and lines[i - 1].strip()
+                    and not lines[i - 1].strip().startswith("#"))
+            if n > 100:
+                long.append(f"{path.name}:{node.name} ({n} lines)")
+    assert long == []
+
+
+@pytest.mark.parametrize("kind", ["encoder", "baseline"])
+def test_the_encoder_and_the_baselines_share_one_bag_input_contract(kind):
+    from skfingerprint import SetFingerprintEncoder
+    from skfingerprint.baselines import PRNUFingerprint
+
+    rng = np.random.RandomState(0)
+    X = (rng.rand(4, 2, 16, 16, 3) * 255).astype(np.uint8)
+    est = (SetFingerprintEncoder(embedding_dim=4, channels=(4,), rho_hidden=8,
+                                 max_epochs=1, random_state=0)
+           if kind == "encoder" else PRNUFingerprint())
+    est.fit(X, ["a", "a", "b", "b"])
+    name = type(est).__name__
+    assert est.patch_size_ is None and not hasattr(est, "n_features_in_")
+    with pytest.raises(ValueError, match=rf"1 channel\(s\), but {name} was fitted on "
+                                         r"images with 3"):
+        est.transform(X[:, :, :, :, 0])
+    with pytest.raises(ValueError, match=rf"size \(8, 16\), but {name} was fitted on "
+                                         r"images of size \(16, 16\)"):
+        est.transform(X[:, :, :8])
+    with pytest.raises(ValueError, match="bags of scalar items.*unlike the bags seen"):
+        est.transform(np.zeros((2, 3)))

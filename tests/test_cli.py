@@ -457,3 +457,77 @@ def test_families_by_spectrum(related, capsys):
     by_encoder = json.loads(capsys.readouterr().out)
     assert by_encoder["features"] == "encoder"
     assert not np.allclose(by_encoder["distances"], out["distances"])
+
+
+def _main_status(argv):
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return exc.code
+
+
+def test_fit_runs_without_bag_size(tmp_path, capsys):
+    """Issue 40: 'fit ROOT -o m.skfp' refused to run without --bag-size."""
+    root = tmp_path / "tree"
+    _write_tree(str(root), n_models=2, n_images=16)
+    model = str(tmp_path / "m.skfp")
+    assert _main_status(["fit", str(root), "--epochs", "1", "-q", "-o", model]) == 0
+    from skfingerprint.cli._fit import DEFAULT_BAG_SIZE
+
+    assert load(model).steps[0][1].bag_size == DEFAULT_BAG_SIZE == 8
+    assert f"(default: {DEFAULT_BAG_SIZE}" in " ".join(
+        build_parser()._subparsers._group_actions[0].choices["fit"].format_help().split())
+
+
+def test_patch_size_and_image_size_exclude_each_other(tmp_path, capsys):
+    """Issue 40: --image-size silently won over --patch-size."""
+    root = tmp_path / "tree"
+    _write_tree(str(root), n_models=2, n_images=4)
+    status = _main_status(["fit", str(root), "--bag-size", "2", "--patch-size", "8",
+                           "--image-size", "16", "-o", str(tmp_path / "m.skfp")])
+    _assert_usage_error(capsys, status, "not allowed with argument")
+    assert not (tmp_path / "m.skfp").exists()
+
+
+def test_a_thin_image_is_refused_by_name_not_cropped_to_one_pixel(tmp_path, capsys):
+    """Issue 40: one 1x500 image made fit choose patch_size=1 for every image."""
+    root = tmp_path / "tree"
+    _write_tree(str(root), n_models=2, n_images=4)
+    Image.fromarray(np.zeros((1, 500, 3), np.uint8)).save(root / "A1" / "thin.png")
+    status = main(["fit", str(root), "--bag-size", "2", "--epochs", "1", "-q",
+                   "-o", str(tmp_path / "m.skfp")])
+    _assert_usage_error(capsys, status, "thin.png", "1x500", "--image-size")
+    assert not (tmp_path / "m.skfp").exists()
+
+
+def test_attribute_pools_whole_bags_without_changing_the_model(fitted, monkeypatch,
+                                                               capsys):
+    from skfingerprint import SetFingerprintEncoder
+
+    root, model, _ = fitted
+    changed = []
+    original = SetFingerprintEncoder.set_params
+    monkeypatch.setattr(SetFingerprintEncoder, "set_params",
+                        lambda self, **p: changed.append(p) or original(self, **p))
+    assert load(model).steps[0][1].bag_size == 4
+    assert main(["attribute", model, os.path.join(root, "A1"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert changed == [] and out["bags"][0]["n_images"] > 4
+
+
+def test_attribute_errors_name_only_its_own_options(tmp_path, capsys):
+    """A patch model and an image too small for its patch: no '--patch-size'
+    (attribute has none) and no 'at most (1, 500)'."""
+    root = tmp_path / "mixed"
+    _write_tree(str(root), n_models=2, n_images=4, image_size=16)
+    Image.fromarray(np.zeros((12, 20, 3), np.uint8)).save(root / "A1" / "small.png")
+    model = str(tmp_path / "m.skfp")
+    assert main(["fit", str(root), "--bag-size", "2", "--epochs", "1", "-q",
+                 "-o", model]) == 0
+    thin = tmp_path / "thin.png"
+    Image.fromarray(np.zeros((1, 500, 3), np.uint8)).save(thin)
+    capsys.readouterr()
+    status = main(["attribute", model, str(thin)])
+    err = capsys.readouterr().err
+    assert status == 2 and "thin.png" in err and "1x500" in err
+    assert "--patch-size" not in err and "at most" not in err

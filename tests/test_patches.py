@@ -187,3 +187,70 @@ def test_baselines_take_the_same_patch_mode(name):
     assert mixed.shape == (1, Z.shape[1]) and np.isfinite(mixed).all()
     with pytest.raises(ValueError, match="smaller than patch_size"):
         est.transform([[X[0, 0][:8]]])
+
+
+# ---------------------------------------------------------------- patch_size="auto"
+def test_auto_patch_size_rule():
+    from skfingerprint._patches import auto_patch_size
+
+    assert auto_patch_size([(32, 32)] * 3) is None  # one size, at most 64: whole
+    assert auto_patch_size([(64, 48)] * 2) is None
+    assert auto_patch_size([(65, 65)] * 2) == 64  # too large for whole images
+    assert auto_patch_size([(16, 16), (300, 400)]) == 16  # mixed: smallest side
+    assert auto_patch_size([(21, 90), (300, 400)]) == 16  # aligned down to 8
+    assert auto_patch_size([(120, 90), (300, 400)]) == 64
+    with pytest.raises(ValueError, match=r"thin\.png has size 1x500.*at least 8x8.*Leave it"):
+        auto_patch_size([(32, 32), (1, 500)], names=["a.png", "thin.png"])
+
+
+def test_patch_size_auto_is_resolved_once_in_fit(tmp_path):
+    from skfingerprint.baselines import PRNUFingerprint
+
+    rng = np.random.RandomState(0)
+    uniform = (rng.rand(4, 2, 16, 16, 3) * 255).astype(np.uint8)
+    prnu = PRNUFingerprint(patch_size="auto").fit(uniform)
+    assert prnu.patch_size_ is None and prnu.image_shape_ == (16, 16, 3)
+    assert prnu.patch_size == "auto"  # the parameter is left as it was given
+    mixed = [[np.zeros((24, 40, 3), np.uint8), np.zeros((17, 30, 3), np.uint8)]] * 2
+    prnu.fit(mixed)
+    assert prnu.patch_size_ == (16, 16) and prnu.image_shape_ == (16, 16, 3)
+    # transform keeps the patch chosen in fit, whatever the new images
+    assert prnu.transform([[np.zeros((80, 80, 3), np.uint8)]]).shape == (1, 16 * 16 * 3)
+    paths = [_write(tmp_path, f"{i}.png", s, i) for i, s in enumerate([(90, 70), (70, 90)])]
+    enc = SetFingerprintEncoder(patch_size="auto", patches_per_image=2, **TINY)
+    enc.fit(np.array(paths * 2, dtype=object).reshape(2, 2)[[0, 1, 0, 1]],
+            ["a", "b", "a", "b"])
+    assert enc.patch_size_ == (64, 64) and enc.input_shape_ == (64, 64, 3)
+    assert enc.transform(np.array([paths], dtype=object)).shape == (1, 4)
+
+
+def test_an_image_too_small_for_auto_patches_is_named_not_cropped_to_one_pixel():
+    """Issue 40: one 1x500 image made the command line choose patch_size=1."""
+    X = [[np.zeros((32, 32, 3), np.uint8), np.zeros((1, 500, 3), np.uint8)]] * 2
+    with pytest.raises(ValueError, match=r"X\[0\]\[1\] has size 1x500.*at least 8x8"):
+        SetFingerprintEncoder(patch_size="auto", **TINY).fit(X, ["a", "b"])
+
+
+def test_smaller_than_the_patch_names_the_bag_and_the_image(tmp_path):
+    """Issue 40: arrays said 'size 24x0 ... at most (24, 0)', with no position."""
+    spec = check_patch_settings(8, 2)
+    with pytest.raises(ValueError, match="empty images") as exc:
+        check_bags(np.zeros((2, 3, 24, 0, 3), np.uint8), patch=spec)
+    assert "at most" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"X\[0\]\[0\] \(every image of X has this "
+                                         r"size\) has size 4x24.*at least 8x8") as exc:
+        check_bags(np.zeros((2, 3, 4, 24, 3), np.uint8), patch=spec)
+    assert "at most" not in str(exc.value)
+    with pytest.raises(ValueError, match=r"X\[1\]\[0\] has size 12x30.*at most \(8, 24\)"):
+        check_bags([[np.zeros((16, 16, 3))], [np.zeros((12, 30, 3))]],
+                   patch=check_patch_settings(16, 2))
+    big, small = _write(tmp_path, "big.png", (40, 40), 0), _write(tmp_path, "s.png", (12, 30), 1)
+    bags = check_bags(np.array([[big], [small]], dtype=object), patch=check_patch_settings(16, 2))
+    with pytest.raises(ValueError, match=r"s\.png' \(X\[1\]\[0\]: bag 1, image 0\) has size 12x30"):
+        bags.take([0, 1], [[0], [0]])
+
+
+def test_patch_size_and_image_size_exclude_each_other_also_with_auto():
+    for patch in (8, "auto"):
+        with pytest.raises(ValueError, match="exclude each other"):
+            check_patch_settings(patch, 2, image_size=(16, 16))

@@ -1,23 +1,20 @@
 """The skeleton shared by the baselines' bag transformers, and colour helpers.
 
-:class:`_BagFeatureTransformer` is the one place where a baseline validates
-and reads bags: subclasses only say how long the feature of an image is and
-how to compute it; the base class checks the bags (through
-:func:`skfingerprint._bags.check_bags`), remembers what ``transform`` must
-match, and streams the images batch by batch into the mean feature of every
-bag.
+:class:`_BagFeatureTransformer` is the one place where a baseline reads
+bags: subclasses only say how long the feature of an image is and how to
+compute it; the base class validates the bags through
+:class:`skfingerprint._bags.BagInputMixin` (the contract it shares with the
+set encoder) and streams the images batch by batch into the mean feature of
+every bag.
 """
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._bags import check_bags, check_patch_settings
+from .._bags import BagInputMixin
 from .._threads import decode_threads, read_ahead
 from .._validation import POSITIVE_INT
 
@@ -103,12 +100,18 @@ class _BagImages:
         return self.as_model_input(items, self.bags.is_scalar)[0, patch], b
 
 
-class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BagFeatureTransformer(
+    BagInputMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Bags in, one feature vector per bag out: the mean feature of its images.
 
-    Subclasses define ``__init__`` (with at least ``image_size`` and
-    ``batch_size``), extend ``_parameter_constraints``, decorate their
-    ``fit`` with ``_fit_context`` and implement
+    The bag input (``image_size``, ``patch_size``, ``patches_per_image``,
+    the validation of bags and ``n_features_in_``) is the contract of
+    :class:`~skfingerprint._bags.BagInputMixin`, shared with
+    :class:`~skfingerprint.SetFingerprintEncoder`.  Subclasses define
+    ``__init__`` (with those parameters and ``batch_size``), extend
+    ``_parameter_constraints``, decorate their ``fit`` with
+    ``_fit_context`` and implement
 
     * ``_n_image_features(image_shape)``: the length of the feature of one
       image of shape ``(H, W, C)``;
@@ -124,12 +127,10 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     """
 
     _parameter_constraints: dict = {
-        # the content of a pair is checked by check_bags (check_image_size)
-        "image_size": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
-        "patch_size": "no_validation",  # check_patch_settings
-        "patches_per_image": [POSITIVE_INT],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        **BagInputMixin._bag_input_constraints,
+        "batch_size": [POSITIVE_INT],
     }
+    _input_shape_attr = "image_shape_"
 
     # ------------------------------------------------------------- subclass API
     def _n_image_features(self, image_shape):  # pragma: no cover - abstract
@@ -148,61 +149,23 @@ class _BagFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     # ------------------------------------------------------------- bags
     def _validate_bags(self, X, *, reset):
-        """Check ``X`` and return its :class:`~skfingerprint._bags.BagSource`.
-
-        With ``reset`` (in ``fit``) the kind of bags, the image shape and the
-        number of output features are recorded; otherwise (in ``transform``)
-        ``X`` must match them.
-        """
-        patch = check_patch_settings(
-            self.patch_size, self.patches_per_image, self.image_size
-        )
-        bags = check_bags(X, image_size=self.image_size, patch=patch)
-        if reset:
-            self.image_shape_ = tuple(bags.image_shape)
-            if bags.is_scalar:
-                self.n_features_in_ = bags.bag_size
-            elif hasattr(self, "n_features_in_"):
-                del self.n_features_in_
-            return bags
-        self._check_same_input(bags)
-        n_features = self._n_image_features(tuple(bags.image_shape))
-        if n_features != self._n_features_out:
-            raise ValueError(
-                f"{type(self).__name__} was fitted with {self._n_features_out} "
-                f"features per bag but its parameters now give {n_features}; "
-                "refit it after changing parameters."
-            )
+        """:meth:`BagInputMixin._validate_bags`; in ``transform``, the parameters
+        must still give the number of features seen in ``fit``."""
+        bags = super()._validate_bags(X, reset=reset)
+        if not reset:
+            n_features = self._n_image_features(tuple(bags.image_shape))
+            if n_features != self._n_features_out:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted with {self._n_features_out} "
+                    f"features per bag but its parameters now give {n_features}; "
+                    "refit it after changing parameters."
+                )
         return bags
 
     @property
     def _n_features_out(self):
         """Number of output features (for ``get_feature_names_out``), once fitted."""
         return self._n_image_features(self.image_shape_)
-
-    def _check_same_input(self, bags):
-        name = type(self).__name__
-        fitted_scalar = hasattr(self, "n_features_in_")
-        if bags.is_scalar != fitted_scalar:
-            kind = "scalar items (2D input)" if bags.is_scalar else "images"
-            raise ValueError(
-                f"X holds bags of {kind}, unlike the bags seen in fit; pass bags of "
-                "the same kind."
-            )
-        if bags.is_scalar and bags.bag_size != self.n_features_in_:
-            raise ValueError(
-                f"X has {bags.bag_size} features, but {name} is expecting "
-                f"{self.n_features_in_} features as input (2D input is read as bags "
-                "of scalar items; their number is fixed at fit)."
-            )
-        if tuple(bags.image_shape) != tuple(self.image_shape_):
-            raise ValueError(
-                f"X has images of shape {tuple(bags.image_shape)} (H, W, C), but "
-                f"{name} was fitted on images of shape {tuple(self.image_shape_)}; "
-                "its features are tied to the image size. Give images of that "
-                "size, or fit in patch mode (patch_size=...), which crops images "
-                "of any size to one patch size."
-            )
 
     def _images(self, bags):
         """The images of ``bags`` one by one, for a model trained on single images."""

@@ -52,8 +52,12 @@ class PRNUFingerprint(_ResidualBagTransformer):
         ``False`` keeps them (see Notes).
     image_size : int, (int, int) or None, default=None
         For bags of image files: resize and centre-crop to this size.
-    patch_size, patches_per_image : default=None, 8
-        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`.
+    patch_size : None, "auto", int or (int, int), default=None
+        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`
+        (``"auto"``: whole images when they all have one size of at most 64
+        pixels, else patches; the choice is ``patch_size_``).
+    patches_per_image : int, default=8
+        Crops per image in patch mode.
     batch_size : int, default=256
         Images processed at once; memory is bounded by a batch.
 
@@ -64,6 +68,9 @@ class PRNUFingerprint(_ResidualBagTransformer):
     n_features_in_ : int
         Number of items per bag for 2D input (bags of scalar items); not set
         for image bags.
+    patch_size_ : tuple of int or None
+        The patch ``(height, width)`` used (``patch_size="auto"`` resolved
+        from the training images), or None for whole images.
 
     See Also
     --------
@@ -81,12 +88,8 @@ class PRNUFingerprint(_ResidualBagTransformer):
     images) is accepted for compatibility; a 1x1 image has no spatial
     noise, so its residual, and each such bag's feature, is 0.
 
-    Defaults measured on ``make_fingerprinted_images`` (8 sources, 16x16,
-    ``strength=0.005``, 160 training and 160 test bags of 2, nearest
-    correlation): ``"per_channel"``
-    attributes 94% of the test bags, ``"luminance"`` 65% (71% with
-    ``wiener_dft=False``).  ``wiener_dft`` made no difference per channel
-    there; the default keeps the literature's pipeline.
+    ``wiener_dft=True`` (the default) keeps the literature's pipeline; the
+    guide "Training the set encoder" compares the settings of the baselines.
 
     References
     ----------

@@ -52,6 +52,8 @@ def add_parser(sub, common):
 
 # known sources listed per bag by --json, nearest first
 _N_NEAREST = 3
+# the library parameters this command has options for (error notes name only these)
+_OPTIONS = ("bag_size", "reencode")
 
 
 def _class_scores(classifier, Z):
@@ -61,6 +63,13 @@ def _class_scores(classifier, Z):
         return classifier.predict_proba(Z)
     S = np.asarray(classifier.decision_function(Z), dtype=float)
     return np.column_stack([-S, S]) if S.ndim == 1 else S
+
+
+def _fingerprints(model, X):
+    """The model's features of whole bags ``X``: every image of a query bag is
+    pooled, whatever the ``bag_size`` the encoder pools in training."""
+    Z = model.steps[0][1].transform(X, whole_bags=True)
+    return model[1:-1].transform(Z) if len(model) > 2 else Z
 
 
 def _predict(model, bags):
@@ -73,8 +82,8 @@ def _predict(model, bags):
         groups.setdefault(len(bag), []).append(i)
     for n, idx in groups.items():
         X = np.array([bags[i] for i in idx], dtype=object).reshape(len(idx), n)
-        with user_errors():
-            Z = model[:-1].transform(X)
+        with user_errors(options=_OPTIONS):
+            Z = _fingerprints(model, X)
         answers = {"pred": classifier.predict(Z), "proba": classifier.predict_proba(Z),
                    "score": _class_scores(classifier, Z),
                    "unknown": (classifier.unknown_score(Z)
@@ -119,13 +128,14 @@ def _relatives(args, encoder, bags):
     """Each bag's nearest known relatives by residual spectrum (``--relatives``)."""
     from ..cluster import NearestRelatives
 
-    bag_size = encoder.bag_size or max(len(b) for b in bags)
+    # reference bags as large as the largest query bag
+    bag_size = max(len(b) for b in bags)
     _, X, y = folder_bags(args.relatives, image_size=encoder.image_size, bag_size=bag_size,
                           seed=0)
     if np.unique(y).size < 2:
         raise CommandError(f"--relatives {args.relatives!r} holds one source; give the "
                            "folder of all the known sources")
-    with user_errors():
+    with user_errors(options=_OPTIONS):
         rel = NearestRelatives(spectrum_like(encoder)).fit(X, y)
         found = [rel.relatives(np.array([bag], dtype=object)) for bag in bags]
     return [[{"source": str(s), "distance": d} for s, d in row] for row in found]
@@ -140,13 +150,10 @@ def run(args):
     if args.reencode is not None:
         from ..datasets import reencoded_copies
 
-        with user_errors():
+        with user_errors(options=_OPTIONS):
             files = reencoded_copies(files, args.reencode).tolist()
     size = args.bag_size or len(files)
     bags = [files[i:i + size] for i in range(0, len(files), size)]
-    # Pool every image of a bag (the model's bag_size only sets how many
-    # images a bag has in training).
-    encoder.set_params(bag_size=None)
     classifier = model.steps[-1][1]
     answers = _predict(model, bags)
     classes = [str(c) for c in classifier.classes_]

@@ -97,7 +97,10 @@ def spectrum_like(encoder):
     same resize size, or the same patch size and number of patches)."""
     from ..baselines import SpectrumFingerprint
 
-    return SpectrumFingerprint(image_size=encoder.image_size, patch_size=encoder.patch_size,
+    patch = encoder.patch_size
+    if isinstance(patch, str):  # "auto": the patch the encoder chose in fit
+        patch = getattr(encoder, "patch_size_", None)
+    return SpectrumFingerprint(image_size=encoder.image_size, patch_size=patch,
                                patches_per_image=encoder.patches_per_image)
 
 

@@ -42,13 +42,17 @@ def _named(message, name):
     return re.search(rf"(?<![\w.-])(?:{word}=|'{word}'|{word} must)", message) is not None
 
 
-def option_note(message):
-    """`` (option --x)`` notes for the parameters of :data:`FLAGS` a message names."""
-    flags = [flag for name, flag in FLAGS.items() if _named(message, name)]
-    if not flags:
+def option_note(message, options=None):
+    """`` (option --x)`` notes for the parameters of :data:`FLAGS` a message names.
+
+    ``options``: the parameters whose options the command has (None: all of
+    :data:`FLAGS`); a command never suggests an option it does not have.
+    """
+    names = [name for name in FLAGS
+             if (options is None or name in options) and _named(message, name)]
+    if not names:
         return ""
-    names = [name for name in FLAGS if _named(message, name)]
-    pairs = ", ".join(f"{n}: {f}" for n, f in zip(names, flags))
+    pairs = ", ".join(f"{n}: {FLAGS[n]}" for n in names)
     return f" [on the command line, {pairs}]"
 
 
@@ -70,11 +74,12 @@ def original_message(exc):
 
 
 @contextlib.contextmanager
-def user_errors(context=None):
+def user_errors(context=None, options=None):
     """Turn the library's input-validation errors into :class:`CommandError`.
 
     Only wrap calls whose errors come from what the user gave (paths, files,
     options): anything raised elsewhere is a bug and keeps its traceback.
+    ``options``: as in :func:`option_note`.
     """
     try:
         yield
@@ -84,5 +89,5 @@ def user_errors(context=None):
         message = original_message(exc) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and exc.strerror:
             message = f"{exc.strerror}: {exc.filename!r}"
-        message += option_note(message)
+        message += option_note(message, options)
         raise CommandError(f"{context}: {message}" if context else message) from exc

@@ -21,6 +21,12 @@ from ._parser import (
 )
 
 
+# The default of --bag-size: the bags of the real-world benchmark (patch mode,
+# mixed sizes; see the training guide), small enough for a folder of a few
+# dozen images per source to give each source several bags.
+DEFAULT_BAG_SIZE = 8
+
+
 def add_parser(sub, common):
     p = sub.add_parser(
         "fit", parents=[common],
@@ -36,6 +42,7 @@ def add_parser(sub, common):
             "is replaced). Ctrl-C stops training and exits with status 130 without "
             "saving, unless --save-on-interrupt is given."),
         epilog=examples("""
+            skfingerprint fit images/ -o model.skfp
             skfingerprint fit images/ --bag-size 16 -o model.skfp
             skfingerprint fit images/ --bag-size 8 --epochs 40 --image-size 64 -o model.skfp
             skfingerprint fit images/ --bag-size 32 --device cuda -o model.skfp
@@ -48,7 +55,11 @@ def add_parser(sub, common):
               images/ddpm/run1/0001.png"""),
     )
     p.add_argument("root", help="folder with one sub-folder of images per source")
-    p.add_argument("--bag-size", type=positive_int, required=True, help="images per bag")
+    p.add_argument("--bag-size", type=positive_int, default=DEFAULT_BAG_SIZE,
+                   help="images per bag: each source's images are grouped into disjoint "
+                        "bags of this size, and the model pools this many images into a "
+                        f"fingerprint (default: {DEFAULT_BAG_SIZE}; a source needs at "
+                        "least 2 bags)")
     p.add_argument("-o", "--output", required=True, metavar="MODEL",
                    help="model file to write (e.g. model.skfp)")
     p.add_argument("--force", action="store_true",
@@ -84,18 +95,19 @@ def _add_training_options(p):
 
 
 def _add_data_options(p):
-    p.add_argument("--patch-size", type=non_negative_int, default=None,
-                   help="patch mode: every image gives --patches-per-image crops of this "
-                        "size (pixels), never resized (default: patch mode with 64, or "
-                        "the smallest image side if smaller, when the images differ in "
-                        "size or exceed 64 pixels; whole images otherwise; 0: whole "
-                        "images)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--patch-size", type=non_negative_int, default=None,
+                      help="patch mode: every image gives --patches-per-image crops of "
+                           "this size (pixels), never resized (default: the library's "
+                           "patch_size='auto': whole images when they all have one size "
+                           "of at most 64 pixels, else patches of 64, or of the smallest "
+                           "side aligned down to 8 if smaller; 0: whole images)")
     p.add_argument("--patches-per-image", type=positive_int, default=8,
                    help="crops per image in patch mode (default: 8)")
-    p.add_argument("--image-size", type=positive_int, default=None,
-                   help="resize every image to this square size instead (centre crop + "
-                        "Lanczos): erases much of the generators' traces; prefer patch "
-                        "mode")
+    size.add_argument("--image-size", type=positive_int, default=None,
+                      help="resize every image to this square size instead of patch mode "
+                           "(centre crop + Lanczos): erases much of the generators' "
+                           "traces; prefer patch mode")
     p.add_argument("--reencode", type=reencode_spec, default=None, metavar="CODEC",
                    help="pass every image of every source through one codec at load time, "
                         "e.g. jpeg:90, to remove a format confound (your files are not "
@@ -142,32 +154,34 @@ def _pipeline(args, mode):
     rejecting = {}
     if args.reject_rate is not None:
         # the threshold is always calibrated on held-out bags here, where the
-        # Mahalanobis score flags more unknown bags at a lower and more even
-        # false-rejection rate than the default relative distance (6 of 8
-        # settings of benchmarks/results/open_set.md, measured with the
-        # Euclidean nearest fingerprint; the score does not depend on the
-        # metric); its in-sample leave-one-out threshold, which the CLI never
-        # uses, is unusable
+        # Mahalanobis score is the better choice (the open-set guide compares
+        # the scores); its in-sample leave-one-out threshold, which the CLI
+        # never uses, is unusable
         rejecting = {"reject_threshold": "auto", "false_rejection_rate": args.reject_rate,
                      "rejection_score": "mahalanobis"}
     return Pipeline([("fingerprint", encoder),
                      ("classify", NearestFingerprintClassifier(**rejecting))])
 
 
-def image_mode(sizes, args, default_patch=64):
+def image_mode(data, args):
     """How images reach the network: ``image_size`` (resize), ``patch_size``
-    (patch mode, when sizes differ or exceed the default patch) or whole."""
+    (patch mode) or whole images of the folder's one size.
+
+    Without --patch-size or --image-size, the library's ``patch_size="auto"``
+    rule (:func:`skfingerprint._patches.auto_patch_size`) decides; whole
+    images record their size as ``image_size``, so that 'attribute' resizes
+    images of other sizes to it.
+    """
+    from .._patches import auto_patch_size
+
     if args.image_size is not None:
         return {"image_size": args.image_size}
     patch = args.patch_size
     if patch is None:
-        uniform = len(np.unique(sizes, axis=0)) == 1
-        if uniform and int(sizes.max()) <= default_patch:
-            # whole images; recorded so that 'attribute' resizes other sizes to it
-            return {"image_size": tuple(int(v) for v in sizes[0])}
-        patch = min(default_patch, int(sizes.min()) // 8 * 8 or int(sizes.min()))
-    if patch == 0:
-        return {"image_size": tuple(int(v) for v in sizes[0])}
+        with user_errors():
+            patch = auto_patch_size(data.sizes, names=list(data.paths))
+    if not patch:  # None ("auto": whole images) or 0 (--patch-size 0)
+        return {"image_size": tuple(int(v) for v in data.sizes[0])}
     return {"patch_size": patch, "patches_per_image": args.patches_per_image}
 
 
@@ -250,7 +264,7 @@ def run(args):
     check_output_file(args.output, force=args.force)
     data, X, y = folder_bags(args.root, image_size=args.image_size, bag_size=args.bag_size,
                              seed=args.seed, layout=args.layout, reencode=args.reencode)
-    mode = image_mode(data.sizes, args)
+    mode = image_mode(data, args)
     sources = np.unique(y)
     if sources.size < 2:
         raise CommandError(f"{args.root!r} holds one source ({str(sources[0])!r}); a model "

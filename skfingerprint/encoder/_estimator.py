@@ -22,12 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._bags import (
-    check_bag_labels,
-    check_bags,
-    check_patch_settings,
-    check_source_groups,
-)
+from .._bags import BagInputMixin, check_bag_labels, check_source_groups
 from .._net_state import NetStateMixin
 from .._training import check_callbacks, fit_net
 from .._validation import (
@@ -56,7 +51,11 @@ _STATE_VERSION = 1
 
 
 class SetFingerprintEncoder(
-    NetStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    NetStateMixin,
+    BagInputMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Learn fingerprints of generative models from bags of their images.
 
@@ -79,22 +78,13 @@ class SetFingerprintEncoder(
         Widths of the stages of phi; the first stage runs at full resolution.
     full_res_layers : int, default=1
         Number of 3x3 convolutions of phi at full resolution (no striding, no
-        pooling), where high-frequency artifacts are kept.  One is as accurate
-        as two on the model zoo and 25% cheaper
-        (``benchmarks/results/encoder_budget.md``).
+        pooling), where high-frequency artifacts are kept.
     convs_per_stage : int, default=1
         3x3 convolutions in each stage of phi after the first, the first of
-        them with stride 2 (each stage halves the resolution).  Until
-        2026-12-04 (21:00 UTC) phi had 2 per stage and Kaiming-initialised
-        weights; one per stage with PyTorch's default initialisation, the
-        layout of the per-image CNN baseline (``AttributionCNN``), learns the
-        traces of the samplers of one network better and trains in half the
-        time: per held-out bag of 32 on the default zoo (22 sources, seeds
-        0 / 1 / 2) 0.955 / 0.968 / 0.968 against 0.964 / 0.929 / 0.903
-        (means 0.963 and 0.932, rows ``phi_v1_defaults*`` of
-        ``benchmarks/results/encoder_settings_zoo.md``; 0.961 / 0.958 /
-        0.948 on a later build of the zoo, rows ``defaults*``).  Models saved
-        with the earlier layout load unchanged (and report
+        them with stride 2 (each stage halves the resolution).  The layers
+        use PyTorch's default initialisation, the layout of the per-image CNN
+        baseline (``AttributionCNN``).  Models saved before this parameter
+        existed had 2 per stage; they load unchanged (and report
         ``convs_per_stage=2``).
     front_end : {"auto", "normalised_residual", "image_and_residual"}, default="auto"
         What the first convolution of phi sees.  ``"normalised_residual"``:
@@ -103,18 +93,10 @@ class SetFingerprintEncoder(
         forensic CNNs (``AttributionCNN``): image content, brightness and
         contrast are removed, the texture that samplers and decoders leave
         is kept.  ``"image_and_residual"``: the image and its (unnormalised)
-        residual (the default until 2026-12-04).
+        residual (the input of models saved before this parameter existed).
         ``"auto"``: ``"normalised_residual"`` for images,
         ``"image_and_residual"`` for bags of scalar items (1x1 images have no
-        residual).  Measured on the default zoo (22 sources, 308 held-out
-        bags of 32, seeds 0 / 1 / 2), with ``n_bags_per_model="auto"``:
-        0.964 / 0.929 / 0.903 against 0.922 / 0.916 / 0.938 for the image
-        and residual with the given bags (means 0.932 and 0.925: no
-        difference beyond the seed spread;
-        ``benchmarks/results/encoder_settings_zoo.md``); on the real-world
-        set (patch mode, one draw of the test half) 0.760 against 0.719 per
-        image, 0.859 against 0.922 per bag of 8 (4 of its 64 test bags;
-        ``benchmarks/results/real_world.md``).
+        residual).
     rho_hidden : int, default=128
         Width of the hidden layers of rho.
     embedding_radius : float or None, default=1.5
@@ -125,23 +107,31 @@ class SetFingerprintEncoder(
         line, far apart; their fingerprints then correlate strongly and the
         decorrelation score is poor.  On a small sphere the loss cannot be
         saturated by distance alone and spreads the sources in all
-        directions: measured on 12 synthetic sources, decorrelation of
-        held-out bags 0.55 unbounded, 0.61 / 0.77 / 0.86 with radius
-        4 / 2 / 1.5, nearest-centroid accuracy 0.99 -> 1.00
-        (``benchmarks/results/encoder_defaults.md``).
+        directions.
     pooling : {"mean", "sum"}, default="mean"
         Permutation-invariant pooling of the image features of a bag.  The
         paper uses the mean.  ``"sum"`` makes the fingerprint depend on the
         number of images, so keep bag sizes fixed with it.
     bag_size : int or None, default=None
-        Images used per bag.  None uses the given bags whole.  When smaller
-        than the given bags, training draws fresh random bags of this size
-        at every epoch (from each source's pooled images with the default
-        ``n_bags_per_model="auto"``, from each given bag with None) and
-        ``transform`` uses the first ``bag_size`` images of each bag (a
-        deterministic subset); bags smaller than ``bag_size`` are
-        used whole at transform time.  ``bag_size=1`` is the paper's DSF-
-        (no set encoding).
+        The number of images the encoder pools into one fingerprint, in
+        ``fit`` and in ``transform`` alike.  None pools every image of each
+        given bag.  A given bag with more images is subsampled: in ``fit`` a
+        fresh random set of ``bag_size`` images is drawn at every epoch (from
+        each source's pooled images with the default
+        ``n_bags_per_model="auto"``, from each given bag with None); in
+        ``transform`` the first ``bag_size`` images are taken (a
+        deterministic subset).  A given bag with fewer images is pooled
+        whole in ``transform``.  This is the parameter of the paper's study
+        of bag sizes (``GridSearchCV`` over ``bag_size``); ``bag_size=1`` is
+        the paper's DSF- (no set encoding).  How the data are grouped into
+        bags is a separate choice (:func:`~skfingerprint.make_bags`);
+        ``transform(X, whole_bags=True)`` pools every image of each bag
+        whatever ``bag_size``, e.g. to fingerprint a query bag of any size.
+
+        .. versionchanged:: 0.1
+           ``bag_size`` has this one meaning; ``transform`` takes
+           ``whole_bags=True`` for fingerprints of whole bags, instead of
+           setting ``bag_size=None`` on a fitted encoder.
     n_bags_per_model : int, "auto" or None, default="auto"
         Bags per source per epoch, redrawn every epoch from the pooled
         training images of that source.  ``"auto"``: as many bags as the
@@ -149,15 +139,12 @@ class SetFingerprintEncoder(
         (the same images and optimisation steps per epoch as the given
         bags, but new combinations: the network cannot memorise the
         training bags, and the fingerprint must hold for any bag of the
-        source).  None keeps the given bags as they are (the behaviour until
-        2026-12-04), e.g. when the bags of a source are not interchangeable.
-        An int draws that many bags per source, which can make bags larger
-        than the given ones (``bag_size``) and balances the sources.
-        Measured on the default zoo: see ``front_end``.
+        source).  None keeps the given bags as they are, e.g. when the bags
+        of a source are not interchangeable.  An int draws that many bags
+        per source, which can make bags larger than the given ones
+        (``bag_size``) and balances the sources.
     max_epochs : int, default=10
-        Number of passes over the training bags.  With the defaults, 10 epochs
-        over 20,000 images of 32x32 take under 2 minutes on 2 CPU cores and
-        reach the accuracy of 20 (``benchmarks/results/encoder_budget.md``).
+        Number of passes over the training bags.
     lr : float, default=1e-3
         Learning rate of Adam.
     batch_size : int, default=32
@@ -172,19 +159,14 @@ class SetFingerprintEncoder(
         ``groups`` (ignored otherwise; 0 turns it off): the same contrastive
         loss with the bags' groups as labels, added to the source loss, so
         that related sources sit closer together than unrelated ones (a
-        dendrogram of the known sources follows the groups).  Measured on
-        the model zoo, it does not place a generator left out of training
-        any closer to its relatives (``benchmarks/results/lineage.md``).
-        See Notes.
+        dendrogram of the known sources follows the groups).  See Notes.
     image_size : int, (int, int) or None, default=None
         For bags of image file paths: resize and centre-crop every decoded
         image to this size.  None requires files of one size (outside patch
         mode).  Resizing resamples the pixels and erases much of the
-        high-frequency traces that fingerprints are made of (resize x0.5
-        takes the nearest-fingerprint accuracy of the model zoo from 1.00 to
-        0.67, ``benchmarks/results/robustness.md``): prefer ``patch_size``
-        for images of mixed or large sizes.
-    patch_size : int, (int, int) or None, default=None
+        high-frequency traces that fingerprints are made of: prefer
+        ``patch_size`` for images of mixed or large sizes.
+    patch_size : None, "auto", int or (int, int), default=None
         Patch mode: every image contributes ``patches_per_image`` crops of
         this size (height, width) to its bag's set, never resized, so images
         of any size of at least the patch, and of mixed sizes, can be
@@ -193,8 +175,13 @@ class SetFingerprintEncoder(
         ``fit`` they are drawn afresh every epoch, in ``transform`` they are
         a deterministic grid spread over the image.  With ``bag_size=1`` on a
         large image, the fingerprint is the set fingerprint of that one
-        image's patches.  None (default) uses whole images.  Excludes
-        ``image_size``.
+        image's patches.  ``"auto"`` chooses in ``fit``, from the sizes of
+        the training images: whole images when they all have one size of at
+        most 64 pixels per side, else square patches of 64 pixels, or of the
+        smallest side of any image aligned down to a multiple of 8 when that
+        is smaller (an image with a side under 8 pixels is refused); the
+        choice is ``patch_size_``.  None (default) uses whole images.
+        Excludes ``image_size``.
     patches_per_image : int, default=8
         Crops per image in patch mode (ignored otherwise).  Cost and memory
         per image are bounded by ``patch_size x patches_per_image``, whatever
@@ -217,18 +204,16 @@ class SetFingerprintEncoder(
         least 4 CPUs available to this process (so that decoding large
         files overlaps with the network); 0 for arrays, for fewer images
         (starting workers would cost more than it saves), with fewer than 4
-        CPUs (the workers would take a core from the network, which sets the
-        pace of patch mode even at 1024 px:
-        ``benchmarks/results/speed_real_sizes.md``), and inside a child process (a joblib, Dask or
-        multiprocessing worker, where the workers would compete for the
-        same CPUs, or may not start at all).  While workers decode on CPU,
-        ``transform`` runs the network on the remaining CPUs' worth of torch
-        threads (at least one; restored afterwards).  With no workers,
-        bags of paths are decoded by as many threads as torch uses (at most
-        the CPUs available): in ``transform`` they read the next batches
-        while the network runs, in ``fit`` they read the bags of a step
-        together (Pillow decodes without the GIL).  Results are the same
-        for any number of workers or threads.
+        CPUs (the workers would take a core from the network), and inside a
+        child process (a joblib, Dask or multiprocessing worker, where the
+        workers would compete for the same CPUs, or may not start at all).
+        While workers decode on CPU, ``transform`` runs the network on the
+        remaining CPUs' worth of torch threads (at least one; restored
+        afterwards).  With no workers, bags of paths are decoded by as many
+        threads as torch uses (at most the CPUs available): in ``transform``
+        they read the next batches while the network runs, in ``fit`` they
+        read the bags of a step together (Pillow decodes without the GIL).
+        Results are the same for any number of workers or threads.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of phi.  ``"auto"`` uses bfloat16 autocast on CUDA devices
         that support it and float32 elsewhere (so CPU results stay
@@ -244,7 +229,8 @@ class SetFingerprintEncoder(
         RNG is left as it was) and the drawing of bags and batches.  With an
         int, results are identical from run to run on CPU.
     verbose : int, default=0
-        0 prints nothing; 1 prints a progress bar and the loss per epoch.
+        0 prints nothing; 1 prints a progress bar of the optimisation steps
+        of each epoch and the loss per epoch.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the skorch net, e.g. ``skorch.callbacks.Checkpoint``.
     accelerator : accelerate.Accelerator or None, default=None
@@ -266,8 +252,8 @@ class SetFingerprintEncoder(
         ``"auto"``: in patch mode (the mode for real-world images, which are
         re-encoded), ``RandomPostProcessing(resize_scale=None)`` (JPEG
         quality 50-100, blur and noise, each with probability 1/2); with
-        whole images, none, as in the paper (whose tables the model zoo
-        benchmarks reproduce).  None never augments.  Called as ``augmentation(images, rng)`` with the images of one bag,
+        whole images, none, as in the paper.  None never augments.  Called
+        as ``augmentation(images, rng)`` with the images of one bag,
         an array of shape ``(bag_size, H, W, C)`` (uint8; float32 in [0, 1]
         for floating input), and a ``numpy.random.Generator`` seeded from
         ``random_state``, the epoch and the bag's place in it (so fits stay
@@ -296,6 +282,9 @@ class SetFingerprintEncoder(
         the patches in patch mode.  Outside patch mode ``transform`` requires
         images of this size (the fingerprint of a fully convolutional
         network with global pooling depends on the image size).
+    patch_size_ : tuple of int or None
+        The patch ``(height, width)`` used (``patch_size="auto"`` resolved
+        from the training images), or None for whole images.
     embedding_center_ : ndarray of shape (embedding_dim,)
         Subtracted from raw embeddings (zeros when ``scale_output=False``).
     embedding_scale_ : float
@@ -319,7 +308,7 @@ class SetFingerprintEncoder(
     ``L_source + w * L_group``, where ``L_group`` is the same loss with the
     group of each bag's source as its label: bags of other sources of the
     same group count as positives there.  It is an extension of the paper,
-    for model similarity (``benchmarks/results/lineage.md`` measures it).
+    for model similarity.
 
     No part of the training bags is held out silently for validation; pass
     your own split through cross-validation.
@@ -417,9 +406,7 @@ class SetFingerprintEncoder(
         "batch_size": [POSITIVE_INT],
         "temperature": [POSITIVE_FINITE],
         "group_weight": [Interval(Real, 0, None, closed="left")],
-        "image_size": "no_validation",  # check_image_size
-        "patch_size": "no_validation",  # check_patch_settings
-        "patches_per_image": [POSITIVE_INT],
+        **BagInputMixin._bag_input_constraints,
         "chunk_size": [POSITIVE_INT],
         "scale_output": ["boolean"],
         "num_workers": [NON_NEGATIVE_INT, StrOptions({"auto"})],
@@ -428,19 +415,10 @@ class SetFingerprintEncoder(
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
-        "callbacks": "no_validation",  # check_callbacks
+        "callbacks": "no_validation",  # check_callbacks, once per fit
         "accelerator": [HasMethods(["prepare"]), None],
         "augmentation": [callable, None, StrOptions({"auto"})],
     }
-
-    def _resolve_params(self):
-        """What the constraints cannot express; returns (channels, device, patch)."""
-        channels = check_int_tuple("channels", self.channels)
-        check_callbacks(self.callbacks, owner=type(self).__name__)
-        patch = check_patch_settings(
-            self.patch_size, self.patches_per_image, self.image_size
-        )
-        return channels, resolve_device(self.device), patch
 
     def _resolve_augmentation(self, patch):
         """The augmentation callable (or None) that ``augmentation`` stands for."""
@@ -508,83 +486,63 @@ class SetFingerprintEncoder(
         return self._fit(X, y, groups)
 
     def _fit(self, X, y, groups=None):
-        from skorch import NeuralNet
-        from skorch.callbacks import ProgressBar
+        """Fit, and return the fingerprints of the training bags."""
+        channels = check_int_tuple("channels", self.channels)
+        callbacks = check_callbacks(self.callbacks, owner=type(self).__name__)
+        device = resolve_device(self.device)
+        bags = self._validate_bags(X, reset=True)
+        data = _FitData.check(self, bags, y, groups)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if self.accelerator is not None:
+            device = str(self.accelerator.device)
+            # every process must draw the same bags and batches, for the
+            # accelerator to hand each process different ones
+            seed = _broadcast_seed(self.accelerator, seed)
+        self.device_ = device
+        sampler = self._batch_sampler(data, seed)
+        augmentation = self._resolve_augmentation(bags.patch)
+        if augmentation is not None or bags.patch is not None:
+            # a seed per bag and epoch (augmentation, random crops):
+            # deterministic in any DataLoader worker
+            sampler = SeededBatches(sampler, seed ^ 0xA06)
+        workers = _resolve_workers(self.num_workers, bags, len(sampler))
+        module = self._build_module(
+            bags.image_shape[2], channels, seed, self._resolve_front_end(bags)
+        )
+        self.net_ = self._make_net(module, data, sampler, callbacks, workers, seed)
+        # an interrupt (Ctrl-C) keeps the last weights, with a warning
+        fit_net(self, BagSpecDataset(
+            bags, augmentation=augmentation,
+            threads=decode_threads(bags) if workers == 0 else 1,
+        ))
+        if self.accelerator is not None:
+            _average_buffers(self._module, self.accelerator)
+        return self._finish_fit(data)
 
-        channels, device, patch = self._resolve_params()
-        bags = check_bags(X, image_size=self.image_size, patch=patch)
-        y = check_bag_labels(y, bags.n_bags)
-        classes, y_idx = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError(
-                f"SetFingerprintEncoder needs bags of at least 2 sources to "
-                f"contrast, got 1 class ({classes.tolist()[0]!r})."
-            )
-        source_groups = check_source_groups(groups, y_idx, classes)
+    def _batch_sampler(self, data, seed):
+        """The P x K sampler of the training bags of every epoch."""
         if self.batch_size < 4:
             warnings.warn(
                 f"batch_size={self.batch_size} is smaller than the smallest batch "
                 "of the P x K sampler (2 sources x 2 bags, so that every bag has "
                 "a positive and a negative); batches of 4 bags are used.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        counts = np.bincount(y_idx, minlength=classes.size)
-        k = bags.bag_size if self.bag_size is None else int(self.bag_size)
-        # None and "auto" keep the given number of bags of each source
-        # ("auto" regroups their images every epoch); an int draws that many
-        drawn = isinstance(self.n_bags_per_model, Integral)
-        if not drawn and k > bags.bag_size:
-            raise ValueError(
-                f"bag_size={k} is larger than the given bags ({bags.bag_size} "
-                "images). Lower bag_size, give larger bags, or set "
-                "n_bags_per_model to an int to draw bags from each source's "
-                "pooled images."
-            )
-        if drawn:
-            pooled = counts.min() * bags.bag_size
-            if k > pooled:
-                raise ValueError(
-                    f"bag_size={k} is larger than the {pooled} images of the "
-                    f"smallest source ({classes.tolist()[counts.argmin()]!r}); lower bag_size."
-                )
-        elif k == bags.bag_size and (counts < 2).any():
-            warnings.warn(
-                f"Source {classes.tolist()[(counts < 2).argmax()]!r} has a single training "
-                "bag: it serves as a negative only, with no positive pair to "
-                "attract. Give at least 2 bags per source.",
-                UserWarning,
-                stacklevel=3,
-            )
+        per_source = (
+            data.counts if self.n_bags_per_model == "auto" else self.n_bags_per_model
+        )
+        planner = EpochBagPlanner(data.bags.bag_size, data.y_idx, data.k, per_source)
+        return PKBatchSampler(planner, self.batch_size, np.random.RandomState(seed ^ 0x5EED))
 
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+    def _make_net(self, module, data, sampler, callbacks, workers, seed):
+        """The skorch net that trains ``module`` on the batches of ``sampler``."""
+        from skorch import NeuralNet
+
         accelerator = self.accelerator
-        if accelerator is not None:
-            device = str(accelerator.device)
-            # every process must draw the same bags and batches, for the
-            # accelerator to hand each process different ones
-            seed = _broadcast_seed(accelerator, seed)
-        self.device_ = device
-        module = self._build_module(bags.image_shape[2], channels, seed,
-                                    self._resolve_front_end(bags))
-        planner = EpochBagPlanner(
-            bags.bag_size, y_idx, k,
-            counts if self.n_bags_per_model == "auto" else self.n_bags_per_model,
-        )
-        sampler = PKBatchSampler(
-            planner, self.batch_size, np.random.RandomState(seed ^ 0x5EED)
-        )
-        augmentation = self._resolve_augmentation(patch)
-        if augmentation is not None or patch is not None:
-            # a seed per bag and epoch (augmentation, random crops):
-            # deterministic in any DataLoader worker
-            sampler = SeededBatches(sampler, seed ^ 0xA06)
-        callbacks = check_callbacks(self.callbacks, owner=type(self).__name__)
         if self.verbose and (accelerator is None or accelerator.is_main_process):
-            callbacks.append(ProgressBar())
-        workers = _resolve_workers(self.num_workers, bags, len(sampler))
-        net_class, net_kwargs = NeuralNet, {"device": device}
+            callbacks.append(_step_progress_bar())
+        net_class, net_kwargs = NeuralNet, {"device": self.device_}
         if accelerator is not None:
             net_class = _accelerated_net_class()
             net_kwargs = {
@@ -595,11 +553,12 @@ class SetFingerprintEncoder(
                 "callbacks__print_log__sink": "auto" if self.verbose else print,
             }
             sampler = _VariableSizeBatches(sampler)
-        self.net_ = net_class(
+        groups = data.source_groups
+        return net_class(
             module=module,
             criterion=functools.partial(
                 SetContrastiveLoss, temperature=float(self.temperature),
-                source_groups=None if source_groups is None else source_groups[1],
+                source_groups=None if groups is None else groups[1],
                 group_weight=float(self.group_weight),
             ),
             optimizer=torch.optim.Adam,
@@ -616,7 +575,7 @@ class SetFingerprintEncoder(
             # a private generator: the DataLoader would draw its worker seed
             # from the global torch RNG otherwise
             iterator_train__generator=torch.Generator().manual_seed(seed),
-            iterator_train__pin_memory=str(device).startswith("cuda"),
+            iterator_train__pin_memory=str(self.device_).startswith("cuda"),
             iterator_train__persistent_workers=workers > 0,
             train_split=None,
             callbacks=callbacks or None,
@@ -624,27 +583,16 @@ class SetFingerprintEncoder(
             verbose=int(self.verbose),
             **net_kwargs,
         )
-        # an interrupt (Ctrl-C) keeps the last weights, with a warning
-        dataset = BagSpecDataset(
-            bags, augmentation=augmentation,
-            threads=decode_threads(bags) if workers == 0 else 1,
-        )
-        fit_net(self, dataset)
-        if accelerator is not None:
-            _average_buffers(self._module, accelerator)
-        self.classes_ = classes
-        if bags.is_scalar:
-            self.n_features_in_ = bags.bag_size
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        self.input_shape_ = bags.image_shape
-        if source_groups is not None:
-            self.source_groups_ = source_groups[0]
+
+    def _finish_fit(self, data):
+        """Fitted attributes after training; the training fingerprints."""
+        self.classes_ = data.classes
+        if data.source_groups is not None:
+            self.source_groups_ = data.source_groups[0]
         elif hasattr(self, "source_groups_"):
             del self.source_groups_
         self._n_features_out = int(self.embedding_dim)
-
-        raw = self._encode(bags, k)
+        raw = self._encode(data.bags, data.k)
         if not np.isfinite(raw).all():
             raise RuntimeError(
                 "Training diverged: the embeddings contain NaN or infinity. Lower "
@@ -660,7 +608,7 @@ class SetFingerprintEncoder(
         self.embedding_center_ = center.astype(np.float32)
         self.embedding_scale_ = scale
         Z = self._scale(raw)
-        self.fingerprints_ = model_fingerprints(Z, y_idx)[1].astype(np.float32)
+        self.fingerprints_ = model_fingerprints(Z, data.y_idx)[1].astype(np.float32)
         return Z
 
     def _resolve_front_end(self, bags):
@@ -771,7 +719,7 @@ class SetFingerprintEncoder(
             np.float32
         )
 
-    def transform(self, X):
+    def transform(self, X, *, whole_bags=False):
         """Fingerprint each bag.
 
         Parameters
@@ -781,7 +729,12 @@ class SetFingerprintEncoder(
             of channels seen in ``fit`` and, outside patch mode, its image
             size.  Bags may hold a different number of images than in
             ``fit``; in patch mode images may have any size of at least
-            ``patch_size``.
+            ``patch_size_``.
+        whole_bags : bool, default=False
+            Pool every image of each bag, whatever ``bag_size`` (e.g. to
+            fingerprint a query bag of any size).  By default a bag of more
+            than ``bag_size`` images is fingerprinted from its first
+            ``bag_size`` images.
 
         Returns
         -------
@@ -789,36 +742,8 @@ class SetFingerprintEncoder(
             The fingerprints.
         """
         check_is_fitted(self, ("net_", "fingerprints_"))
-        _, _, patch = self._resolve_params()
-        bags = check_bags(X, image_size=self.image_size, patch=patch)
-        if bags.is_scalar != (hasattr(self, "n_features_in_")):
-            kind = "scalar items (2D input)" if bags.is_scalar else "images"
-            raise ValueError(
-                f"X holds bags of {kind}, unlike the bags seen in fit; pass bags "
-                "of the same kind."
-            )
-        expected = self._module.in_channels
-        if bags.image_shape[2] != expected:
-            raise ValueError(
-                f"X has images with {bags.image_shape[2]} channel(s), but the "
-                f"encoder was fitted on images with {expected}."
-            )
-        fitted_shape = getattr(self, "input_shape_", bags.image_shape)
-        if not bags.is_scalar and bags.image_shape[:2] != tuple(fitted_shape[:2]):
-            raise ValueError(
-                f"X has images of size {bags.image_shape[:2]}, but the encoder was "
-                f"fitted on images of size {tuple(fitted_shape[:2])}: outside patch "
-                "mode the fingerprints depend on the image size. Give images of "
-                "the training size, or fit with patch_size=... (patch mode) to "
-                "fingerprint images of any size."
-            )
-        if bags.is_scalar and bags.bag_size != self.n_features_in_:
-            raise ValueError(
-                f"X has {bags.bag_size} features, but SetFingerprintEncoder is "
-                f"expecting {self.n_features_in_} features as input (2D input is "
-                "read as bags of scalar items; their number is fixed at fit)."
-            )
-        k = bags.bag_size if self.bag_size is None else int(self.bag_size)
+        bags = self._validate_bags(X, reset=False)
+        k = bags.bag_size if whole_bags or self.bag_size is None else int(self.bag_size)
         return self._scale(self._encode(bags, k))
 
     # ------------------------------------------------------------- sklearn API
@@ -850,6 +775,83 @@ class SetFingerprintEncoder(
             if name != "self" and name not in state:
                 state[name] = self._PARAMS_OF_OLDER_MODELS.get(name, param.default)
         super().__setstate__(state)
+
+
+class _FitData:
+    """The checked training data of one fit: bags, sources and the bag size.
+
+    ``k`` is the number of images pooled per bag (``bag_size``, or the given
+    bags' when None); ``counts`` the given bags of each source;
+    ``source_groups`` what :func:`~skfingerprint._bags.check_source_groups`
+    returned.
+    """
+
+    def __init__(self, bags, classes, y_idx, source_groups, k):
+        self.bags = bags
+        self.classes = classes
+        self.y_idx = y_idx
+        self.source_groups = source_groups
+        self.k = k
+        self.counts = np.bincount(y_idx, minlength=classes.size)
+
+    @classmethod
+    def check(cls, encoder, bags, y, groups):
+        y = check_bag_labels(y, bags.n_bags)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                f"{type(encoder).__name__} needs bags of at least 2 sources to "
+                f"contrast, got 1 class ({classes.tolist()[0]!r})."
+            )
+        source_groups = check_source_groups(groups, y_idx, classes)
+        k = bags.bag_size if encoder.bag_size is None else int(encoder.bag_size)
+        data = cls(bags, classes, y_idx, source_groups, k)
+        data.check_bag_size(encoder.n_bags_per_model)
+        return data
+
+    def check_bag_size(self, n_bags_per_model):
+        """Refuse a ``bag_size`` the training bags cannot give; warn about lone bags."""
+        k, given, counts = self.k, self.bags.bag_size, self.counts
+        # None and "auto" keep the given number of bags of each source
+        # ("auto" regroups their images every epoch); an int draws that many
+        if not isinstance(n_bags_per_model, Integral):
+            if k > given:
+                raise ValueError(
+                    f"bag_size={k} is larger than the given bags ({given} "
+                    "images). Lower bag_size, give larger bags, or set "
+                    "n_bags_per_model to an int to draw bags from each source's "
+                    "pooled images."
+                )
+            if k == given and (counts < 2).any():
+                warnings.warn(
+                    f"Source {self.classes.tolist()[(counts < 2).argmax()]!r} has a "
+                    "single training bag: it serves as a negative only, with no "
+                    "positive pair to attract. Give at least 2 bags per source.",
+                    UserWarning,
+                    stacklevel=6,
+                )
+            return
+        pooled = counts.min() * given
+        if k > pooled:
+            raise ValueError(
+                f"bag_size={k} is larger than the {pooled} images of the smallest "
+                f"source ({self.classes.tolist()[counts.argmin()]!r}); lower bag_size."
+            )
+
+
+def _step_progress_bar():
+    """A skorch ``ProgressBar`` that counts the optimisation steps of each epoch.
+
+    skorch's own counts the items of the dataset (here: bags), not the
+    batches that the P x K sampler makes of them.
+    """
+    from skorch.callbacks import ProgressBar
+
+    class _StepProgressBar(ProgressBar):
+        def _get_batches_per_epoch(self, net, dataset_train, dataset_valid):
+            return len(net.iterator_train__batch_sampler)
+
+    return _StepProgressBar()
 
 
 def _broadcast_seed(accelerator, seed):
@@ -938,10 +940,7 @@ def _resolve_workers(num_workers, bags, n_items):
     ):
         return 0
     # With fewer than 4 cores worker processes take a core from the network
-    # and the decode threads of num_workers=0 do better (2-core CPU, 1024 px
-    # JPEG transform: 0.81 of the decode-only limit with threads, 0.79 with
-    # 2 workers; 256 px PNG 271 vs 157 images/s;
-    # benchmarks/results/speed_real_sizes.md).
+    # and the decode threads of num_workers=0 do better.
     return 0 if _available_cpus() < _AUTO_WORKERS_MIN_CPUS else 2
 
 

@@ -13,8 +13,8 @@ _RESIDUAL_GAIN = 4.0
 
 # On CPU phi runs over sub-chunks of about this many pixels (images x H x W):
 # the activations of one sub-chunk (16 channels of float32: 32 MiB) stay near
-# the caches, and a forward pass of 64x64 patches is 2-2.5x faster than in
-# chunks of 1024 (benchmarks/results/speed_real_sizes.md).  The split depends
+# the caches, which makes a forward pass of small patches faster than in
+# whole chunks.  The split depends
 # on the image size only (never on threads or workers), so CPU results stay
 # deterministic.
 _CPU_SUBCHUNK_PIXELS = 1 << 19

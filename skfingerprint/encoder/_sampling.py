@@ -85,7 +85,8 @@ class PKBatchSampler:
     holds ``P`` sources x ``K`` bags with ``K = max(2, batch_size // n_classes)``
     and ``P = max(2, batch_size // K)`` (at most ``n_classes``): every anchor
     has a positive and the batch holds negatives.  A new plan is drawn from
-    the planner at every epoch (every ``__iter__``).
+    the planner at every epoch (every ``__iter__``); ``len`` is the number
+    of batches of the coming epoch.
 
     Iterating yields lists of bag specs, used as indices of
     :class:`BagSpecDataset`.
@@ -95,6 +96,7 @@ class PKBatchSampler:
         self.planner = planner
         self.batch_size = int(batch_size)
         self.rng = random_state
+        self._drawn = None
 
     def _batches(self, specs):
         rng = self.rng
@@ -130,12 +132,22 @@ class PKBatchSampler:
             batches.append(batch)
         return batches
 
-    def __iter__(self):
-        specs = self.planner.plan(self.rng)
-        yield from self._batches(specs)
+    def _next_batches(self):
+        """The batches of the next epoch, drawn once (by ``len`` or ``iter``)."""
+        if self._drawn is None:
+            self._drawn = self._batches(self.planner.plan(self.rng))
+        return self._drawn
 
-    def __len__(self):  # an estimate: the number of batches varies slightly
-        return max(1, self.planner.n_planned // self.batch_size)
+    def __iter__(self):
+        batches = self._next_batches()
+        self._drawn = None
+        yield from batches
+
+    def __len__(self):
+        # the exact number of steps of the next epoch: its batches are drawn
+        # now, and the next iteration yields them (the draws follow the same
+        # sequence whether or not the length was asked for)
+        return len(self._next_batches())
 
 
 class SeededBatches:

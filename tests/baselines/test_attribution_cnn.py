@@ -88,5 +88,17 @@ def test_errors(small_bags):
         with pytest.raises(ValueError, match=match):
             AttributionCNN(**{**FAST, **bad}).fit(X[:4], y[:4])
     cnn = AttributionCNN(**FAST).fit(X[::4], y[::4])
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"fitted on images of size \(16, 16\)"):
         cnn.transform(X[:2, :, :8, :8])
+
+
+def test_callbacks_are_checked_once_per_fit(small_bags, monkeypatch):
+    from skfingerprint.baselines import _attribution_cnn
+
+    calls = []
+    check = _attribution_cnn.check_callbacks
+    monkeypatch.setattr(_attribution_cnn, "check_callbacks",
+                        lambda *a, **k: calls.append(1) or check(*a, **k))
+    X, y = small_bags
+    AttributionCNN(**{**FAST, "max_epochs": 1}).fit(X[::8], y[::8])
+    assert len(calls) == 1

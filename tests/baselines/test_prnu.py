@@ -84,7 +84,7 @@ def test_persistence_and_errors(small_bags, tmp_path):
     joblib.dump(est, tmp_path / "p.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "p.joblib").transform(X[:4]),
                                   est.transform(X[:4]))
-    with pytest.raises(ValueError, match="fitted on images of shape"):
+    with pytest.raises(ValueError, match=r"fitted on images of size \(16, 16\)"):
         est.transform(X[:2, :, :8, :8])
     with pytest.raises(ValueError, match="NaN"):
         est.transform(np.full((1, 2, 16, 16, 3), np.nan))

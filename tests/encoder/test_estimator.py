@@ -329,3 +329,46 @@ def test_normalised_residual_front_end_refuses_scalar_items():
     with pytest.raises(ValueError, match="bags of scalar items"):
         SetFingerprintEncoder(front_end="normalised_residual", max_epochs=1).fit(
             X, [0, 0, 0, 0, 1, 1, 1, 1])
+
+
+def test_bag_size_pools_that_many_images_and_whole_bags_pools_all(small_bags):
+    """One meaning: bag_size images per fingerprint, in fit and transform;
+    ``whole_bags=True`` pools every image of a bag without changing the model."""
+    X, y = small_bags
+    enc = SetFingerprintEncoder(bag_size=2, max_epochs=1, random_state=0).fit(X, y)
+    Z = enc.transform(X[:6])
+    np.testing.assert_array_equal(Z, enc.transform(X[:6, :2]))  # the first 2 images
+    whole = enc.transform(X[:6], whole_bags=True)
+    assert enc.bag_size == 2  # the model is not changed
+    assert not np.allclose(whole, Z)
+    enc.set_params(bag_size=None)
+    np.testing.assert_array_equal(whole, enc.transform(X[:6]))
+    enc.set_params(bag_size=2)
+    # bags smaller than bag_size are pooled whole either way
+    np.testing.assert_array_equal(enc.transform(X[:6, :1]),
+                                  enc.transform(X[:6, :1], whole_bags=True))
+
+
+def test_callbacks_are_checked_once_per_fit(small_bags, monkeypatch):
+    from skfingerprint.encoder import _estimator
+
+    calls = []
+    check = _estimator.check_callbacks
+    monkeypatch.setattr(_estimator, "check_callbacks",
+                        lambda *a, **k: calls.append(1) or check(*a, **k))
+    X, y = small_bags
+    SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X[:16], y[:16])
+    assert len(calls) == 1
+
+
+def test_the_progress_bar_counts_the_steps_of_an_epoch(small_bags, capsys):
+    """Issue 40: the bar counted the bags (72) of an epoch of 3-4 steps."""
+    import re
+
+    X, y = small_bags
+    enc = SetFingerprintEncoder(max_epochs=3, batch_size=16, verbose=1,
+                                random_state=0).fit(X, y)
+    err = capsys.readouterr().err
+    totals = {int(t) for t in re.findall(r"\d+/(\d+) \[", err)}
+    steps = {len(enc.net_.history[e, "batches"]) for e in range(3)}
+    assert totals == steps and len(X) not in totals  # steps, not bags

@@ -65,7 +65,8 @@ def test_per_source_counts_regroup_each_sources_images():
             assert sorted(images) == expected
     regrouped = [{frozenset(zip(s[1], s[2])) for s in specs if s[0] == 1} for specs in epochs]
     assert regrouped[0] != regrouped[1]  # new bags every epoch
-    assert len(PKBatchSampler(planner, 2, rng)) == len(y) // 2  # 6 bags, 3 steps
+    sampler = PKBatchSampler(planner, 2, rng)
+    assert len(sampler) == len(list(sampler))  # the steps of the epoch, exactly
     with pytest.raises(ValueError, match="one per source"):
         EpochBagPlanner(4, y, bag_size=4, n_bags_per_model=[2, 3])
 
@@ -75,3 +76,18 @@ def test_deterministic_given_seed():
     a = [[(s[0], tuple(s[2])) for s in b] for b in _batches(y, 6, 4, seed=3)]
     b = [[(s[0], tuple(s[2])) for s in b] for b in _batches(y, 6, 4, seed=3)]
     assert a == b
+
+
+def test_length_is_the_number_of_steps_of_every_epoch():
+    """``len`` counts the batches the coming epoch yields (the progress bar
+    shows it), and asking for it does not change the draws."""
+    y = np.repeat(np.arange(3), [7, 5, 9])
+    planner = EpochBagPlanner(4, y, bag_size=4, n_bags_per_model=np.bincount(y))
+    asked = PKBatchSampler(planner, 8, np.random.RandomState(0))
+    plain = PKBatchSampler(planner, 8, np.random.RandomState(0))
+    for _ in range(4):
+        n = len(asked)
+        batches = list(asked)
+        assert n == len(batches)
+        assert [[tuple(s[2]) for s in b] for b in batches] == [
+            [tuple(s[2]) for s in b] for b in plain]
