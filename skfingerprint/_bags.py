@@ -89,7 +89,7 @@ def _ragged_error(X, name):
     )
 
 
-def _as_array(X, name):
+def as_array(X, name):
     if isinstance(X, np.ndarray):
         return X
     if hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
@@ -110,7 +110,7 @@ def _as_array(X, name):
     )
 
 
-def _scan_numeric(arr, name, check_range):
+def scan_numeric(arr, name, check_range):
     """Check finiteness and value range chunk by chunk (memmap friendly)."""
     kind = arr.dtype.kind
     if kind in ("i", "u") and not check_range:
@@ -441,7 +441,7 @@ def _image_list(X, name):
                     f"{where} must be a numeric image of shape (H, W) or (H, W, C), "
                     f"got shape {image.shape} and dtype {image.dtype}."
                 )
-            _scan_numeric(image[None], where, check_range=True)
+            scan_numeric(image[None], where, check_range=True)
             c = 1 if image.ndim == 2 else image.shape[2]
             if channels is None:
                 channels = c
@@ -555,7 +555,7 @@ def _bag_array(X, name, min_bag_size):
             )
     except ImportError:  # pragma: no cover
         pass
-    arr = _as_array(X, name)
+    arr = as_array(X, name)
     if arr.ndim == 0 or arr.size == 0 and arr.ndim < 2:
         raise ValueError(f"{name} is empty; it must contain at least one bag.")
     if arr.ndim < 2:
@@ -685,7 +685,7 @@ def _numeric_bags(arr, name, image_size, patch):
             "mode crops images: give bags of images (n_bags, bag_size, H, W[, C]) "
             "or set patch_size=None."
         )
-    _scan_numeric(arr, name, check_range=not is_scalar)
+    scan_numeric(arr, name, check_range=not is_scalar)
     if is_scalar:
         if arr.dtype.kind in ("u", "i") and arr.dtype != np.uint8:
             arr = arr.astype(np.float32)
@@ -881,7 +881,7 @@ def make_bags(
     >>> X.shape, y.tolist()
     ((5, 2, 8, 8, 3), ['gan', 'gan', 'gan', 'real', 'real'])
     """
-    images = _as_array(images, "images")
+    images = as_array(images, "images")
     if images.ndim == 0 or images.shape[0] == 0:
         raise ValueError("images is empty; give at least one image per source.")
     paths = _is_pathlike_array(images)
@@ -902,7 +902,7 @@ def make_bags(
                 f"images has dtype {images.dtype}; use uint8 in [0, 255] or floats "
                 "in [0, 1]."
             )
-        _scan_numeric(images, "images", check_range=True)
+        scan_numeric(images, "images", check_range=True)
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-dimensional, got shape {labels.shape}.")

@@ -111,22 +111,17 @@ def _markdown_table(header, rows):
 
 def _one_fold(pipe, X, y, train, test, n_threads):
     """Fit a fresh Pipeline on one fold's training bags; score its test bags."""
-    import torch
     from sklearn.base import clone
 
+    from ._threads import torch_threads
     from .metrics import decorrelation_score, fingerprint_correlation_matrix
 
-    previous = torch.get_num_threads()
-    if n_threads is not None:
-        torch.set_num_threads(int(n_threads))
-    try:
+    with torch_threads(n_threads):
         t0 = time.perf_counter()
         fitted = clone(pipe).fit(X[train], y[train])
         seconds = time.perf_counter() - t0
         encoder = fitted.named_steps["fingerprint"]
         Z_test = encoder.transform(X[test])
-    finally:
-        torch.set_num_threads(previous)
     kw = {"fingerprints": encoder.fingerprints_, "labels": encoder.classes_}
     return {
         "accuracy": float(fitted.named_steps["classify"].score(Z_test, y[test])),

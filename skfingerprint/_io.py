@@ -123,7 +123,7 @@ def check_image_size(image_size, *, name="image_size"):
     return size
 
 
-def _unreadable(path, exc):
+def unreadable_error(path, exc):
     return ValueError(
         f"Cannot read image file {path!r}: it is not a readable image or is "
         f"truncated/corrupt ({type(exc).__name__}: {exc}). Remove or replace the "
@@ -256,7 +256,7 @@ def _check_png_stream(path, data):
         )
 
 
-def _read_header(path):
+def read_header(path):
     """Return ``(height, width, format)`` read from the header of ``path``."""
     from PIL import Image, UnidentifiedImageError
 
@@ -273,7 +273,7 @@ def _read_header(path):
         SyntaxError,
         ValueError,
     ) as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable_error(path, exc) from None
     _check_pixels(path, width, height)
     return int(height), int(width), fmt
 
@@ -311,7 +311,7 @@ def read_image_size(path):
     >>> read_image_size(p)
     (4, 5)
     """
-    height, width, _ = _read_header(path)
+    height, width, _ = read_header(path)
     return height, width
 
 
@@ -427,7 +427,7 @@ def read_image(path, *, mode="RGB", image_size=None):
         SyntaxError,
         ValueError,
     ) as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable_error(path, exc) from None
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if mode == "RGB" and arr.shape[2] == 1:

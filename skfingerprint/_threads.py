@@ -1,25 +1,48 @@
-"""Decoding image files in threads, overlapped with the network.
+"""Threads: torch's thread count for a block, and image decoding in threads.
 
 Pillow and NumPy release the GIL while they decode and copy pixels, so a few
 threads decode files in parallel with each other and with torch's own
 threads, without the start-up cost, memory and inter-process copies of
 DataLoader worker processes.  The items come back in order: the results do
-not depend on the number of threads.
+not depend on the number of threads.  (Measurements: docs/benchmarks.md,
+speed.)
 
-Measured on 2 CPU cores, bags of 1024 px JPEG files in patch mode
-(``benchmarks/results/speed_real_sizes.md``): ``transform`` went from 0.71
-(decoding in the calling thread) to 0.81 of the decode-only limit with 2
-threads reading up to two batches ahead.
+torch is imported when a function runs, not with this module, so that the
+command line's start-up does not pay for it.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
-
-import torch
+import contextlib
 
 from ._validation import available_cpus
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads, *, at_most=False):
+    """Run the block with ``n_threads`` torch CPU threads, restored afterwards.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Threads for the block; None leaves the count unchanged.
+    at_most : bool, default=False
+        Only lower the count: a block asked to use more threads than torch
+        has keeps the current count.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if n_threads is None or (at_most and n_threads >= before):
+        yield
+        return
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def decode_threads(bags):
@@ -30,6 +53,8 @@ def decode_threads(bags):
     cross-validation fold process, which runs torch on one thread) gave,
     and at most the CPUs usable.
     """
+    import torch
+
     if bags.kind != "paths":
         return 1
     return max(1, min(torch.get_num_threads(), available_cpus()))

@@ -34,11 +34,10 @@ LAYERS = [
     ["skfingerprint._embeddings"],
     ["skfingerprint.augment"],
     ["skfingerprint.metrics", "skfingerprint.datasets"],
-    ["skfingerprint.baselines"],
+    ["skfingerprint.baselines", "skfingerprint.encoder"],
     ["skfingerprint.classifiers"],
     ["skfingerprint.cluster"],
-    # the encoder imports model_fingerprints from cluster (its public path)
-    ["skfingerprint.encoder", "skfingerprint.visualization"],
+    ["skfingerprint.visualization"],
     ["skfingerprint._demo"],
     ["skfingerprint.cli"],
 ]

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from .._bags import _as_array, _scan_numeric
+from .._bags import as_array, scan_numeric
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos")
 _SUBSAMPLINGS = ("4:2:0", "4:2:2", "4:4:4")
@@ -46,7 +46,7 @@ def _check_images(images, name="images"):
     any leading axes are accepted and that the dtype must be kept (so other
     integer types are refused rather than converted).
     """
-    arr = _as_array(images, name)
+    arr = as_array(images, name)
     if arr.dtype.kind == "b" or arr.dtype.kind not in "uif" or (
         arr.dtype.kind in "ui" and arr.dtype != np.uint8
     ):
@@ -63,7 +63,7 @@ def _check_images(images, name="images"):
         )
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}).")
-    _scan_numeric(arr, name, check_range=arr.dtype.kind == "f")
+    scan_numeric(arr, name, check_range=arr.dtype.kind == "f")
     return arr
 
 

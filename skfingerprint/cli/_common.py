@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import tempfile
@@ -140,20 +139,6 @@ def folder_bags(root, *, image_size, bag_size, seed, layout="auto", reencode=Non
                                  reencode=reencode)
         X, y = make_bags(data.paths, data.labels, bag_size=bag_size, random_state=seed)
     return data, X, y
-
-
-@contextlib.contextmanager
-def torch_threads(n_threads):
-    """``torch.set_num_threads(n_threads)`` for the block (None: unchanged)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n_threads is not None:
-        torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class InterruptRecorder:

@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from ._common import InterruptRecorder, check_output_file, folder_bags, torch_threads
+from .._threads import torch_threads
+from ._common import InterruptRecorder, check_output_file, folder_bags
 from ._errors import PROG, CommandError, user_errors
 from ._output import safe
 from ._parser import (

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
 from .._io import IMAGE_EXTENSIONS as _IO_EXTENSIONS
-from .._io import _read_header, check_image_size, read_image
+from .._io import read_header, check_image_size, read_image
 
 _LAYOUTS = ("auto", "per_source", "genimage", "forensynths")
 _GENIMAGE_SPLITS = ("train", "val")
@@ -90,16 +90,10 @@ _LOADER_PARAMS = {
 
 
 def _check_families(families):
+    """``families`` as a dict (``_LOADER_PARAMS`` admits only mappings and None)."""
     if families is None:
         return None
-    if isinstance(families, Mapping):
-        return dict(families)
-    if hasattr(families, "keys") and hasattr(families, "__getitem__"):
-        return {key: families[key] for key in families.keys()}
-    raise TypeError(
-        "families must be a mapping from source name to family name, e.g. "
-        f"{{'stylegan2': 'gan', 'ddpm': 'diffusion'}}; got {type(families).__name__}."
-    )
+    return {key: families[key] for key in families.keys()}
 
 
 # --------------------------------------------------------------------------
@@ -397,7 +391,7 @@ def _scan(paths, *, on_error, verify):
     bad = []
     for i, path in enumerate(paths):
         try:
-            height, width, fmt = _read_header(path)
+            height, width, fmt = read_header(path)
             if verify:
                 read_image(path, mode="keep")
         except ValueError:

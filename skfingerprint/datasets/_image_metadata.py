@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from .._io import _read_header, _unreadable
+from .._io import read_header, unreadable_error
 
 __all__ = ["estimate_jpeg_quality"]
 
@@ -191,7 +191,7 @@ def _file_metadata(path):
     """The metadata of one file (headers only), or ValueError naming it."""
     from PIL import Image, JpegImagePlugin
 
-    height, width, fmt = _read_header(path)  # checks the file; names it in errors
+    height, width, fmt = read_header(path)  # checks the file; names it in errors
     rec = {"format": fmt or "unknown", "height": height, "width": width,
            "quality": None, "standard_tables": None, "subsampling": None,
            "progressive": None, "alpha": None}
@@ -222,7 +222,7 @@ def _file_metadata(path):
                 rec["lossy"] = False
             rec["alpha"] = _alpha(im)
     except _UNREADABLE as exc:
-        raise _unreadable(os.fspath(path), exc) from None
+        raise unreadable_error(os.fspath(path), exc) from None
     return rec
 
 

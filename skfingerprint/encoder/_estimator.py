@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import multiprocessing
@@ -32,10 +31,10 @@ from .._validation import (
     check_int_tuple,
     resolve_device,
 )
-from .._threads import decode_threads, read_ahead
+from .._threads import decode_threads, read_ahead, torch_threads
 from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
-from ..cluster import model_fingerprints
+from ..metrics import model_fingerprints
 from ._modules import DeepSet
 from ._sampling import (
     BagSpecDataset,
@@ -698,10 +697,10 @@ class SetFingerprintEncoder(
         # the workers decode on the CPUs the network's threads would use:
         # fewer torch threads meanwhile (inference is bit-identical for any
         # number of threads; training is not, so fit keeps them)
-        torch_threads = (
+        n_threads = (
             max(1, _available_cpus() - workers) if workers and not on_cuda else None
         )
-        with _torch_threads(torch_threads), torch.inference_mode():
+        with torch_threads(n_threads, at_most=True), torch.inference_mode():
             for (start, stop, batch_stop), tensor in loader:
                 if not pending:
                     first = start
@@ -942,20 +941,6 @@ def _resolve_workers(num_workers, bags, n_items):
     # With fewer than 4 cores worker processes take a core from the network
     # and the decode threads of num_workers=0 do better.
     return 0 if _available_cpus() < _AUTO_WORKERS_MIN_CPUS else 2
-
-
-@contextlib.contextmanager
-def _torch_threads(n):
-    """At most ``n`` torch threads inside the block (None: unchanged)."""
-    before = torch.get_num_threads()
-    if n is None or n >= before:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _worker_context(workers):

@@ -7,19 +7,17 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skfingerprint._threads import torch_threads
 from skfingerprint.baselines import AttributionCNN
 from skfingerprint.baselines._attribution_cnn import _expected_failed_checks
 from skfingerprint.classifiers import NearestFingerprintClassifier
 
 
-
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """Tiny convolutions: one thread is fastest, and far faster on a busy CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with torch_threads(1):
+        yield
 
 
 FAST = dict(feature_dim=16, channels=(8, 16), max_epochs=2, random_state=0)

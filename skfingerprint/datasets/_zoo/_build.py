@@ -4,13 +4,13 @@ finished job cached so that an interrupted build resumes."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import zlib
 
 import numpy as np
 
+from ..._threads import torch_threads
 from .._photos import random_crops
 from . import _cache
 from ._describe import describe
@@ -24,26 +24,6 @@ def sub_seed(seed, name):
     """A 32-bit seed for one part of the build, stable across registry edits."""
     ss = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())])
     return int(ss.generate_state(1)[0])
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Run torch on one thread (restored afterwards).
-
-    Every model is trained single-threaded, in this process or in a worker:
-    the images then depend on the seed only (not on the number of cores,
-    which changes the order of floating-point reductions), and a busy
-    machine does not stall on thread synchronisation.  Parallelism comes
-    from training several models at once (``n_jobs``).
-    """
-    import torch
-
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n_threads)
 
 
 def _state_to_numpy(module):
@@ -221,7 +201,11 @@ def run_job(job, sources, ctx, parent_state, progress=None):
     progress = progress or Progress()
     cfg, size, n = ctx["cfg"], ctx["image_size"], ctx["n_samples"]
     out = {"images": {}, "metadata": {}, "state": None}
-    with one_torch_thread(), torch.random.fork_rng(devices=[]), torch.enable_grad():
+    # One torch thread per model, in this process or in a worker: the images
+    # then depend on the seed only (not on the number of cores, which changes
+    # the order of floating-point reductions); parallelism comes from
+    # training several models at once (n_jobs).
+    with torch_threads(1), torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(sub_seed(ctx["seed"], job.name))
         t0 = time.perf_counter()
         model, res, out["state"] = _train(job, ctx, parent_state, progress)
