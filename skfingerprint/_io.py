@@ -123,6 +123,15 @@ def check_image_size(image_size, *, name="image_size"):
     return size
 
 
+def decode_errors():
+    """What Pillow raises on a file it cannot read (truncated, not an image,
+    a decompression bomb, a broken header); Pillow is imported on first use."""
+    from PIL import Image, UnidentifiedImageError
+
+    return (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
+            ValueError)
+
+
 def unreadable_error(path, exc):
     return ValueError(
         f"Cannot read image file {path!r}: it is not a readable image or is "
@@ -258,7 +267,7 @@ def _check_png_stream(path, data):
 
 def read_header(path):
     """Return ``(height, width, format)`` read from the header of ``path``."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     path = os.fspath(path)
     _check_is_file(path)
@@ -266,13 +275,7 @@ def read_header(path):
         with Image.open(path) as im:
             width, height = im.size
             fmt = (im.format or "").lower()
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        OSError,
-        SyntaxError,
-        ValueError,
-    ) as exc:
+    except decode_errors() as exc:
         raise unreadable_error(path, exc) from None
     _check_pixels(path, width, height)
     return int(height), int(width), fmt
@@ -400,7 +403,7 @@ def read_image(path, *, mode="RGB", image_size=None):
     >>> read_image(p, image_size=2).shape
     (2, 2, 3)
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     if mode not in ("RGB", "keep"):
         raise ValueError(f"mode must be 'RGB' or 'keep', got {mode!r}.")
@@ -420,13 +423,7 @@ def read_image(path, *, mode="RGB", image_size=None):
             arr = np.asarray(out)
     except _RefusedImage:
         raise
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        OSError,
-        SyntaxError,
-        ValueError,
-    ) as exc:
+    except decode_errors() as exc:
         raise unreadable_error(path, exc) from None
     if arr.ndim == 2:
         arr = arr[:, :, None]

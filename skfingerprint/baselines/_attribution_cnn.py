@@ -116,14 +116,7 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
         Learning rate of Adam.
     batch_size : int, default=64
         Images per optimisation step, and per forward pass in ``transform``.
-    image_size : int, (int, int) or None, default=None
-        For bags of image files: resize and centre-crop to this size.
-    patch_size : None, "auto", int or (int, int), default=None
-        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`
-        (``"auto"``: whole images when they all have one size of at most 64
-        pixels, else patches; the choice is ``patch_size_``).
-    patches_per_image : int, default=8
-        Crops per image in patch mode.
+    %(bag_input_parameters)s
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         Where the network runs; ``"auto"`` takes CUDA when available.
     random_state : int, RandomState instance or None, default=None

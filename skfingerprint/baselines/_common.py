@@ -100,6 +100,20 @@ class _BagImages:
         return self.as_model_input(items, self.bags.is_scalar)[0, patch], b
 
 
+#: The bag-input parameters as every baseline documents them; a subclass
+#: docstring holding ``%(bag_input_parameters)s`` gets them there.
+BAG_INPUT_PARAMETERS_DOC = """\
+    image_size : int, (int, int) or None, default=None
+        For bags of image files: resize and centre-crop to this size.
+    patch_size : None, "auto", int or (int, int), default=None
+        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`
+        (``"auto"``: whole images when they all have one size of at most 64
+        pixels, else patches; the choice is ``patch_size_``).
+    patches_per_image : int, default=8
+        Crops per image in patch mode.
+"""
+
+
 class _BagFeatureTransformer(
     BagInputMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -125,6 +139,13 @@ class _BagFeatureTransformer(
     ``transform`` is shared; ``_images(bags)`` gives the images one by one
     (for training on single images).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__ and "%(bag_input_parameters)s" in cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace(
+                "    %(bag_input_parameters)s\n", BAG_INPUT_PARAMETERS_DOC
+            )
 
     _parameter_constraints: dict = {
         **BagInputMixin._bag_input_constraints,

@@ -50,14 +50,7 @@ class PRNUFingerprint(_ResidualBagTransformer):
         artifacts (JPEG, colour filter array) but in generated images are
         often the periodic upsampling artifacts that identify the model;
         ``False`` keeps them (see Notes).
-    image_size : int, (int, int) or None, default=None
-        For bags of image files: resize and centre-crop to this size.
-    patch_size : None, "auto", int or (int, int), default=None
-        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`
-        (``"auto"``: whole images when they all have one size of at most 64
-        pixels, else patches; the choice is ``patch_size_``).
-    patches_per_image : int, default=8
-        Crops per image in patch mode.
+    %(bag_input_parameters)s
     batch_size : int, default=256
         Images processed at once; memory is bounded by a batch.
 

@@ -78,14 +78,7 @@ class SpectrumFingerprint(_ResidualBagTransformer):
         Centre and scale every feature by its mean and standard deviation
         over the training bags (as Frank et al. do before classifying):
         log-spectra of different frequencies have very different ranges.
-    image_size : int, (int, int) or None, default=None
-        For bags of image files: resize and centre-crop to this size.
-    patch_size : None, "auto", int or (int, int), default=None
-        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`
-        (``"auto"``: whole images when they all have one size of at most 64
-        pixels, else patches; the choice is ``patch_size_``).
-    patches_per_image : int, default=8
-        Crops per image in patch mode.
+    %(bag_input_parameters)s
     batch_size : int, default=256
         Images processed at once; memory is bounded by a batch.
 
