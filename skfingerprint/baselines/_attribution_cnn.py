@@ -136,14 +136,7 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
         The trained net; ``net_.history`` holds the loss per epoch.
     device_ : str
         The device the network ran on.
-    image_shape_ : tuple of int
-        ``(H, W, C)`` of the images seen in ``fit``.
-    n_features_in_ : int
-        Number of items per bag for 2D input (bags of scalar items); not set
-        for image bags.
-    patch_size_ : tuple of int or None
-        The patch ``(height, width)`` used (``patch_size="auto"`` resolved
-        from the training images), or None for whole images.
+    %(bag_input_attributes)s
 
     See Also
     --------
@@ -228,9 +221,7 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
-            Bags of images (uint8, or floats in [0, 1]), of image paths, or
-            of scalar items.
+        %(X_fit)s
         y : array-like of shape (n_bags,)
             Source of each bag.
 
@@ -300,9 +291,7 @@ class AttributionCNN(NetStateMixin, _BagFeatureTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
-            Bags of the image shape seen in ``fit``; bags may hold any number
-            of images.
+        %(X_transform)s
 
         Returns
         -------

@@ -10,6 +10,9 @@ every bag.
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -100,18 +103,51 @@ class _BagImages:
         return self.as_model_input(items, self.bags.is_scalar)[0, patch], b
 
 
-#: The bag-input parameters as every baseline documents them; a subclass
-#: docstring holding ``%(bag_input_parameters)s`` gets them there.
-BAG_INPUT_PARAMETERS_DOC = """\
-    image_size : int, (int, int) or None, default=None
-        For bags of image files: resize and centre-crop to this size.
-    patch_size : None, "auto", int or (int, int), default=None
-        Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`
-        (``"auto"``: whole images when they all have one size of at most 64
-        pixels, else patches; the choice is ``patch_size_``).
-    patches_per_image : int, default=8
-        Crops per image in patch mode.
-"""
+#: Docstring parts every baseline shares; a line ``%(name)s`` in a subclass's
+#: docstring or in one of its methods' docstrings is replaced by the part,
+#: indented like the line.
+DOC_PARTS = {
+    "bag_input_parameters": """\
+image_size : int, (int, int) or None, default=None
+    For bags of image files: resize and centre-crop to this size.
+patch_size : None, "auto", int or (int, int), default=None
+    Patch mode, as in :class:`~skfingerprint.SetFingerprintEncoder`
+    (``"auto"``: whole images when they all have one size of at most 64
+    pixels, else patches; the choice is ``patch_size_``).
+patches_per_image : int, default=8
+    Crops per image in patch mode.
+""",
+    "bag_input_attributes": """\
+image_shape_ : tuple of int
+    ``(H, W, C)`` of the images seen in ``fit``.
+n_features_in_ : int
+    Number of items per bag for 2D input (bags of scalar items); not set
+    for image bags.
+patch_size_ : tuple of int or None
+    The patch ``(height, width)`` used (``patch_size="auto"`` resolved
+    from the training images), or None for whole images.
+""",
+    "X_fit": """\
+X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+    Bags of images (uint8, or floats in [0, 1]), of image paths, or
+    of scalar items.
+""",
+    "X_transform": """\
+X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
+    Bags of the image shape seen in ``fit``; bags may hold any number
+    of images.
+""",
+}
+_DOC_PART_LINE = re.compile(r"^( *)%\((\w+)\)s\n", re.MULTILINE)
+
+
+def fill_doc_parts(doc):
+    """``doc`` with each ``%(name)s`` line replaced by ``DOC_PARTS[name]``."""
+    if not doc or "%(" not in doc:
+        return doc
+    return _DOC_PART_LINE.sub(
+        lambda m: textwrap.indent(DOC_PARTS[m.group(2)], m.group(1)), doc
+    )
 
 
 class _BagFeatureTransformer(
@@ -142,10 +178,11 @@ class _BagFeatureTransformer(
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.__doc__ and "%(bag_input_parameters)s" in cls.__doc__:
-            cls.__doc__ = cls.__doc__.replace(
-                "    %(bag_input_parameters)s\n", BAG_INPUT_PARAMETERS_DOC
-            )
+        cls.__doc__ = fill_doc_parts(cls.__doc__)
+        for value in vars(cls).values():
+            doc = getattr(value, "__doc__", None) if callable(value) else None
+            if doc and "%(" in doc:
+                value.__doc__ = fill_doc_parts(doc)
 
     _parameter_constraints: dict = {
         **BagInputMixin._bag_input_constraints,

@@ -92,14 +92,7 @@ class SpectrumFingerprint(_ResidualBagTransformer):
     scale_ : ndarray of shape (n_features_out,)
         Standard deviation of the training features (ones when
         ``standardize=False``; 1 where a feature is constant).
-    image_shape_ : tuple of int
-        ``(H, W, C)`` of the images seen in ``fit``.
-    n_features_in_ : int
-        Number of items per bag for 2D input (bags of scalar items); not set
-        for image bags.
-    patch_size_ : tuple of int or None
-        The patch ``(height, width)`` used (``patch_size="auto"`` resolved
-        from the training images), or None for whole images.
+    %(bag_input_attributes)s
 
     See Also
     --------
@@ -213,9 +206,7 @@ class SpectrumFingerprint(_ResidualBagTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
-            Bags of images (uint8, or floats in [0, 1]), of image paths, or
-            of scalar items.
+        %(X_fit)s
         y : None
             Ignored.
 
@@ -260,9 +251,7 @@ class SpectrumFingerprint(_ResidualBagTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_bags, bag_size, H, W[, C]) or (n_bags, bag_size)
-            Bags of the image shape seen in ``fit``; bags may hold any number
-            of images.
+        %(X_transform)s
 
         Returns
         -------

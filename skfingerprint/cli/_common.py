@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import threading
 import warnings
 
-from .._atomic import check_replaceable
+from .._atomic import check_replaceable, probe_writable
 from ._errors import PROG, CommandError, user_errors
 
 
@@ -52,9 +51,7 @@ def check_output_file(path, *, option="-o", force=False):
         raise CommandError(f"{option}: {exc}") from None
     target_folder = os.path.dirname(os.path.realpath(path))  # links are written through
     try:
-        fd, probe = tempfile.mkstemp(prefix=".skfingerprint-", dir=target_folder)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(target_folder)
     except OSError as exc:
         raise CommandError(
             f"cannot write {option} {path!r} into {target_folder!r} "

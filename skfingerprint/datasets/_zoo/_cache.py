@@ -9,13 +9,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
-from ..._atomic import atomic_open
+from ..._atomic import atomic_open, probe_writable
 from .._base import get_data_home
 
 
@@ -40,9 +39,7 @@ def check_writable(folder):
     """Refuse a read-only cache folder before anything is built."""
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as exc:
         raise PermissionError(
             f"the model zoo cache folder {folder!r} is not writable ({exc.strerror or exc}); "
