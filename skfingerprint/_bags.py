@@ -779,6 +779,26 @@ def check_bag_labels(y, n_bags, *, name="y"):
     return y
 
 
+def value_per_source(sources, values, *, what, items="items"):
+    """``{source: value}`` from the value of each item, one value per source.
+
+    ``sources`` and ``values`` run in parallel (one item each, e.g. a bag or
+    a file); the dict is in order of first appearance.  A source whose items
+    carry two different values is a ValueError naming the source, the two
+    values and ``what`` they are (e.g. ``"groups"``), and saying that all the
+    ``items`` (e.g. ``"bags"``) of a source must share one.
+    """
+    out = {}
+    for source, value in zip(sources, values):
+        if out.setdefault(source, value) != value:
+            raise ValueError(
+                f"The source {str(source)!r} has two {what} ({str(out[source])!r} and "
+                f"{str(value)!r}); all the {items} of a source must share one of the "
+                f"{what}."
+            )
+    return out
+
+
 def check_source_groups(groups, y_idx, classes):
     """Validate per-bag ``groups`` against the sources: one group per source.
 
@@ -789,19 +809,10 @@ def check_source_groups(groups, y_idx, classes):
         return None
     groups = check_bag_labels(groups, y_idx.shape[0], name="groups")
     names, g_idx = np.unique(groups, return_inverse=True)
-    per_source = np.full(classes.size, -1)
-    for c in range(classes.size):
-        found = np.unique(g_idx[y_idx == c])
-        if found.size > 1:
-            shown = ", ".join(repr(str(n)) for n in names[found][:4])
-            more = ", ..." if found.size > 4 else ""
-            raise ValueError(
-                f"Source {str(classes[c])!r} has bags in {found.size} groups "
-                f"({shown}{more}); groups name the group of each bag's source, so "
-                "all the bags of a source must share one group."
-            )
-        per_source[c] = found[0]
-    return names[per_source], per_source
+    per_source = value_per_source(classes[y_idx], names[g_idx], what="groups",
+                                  items="bags")
+    source_groups = np.array([per_source[c] for c in classes], dtype=names.dtype)
+    return source_groups, np.searchsorted(names, source_groups)
 
 
 def check_source_target(y, *, name="y"):

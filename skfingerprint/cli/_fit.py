@@ -206,20 +206,22 @@ def read_groups(path, sources):
     rows = [row for row in rows if any(row)]
     if rows and [c.lower() for c in rows[0]] == ["source", "group"]:
         rows = rows[1:]  # a header
+    from .._bags import value_per_source
+
     known = {str(s) for s in sources}
-    groups = {}
     for number, row in enumerate(rows, 1):
         if len(row) != 2 or not all(row):
             raise CommandError(f"{safe(path)}: line {number} is {','.join(row)!r}; each line "
                                "must be 'source,group'")
-        source, group = row
-        if source not in known:
+        if row[0] not in known:
             raise CommandError(
-                f"{safe(path)}: source {safe(source)} is not a folder of the data set "
+                f"{safe(path)}: source {safe(row[0])} is not a folder of the data set "
                 f"(its sources: {', '.join(safe(s) for s in sorted(known))})")
-        if groups.setdefault(source, group) != group:
-            raise CommandError(f"{safe(path)}: source {safe(source)} is given two groups, "
-                               f"{safe(groups[source])} and {safe(group)}")
+    try:
+        groups = value_per_source([r[0] for r in rows], [r[1] for r in rows], what="groups",
+                                  items="lines")
+    except ValueError as exc:
+        raise CommandError(f"{safe(path)}: {safe(str(exc))}") from None
     return {s: groups.get(s, s) for s in sorted(known)}
 
 

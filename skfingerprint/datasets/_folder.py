@@ -16,6 +16,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
+from .._bags import value_per_source
 from .._io import IMAGE_EXTENSIONS as _IO_EXTENSIONS
 from .._io import read_header, check_image_size, read_image
 
@@ -499,15 +500,11 @@ def _families_for(labels, families):
 
 def _families_from_column(labels, values, family_col):
     """Source -> family from a manifest column; one family per source."""
-    out = {}
-    for label, family in zip(labels, values):
-        family = str(family)
-        if out.setdefault(label, family) != family:
-            raise ValueError(
-                f"The source {label!r} has two families in the column {family_col!r} "
-                f"({out[label]!r} and {family!r}); give each source one family."
-            )
-    return out
+    try:
+        return value_per_source(labels, [str(v) for v in values], what="families",
+                                 items="files")
+    except ValueError as exc:
+        raise ValueError(f"In the manifest column {family_col!r}: {exc}") from None
 
 
 def _check_reencode(reencode):
