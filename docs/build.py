@@ -103,9 +103,24 @@ def _literal_blocks(text):
 _FENCE_RE = re.compile(r"(```[a-z]*\n.*?\n```)", re.S)
 
 
+_VERSION_RE = re.compile(
+    r"^( *)\.\. version(added|changed):: *(\S+)\n((?:\1 +\S.*(?:\n|$))*)", re.M
+)
+
+
+def _version_notes(text):
+    """``.. versionchanged:: X`` (and ``versionadded``) as an italic lead-in."""
+    def note(m):
+        indent, kind, version, body = m.groups()
+        words = " ".join(line.strip() for line in body.splitlines() if line.strip())
+        return f"{indent}*{kind.capitalize()} in version {version}:* {words}\n"
+
+    return _VERSION_RE.sub(note, text)
+
+
 def _prose(text):
     """Literal blocks fenced, roles converted outside the fences."""
-    parts = _FENCE_RE.split(_literal_blocks(text.strip("\n")))
+    parts = _FENCE_RE.split(_literal_blocks(_version_notes(text.strip("\n"))))
     return "".join(p if p.startswith("```") else _roles(p) for p in parts)
 
 
