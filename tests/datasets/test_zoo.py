@@ -9,6 +9,7 @@ fast; the real "small" preset build is marked slow.
 import copy
 import glob
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -540,7 +541,7 @@ def test_unwritable_cache_folder_refused_before_building(tiny, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(_build, "build", _no_build)
-    monkeypatch.setattr(_cache.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     with pytest.raises(PermissionError, match="not writable.*data_home"):
         make_model_zoo("tiny", random_state=0, verbose=False)
 
