@@ -17,8 +17,8 @@ Every audit runs with the defaults (99 permutations, alpha 0.01, margin
 0.05, 5 folds) and ``random_state`` = the set's index.  Also times the
 metadata reading of 5000 files.
 
-    python benchmarks/audit_false_alarms.py            # the full run
-    python benchmarks/audit_false_alarms.py --quick    # 5 sets per case
+    python -m benchmarks.audit_false_alarms            # the full run
+    python -m benchmarks.audit_false_alarms --quick    # 5 sets per case
 
 Writes benchmarks/results/audit_false_alarms.md/.json.
 """
@@ -26,16 +26,12 @@ Writes benchmarks/results/audit_false_alarms.md/.json.
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))  # run from a checkout, installed or not
-sys.path.insert(0, HERE)
-from _common import env_markdown, environment, write_results  # noqa: E402
+from benchmarks._common import env_markdown, environment, write_results
 
 SIZES = (16, 24, 32, 40, 48)
 
@@ -201,7 +197,7 @@ def main(argv=None):
     example = next((r["warnings"][0] for r in detections["format"] if r["warnings"]), "")
     md = (
         "# Confound audit: false alarms and detections\n\n"
-        "`python benchmarks/audit_false_alarms.py" + (" --quick" if args.quick else "")
+        "`python -m benchmarks.audit_false_alarms" + (" --quick" if args.quick else "")
         + "` (defaults of `audit_confounds`: 99 permutations, alpha 0.01, margin 0.05, "
         "5-fold CV). Images are random noise of 16-48 px (the audit reads metadata only, "
         "so the content does not matter). The machine was shared with other jobs: "

@@ -15,9 +15,9 @@ every 0.1 s during the pass, VmHWM, and the number of open file descriptors
 nothing (memory, descriptors, worker processes) should grow from one pass to
 the next.
 
-    python benchmarks/folder_load.py              # 100000 files (the full run)
-    python benchmarks/folder_load.py --quick      # 2000 files
-    python benchmarks/folder_load.py --n 20000 --dir /data/pngs --keep
+    python -m benchmarks.folder_load              # 100000 files (the full run)
+    python -m benchmarks.folder_load --quick      # 2000 files
+    python -m benchmarks.folder_load --n 20000 --dir /data/pngs --keep
 
 Writes benchmarks/results/folder_load.md/.json.
 """
@@ -26,17 +26,13 @@ import argparse
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import threading
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))  # run from a checkout, installed or not
-sys.path.insert(0, HERE)
-from _common import env_markdown, environment, write_results  # noqa: E402
+from benchmarks._common import env_markdown, environment, write_results
 
 SOURCES = ("a", "b", "c", "d")
 SHARD = 1000
@@ -163,6 +159,46 @@ class PeakSampler:
 
 
 # ---------------------------------------------------------------------- main
+def transform_passes(enc, X, repeats):
+    """``repeats`` transform passes: time, memory and descriptors around each;
+    returns ``(passes, outputs)``."""
+    passes, outputs = [], []
+    for r in range(repeats):
+        before = snapshot()
+        start = time.perf_counter()
+        with PeakSampler() as sampler:
+            Z = enc.transform(X)
+        wall = time.perf_counter() - start
+        time.sleep(0.5)  # let the DataLoader workers exit
+        after = snapshot()
+        outputs.append(Z)
+        passes.append({"pass": r + 1, "wall_s": wall,
+                       "images_per_s": X.size / wall, "before": before,
+                       "peak": dict(sampler.peak), "after": after})
+        print(f"pass {r + 1}: {wall:.1f} s ({X.size / wall:.0f} images/s); RSS "
+              f"{before['rss_total_mib']:.0f} -> peak {sampler.peak['rss_total_mib']:.0f}"
+              f" -> {after['rss_total_mib']:.0f} MiB; fds {before['open_fds']} -> "
+              f"{after['open_fds']}; children after {after['children']}", flush=True)
+    return passes, outputs
+
+
+def growth(passes, outputs):
+    """What grew from one pass to the next (a leak makes every pass end higher
+    than all before it; the allocator alone moves RSS up and down by some tens
+    of MiB)."""
+    first, last = passes[0], passes[-1]
+    after = [p["after"]["rss_total_mib"] for p in passes]
+    return {
+        "identical_outputs": all(np.array_equal(outputs[0], o) for o in outputs),
+        "rss_after_mib": after,
+        "rss_growth_mib": after[-1] - max(after[:-1]),
+        "peak_growth_mib": (last["peak"]["rss_total_mib"]
+                            - max(p["peak"]["rss_total_mib"] for p in passes[:-1])),
+        "fd_growth": last["after"]["open_fds"] - first["before"]["open_fds"],
+        "children_left": last["after"]["children"],
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="number of PNG files")
@@ -217,35 +253,9 @@ def main(argv=None):
         enc.fit(X[subset], y[subset])
         result["fit_s"] = time.perf_counter() - start
 
-        passes, outputs = [], []
-        for r in range(args.repeats):
-            before = snapshot()
-            start = time.perf_counter()
-            with PeakSampler() as sampler:
-                Z = enc.transform(X)
-            wall = time.perf_counter() - start
-            time.sleep(0.5)  # let the DataLoader workers exit
-            after = snapshot()
-            outputs.append(Z)
-            passes.append({"pass": r + 1, "wall_s": wall,
-                           "images_per_s": X.size / wall, "before": before,
-                           "peak": dict(sampler.peak), "after": after})
-            print(f"pass {r + 1}: {wall:.1f} s ({X.size / wall:.0f} images/s); RSS "
-                  f"{before['rss_total_mib']:.0f} -> peak {sampler.peak['rss_total_mib']:.0f}"
-                  f" -> {after['rss_total_mib']:.0f} MiB; fds {before['open_fds']} -> "
-                  f"{after['open_fds']}; children after {after['children']}", flush=True)
+        passes, outputs = transform_passes(enc, X, args.repeats)
         result["passes"] = passes
-        result["identical_outputs"] = all(np.array_equal(outputs[0], o) for o in outputs)
-        first, last = passes[0], passes[-1]
-        # a leak makes every pass end higher than all before it; the allocator
-        # alone moves RSS up and down by some tens of MiB
-        after = [p["after"]["rss_total_mib"] for p in passes]
-        result["rss_after_mib"] = after
-        result["rss_growth_mib"] = after[-1] - max(after[:-1])
-        result["peak_growth_mib"] = (last["peak"]["rss_total_mib"]
-                                     - max(p["peak"]["rss_total_mib"] for p in passes[:-1]))
-        result["fd_growth"] = last["after"]["open_fds"] - first["before"]["open_fds"]
-        result["children_left"] = last["after"]["children"]
+        result.update(growth(passes, outputs))
         result["paths_array_mib"] = X.nbytes / MiB
         result["output_mib"] = outputs[0].nbytes / MiB
     finally:
@@ -266,7 +276,7 @@ def markdown(r):
         f"Mode: **{r['mode']}** ({r['n_files']} PNG files of {r['image_size']}x"
         f"{r['image_size']}, {r['n_bags']} bags of {r['bag_size']} paths, "
         f"`num_workers={r['num_workers']}`). Produced by "
-        "`python benchmarks/folder_load.py" + (" --quick" if r["mode"] == "quick" else "")
+        "`python -m benchmarks.folder_load" + (" --quick" if r["mode"] == "quick" else "")
         + "`; the full run is 100000 files.",
         "",
         f"- writing the files: {_fmt(r['write_s'], 1)} s; `load_image_folder` (header "
