@@ -110,6 +110,19 @@ def zoo_subset(preset, n_per_source, seed=0):
     return zoo, zoo.images[keep], zoo.labels[keep]
 
 
+def halves_per_source(labels, seed=0):
+    """``(train, test)`` indices: half of each source's items, drawn at random
+    (``RandomState(seed)``), to train, the other half (one more when odd) to test."""
+    labels = np.asarray(labels)
+    rng = np.random.RandomState(seed)
+    train, test = [], []
+    for s in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == s))
+        train.append(idx[: idx.size // 2])
+        test.append(idx[idx.size // 2 :])
+    return np.concatenate(train), np.concatenate(test)
+
+
 def stratified_halves(y, seed=0):
     """``(train, test)`` indices: one stratified 50/50 split of the bags ``y``."""
     from sklearn.model_selection import train_test_split
