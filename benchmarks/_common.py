@@ -123,6 +123,16 @@ def halves_per_source(labels, seed=0):
     return np.concatenate(train), np.concatenate(test)
 
 
+def zoo_bags(preset, n_per_source, bag_size, seed=0):
+    """``(zoo, X, y)``: disjoint bags of ``bag_size`` of the first
+    ``n_per_source`` images of every source of the zoo."""
+    from skfingerprint import make_bags
+
+    zoo, images, labels = zoo_subset(preset, n_per_source, seed)
+    X, y = make_bags(images, labels, bag_size=bag_size, random_state=seed)
+    return zoo, X, y
+
+
 def stratified_halves(y, seed=0):
     """``(train, test)`` indices: one stratified 50/50 split of the bags ``y``."""
     from sklearn.model_selection import train_test_split

@@ -43,22 +43,13 @@ import numpy as np
 
 from benchmarks._common import (
     closed_set, env_markdown, environment, epochs_kw, paper_mlp, stratified_halves,
-    write_results, zoo_subset)
+    write_results, zoo_bags)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=400, bag_size=10, epochs=None,
             enroll_bags=(1, 2, 5, 10), enroll_repeats=5)
 QUICK = dict(preset="small", images_per_source=200, bag_size=10, epochs=3,
              enroll_bags=(1, 2, 5, 10), enroll_repeats=5)
-
-
-def load_bags(cfg):
-    """Disjoint bags of the first ``images_per_source`` images of every source."""
-    from skfingerprint import make_bags
-
-    zoo, images, labels = zoo_subset(cfg["preset"], cfg["images_per_source"], SEED)
-    X, y = make_bags(images, labels, bag_size=cfg["bag_size"], random_state=SEED)
-    return zoo, X, y
 
 
 def held_out_calibration(nfc, Z_te, y_te, unknown, s):
@@ -250,7 +241,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     t_all = time.perf_counter()
-    zoo, X, y = load_bags(cfg)
+    zoo, X, y = zoo_bags(cfg["preset"], cfg["images_per_source"], cfg["bag_size"], SEED)
     sources = zoo.sources if args.sources is None else args.sources.split(",")
     unknown_sources = sorted(set(sources) - set(zoo.sources))
     if unknown_sources:

@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from benchmarks._common import env_markdown, environment, write_results
+from benchmarks._common import env_markdown, environment, status_mib, write_results
 
 SOURCES = ("a", "b", "c", "d")
 SHARD = 1000
@@ -71,16 +71,10 @@ def write_pngs(root, n, image_size, seed):
 
 
 # -------------------------------------------------------------------- memory
-def _status_kib(field, pid="self"):
-    """A field of /proc/<pid>/status (VmRSS, VmHWM), in KiB; None if missing."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+def _mib(field, pid="self"):
+    """A field of /proc/<pid>/status (VmRSS, VmHWM) in MiB; 0 if missing."""
+    value = status_mib(field, pid)
+    return 0.0 if value != value else value  # nan: the process is gone
 
 
 def _children_pids():
@@ -116,15 +110,15 @@ def _pss_kib(pid):
 def snapshot():
     """Memory (MiB) of this process and its children, open fds, children."""
     kids = _children_pids()
-    rss_self = _status_kib("VmRSS") or 0
-    rss_kids = sum(_status_kib("VmRSS", p) or 0 for p in kids)
+    rss_self = _mib("VmRSS")
+    rss_kids = sum(_mib("VmRSS", p) for p in kids)
     pss = [_pss_kib("self")] + [_pss_kib(p) for p in kids]
     return {
-        "rss_self_mib": rss_self / 1024,
-        "rss_children_mib": rss_kids / 1024,
-        "rss_total_mib": (rss_self + rss_kids) / 1024,
+        "rss_self_mib": rss_self,
+        "rss_children_mib": rss_kids,
+        "rss_total_mib": rss_self + rss_kids,
         "pss_total_mib": None if None in pss else sum(pss) / 1024,
-        "vmhwm_self_mib": (_status_kib("VmHWM") or 0) / 1024,
+        "vmhwm_self_mib": _mib("VmHWM"),
         "maxrss_children_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "open_fds": len(os.listdir("/proc/self/fd")),
         "children": len(kids),

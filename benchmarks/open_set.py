@@ -79,7 +79,7 @@ def synthetic_zoo(preset, n_per_source, seed):
     return zoo, zoo.images, zoo.labels
 
 
-def load_bags(cfg, bag_size, n_train_max, zoo_loader=zoo_subset):
+def load_test_and_pool(cfg, bag_size, n_train_max, zoo_loader=zoo_subset):
     """Disjoint bags of every source: ``n_test`` test bags then the training pool."""
     from skfingerprint import make_bags
 
@@ -392,7 +392,8 @@ def main(argv=None, zoo_loader=zoo_subset):
         with open(path) as fh:
             runs = json.load(fh).get("runs", {})
     for bag_size in cfg["bag_sizes"]:
-        zoo, X, y, test, pool = load_bags(cfg, bag_size, max(cfg["n_train"]), zoo_loader)
+        zoo, X, y, test, pool = load_test_and_pool(cfg, bag_size, max(cfg["n_train"]),
+                                                      zoo_loader)
         units = _units(parser, args, zoo)
         desc = _description(args, cfg, zoo)
         for n_train in cfg["n_train"]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmarks._common import (
     encoder, env_markdown, environment, epochs_kw, paper_mlp, stratified_halves,
-    write_results, zoo_subset)
+    write_results, zoo_bags)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=500, bag_size=10, epochs=None)
@@ -40,15 +40,6 @@ CONDITIONS = {
     "resize x0.5": ("resize", 0.5),
     "blur sigma=1": ("blur", 1.0),
 }
-
-
-def load_bags(cfg):
-    """Disjoint bags of the first ``images_per_source`` images of every source."""
-    from skfingerprint import make_bags
-
-    zoo, images, labels = zoo_subset(cfg["preset"], cfg["images_per_source"], SEED)
-    X, y = make_bags(images, labels, bag_size=cfg["bag_size"], random_state=SEED)
-    return zoo, X, y
 
 
 def make_methods(cfg, skip_cnn=False):
@@ -159,7 +150,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     t_all = time.perf_counter()
-    zoo, X, y = load_bags(cfg)
+    zoo, X, y = zoo_bags(cfg["preset"], cfg["images_per_source"], cfg["bag_size"], SEED)
     train, test = stratified_halves(y, SEED)
     X_cond, perturb_s = post_processed(X[test])
     results = {}

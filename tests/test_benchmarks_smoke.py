@@ -62,6 +62,40 @@ def test_encoder_factory_keeps_the_defaults_but_what_is_asked():
     assert _common.encoder(2, max_epochs=5).max_epochs == 5  # an explicit value wins
 
 
+def _benchmark_modules():
+    import pkgutil
+
+    import benchmarks
+    import benchmarks.speed
+
+    return [m.name for pkg in (benchmarks, benchmarks.speed)
+            for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")
+            if not m.ispkg and not m.name.rsplit(".", 1)[1].startswith("_")]
+
+
+def test_every_benchmark_is_a_module_of_the_package():
+    """``python -m benchmarks.NAME``: no ``sys.path`` edits, no imports from the
+    tests, no private names of another benchmark, and a ``main``."""
+    import ast
+    import importlib
+    import inspect
+
+    names = _benchmark_modules()
+    assert "benchmarks.paper_tables" in names and "benchmarks.speed.gpu" in names
+    shared = {"benchmarks._common", "benchmarks._crafted_model_files"}
+    for name in names:
+        module = importlib.import_module(name)
+        assert callable(module.main), name
+        source = inspect.getsource(module)
+        assert "sys.path" not in source, name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("tests"), name
+                if node.module.startswith("benchmarks") and node.module not in shared:
+                    private = [a.name for a in node.names if a.name.startswith("_")]
+                    assert not private, (name, node.module, private)
+
+
 # --------------------------------------------------------------- paper tables
 @pytest.fixture
 def paper_tables(monkeypatch, tmp_path, one_thread):
