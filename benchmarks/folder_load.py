@@ -19,7 +19,7 @@ the next.
     python -m benchmarks.folder_load --quick      # 2000 files
     python -m benchmarks.folder_load --n 20000 --dir /data/pngs --keep
 
-Writes benchmarks/results/folder_load.md/.json.
+Writes benchmarks/results/folder_load[_quick].md/.json.
 """
 
 import argparse
@@ -255,7 +255,8 @@ def main(argv=None):
     finally:
         if made_root and not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    write_results("folder_load", markdown(result), result)
+    # a quick run must not replace the table of the full run
+    write_results("folder_load" + ("_quick" if args.quick else ""), markdown(result), result)
     return result
 
 
