@@ -1,10 +1,19 @@
-"""Shared helpers of the benchmark scripts: environment record and output."""
+"""Shared helpers of the benchmarks: environment record, output, data, formatting.
+
+Each concept is written once here: the record of the machine, where results
+go (``benchmarks/results``, or ``$SKFINGERPRINT_BENCHMARK_RESULTS``), the zoo
+and its train/test splits, the encoder and the paper's MLP, and the
+formatting of spreads (``mean ± sd``) and of accuracy intervals (Wilson).
+"""
 
 import json
+import math
 import os
 import platform
 import sys
 import time
+
+import numpy as np
 
 
 def environment():
@@ -53,6 +62,7 @@ def write_results(name, markdown, payload):
 
 
 def env_markdown(env):
+    """The markdown lines of an :func:`environment` record."""
     v = env["versions"]
     return (
         f"- machine: {env['platform']}, {env['cpu_count']} CPU(s), "
@@ -62,20 +72,95 @@ def env_markdown(env):
     )
 
 
+# ------------------------------------------------------------------ data
+def load_zoo(preset, seed=0):
+    """``make_model_zoo(preset, random_state=seed)`` (built once, then cached)."""
+    from skfingerprint.datasets import make_model_zoo
+
+    return make_model_zoo(preset, random_state=seed)
+
+
+def first_per_source(labels, n, sources=None):
+    """Indices of the first ``n`` items of each source, source after source.
+
+    ``sources``: their order (default: sorted, ``np.unique(labels)``); ``n``
+    None keeps every item.  The zoo's images of a source are already in
+    random order, so the first ``n`` are a random draw.
+    """
+    labels = np.asarray(labels)
+    sources = np.unique(labels) if sources is None else sources
+    return np.concatenate([np.flatnonzero(labels == s)[:n] for s in sources])
+
+
+def first_per_source_mask(labels, n):
+    """Boolean mask of the first ``n`` items of each source (the training part)."""
+    mask = np.zeros(len(labels), bool)
+    mask[first_per_source(labels, n)] = True
+    return mask
+
+
 def zoo_subset(preset, n_per_source, seed=0):
     """The zoo and the first ``n_per_source`` images of each of its sources.
 
     Returns ``(zoo, images, labels)``, sources in the zoo's order; the images
     of a source are already in random order.
     """
-    import numpy as np
-
-    from skfingerprint.datasets import make_model_zoo
-
-    zoo = make_model_zoo(preset, random_state=seed)
-    keep = np.concatenate([np.flatnonzero(zoo.labels == s)[:n_per_source]
-                           for s in zoo.sources])
+    zoo = load_zoo(preset, seed)
+    keep = first_per_source(zoo.labels, n_per_source, zoo.sources)
     return zoo, zoo.images[keep], zoo.labels[keep]
+
+
+def halves_per_source(labels, seed=0):
+    """``(train, test)`` indices: half of each source's items, drawn at random
+    (``RandomState(seed)``), to train, the other half (one more when odd) to test."""
+    labels = np.asarray(labels)
+    rng = np.random.RandomState(seed)
+    train, test = [], []
+    for s in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == s))
+        train.append(idx[: idx.size // 2])
+        test.append(idx[idx.size // 2 :])
+    return np.concatenate(train), np.concatenate(test)
+
+
+def zoo_bags(preset, n_per_source, bag_size, seed=0):
+    """``(zoo, X, y)``: disjoint bags of ``bag_size`` of the first
+    ``n_per_source`` images of every source of the zoo."""
+    from skfingerprint import make_bags
+
+    zoo, images, labels = zoo_subset(preset, n_per_source, seed)
+    X, y = make_bags(images, labels, bag_size=bag_size, random_state=seed)
+    return zoo, X, y
+
+
+def stratified_halves(y, seed=0):
+    """``(train, test)`` indices: one stratified 50/50 split of the bags ``y``."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(y)), test_size=0.5, stratify=y,
+                            random_state=seed)
+
+
+# ---------------------------------------------------------------- models
+def epochs_kw(epochs):
+    """``{"max_epochs": epochs}``, or nothing for None (the library's default)."""
+    return {} if epochs is None else {"max_epochs": epochs}
+
+
+def encoder(epochs=None, random_state=0, **params):
+    """A ``SetFingerprintEncoder`` with the library's defaults but ``params``,
+    ``random_state`` and ``epochs`` (None: the default number; a
+    ``max_epochs`` in ``params`` wins)."""
+    from skfingerprint import SetFingerprintEncoder
+
+    return SetFingerprintEncoder(random_state=random_state,
+                                 **{**epochs_kw(epochs), **params})
+
+
+def closed_set(clf, Z):
+    """The nearest source of every bag by a fitted ``NearestFingerprintClassifier``,
+    never 'unknown' (no rejection)."""
+    return clf.classes_[np.argmin(clf.source_distances(Z), axis=1)]
 
 
 def paper_mlp(seed=0):
@@ -89,10 +174,45 @@ def paper_mlp(seed=0):
         hidden_layer_sizes=(128, 64), max_iter=500, random_state=seed))
 
 
-def status_mib(field):
-    """A field of /proc/self/status (VmHWM, VmRSS, RssAnon, RssFile) in MiB; nan if absent."""
+# ------------------------------------------------------------ formatting
+def format_mean_sd(mean, sd=None, digits=3, *, bold_mean=False):
+    """``"mean ± sd"`` (the mean alone when ``sd`` is None), ``digits`` decimals."""
+    text = f"{mean:.{digits}f}"
+    if bold_mean:
+        text = f"**{text}**"
+    return text if sd is None else f"{text} ± {sd:.{digits}f}"
+
+
+def mean_sd(values, digits=3, *, bold_mean=False):
+    """``"mean ± sd"`` of ``values`` (population standard deviation, as
+    ``np.std``); the value alone when there is only one."""
+    values = np.asarray(values, float)
+    sd = float(values.std()) if values.size > 1 else None
+    return format_mean_sd(float(values.mean()), sd, digits, bold_mean=bold_mean)
+
+
+def wilson_interval(k, n, z=1.959964):
+    """Wilson score interval ``(low, high)`` of a proportion: ``k`` successes
+    in ``n`` trials (an accuracy over ``n`` test bags), 95% for the default
+    ``z``.  ``(nan, nan)`` when ``n`` is 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def format_wilson(k, n, digits=3):
+    """``"p [low, high]"``: the proportion ``k / n`` and its 95% Wilson interval."""
+    low, high = wilson_interval(k, n)
+    return f"{k / n:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def status_mib(field, pid="self"):
+    """A field of /proc/<pid>/status (VmHWM, VmRSS, RssAnon, RssFile) in MiB; nan if absent."""
     try:
-        with open("/proc/self/status") as fh:
+        with open(f"/proc/{pid}/status") as fh:
             for line in fh:
                 if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024

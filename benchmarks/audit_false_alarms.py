@@ -31,8 +31,8 @@ how large an edge real differences give.
 Every audit runs with the defaults (99 permutations, alpha 0.01, 5 folds)
 and ``random_state`` = the set's index.  Also times the metadata reading.
 
-    python benchmarks/audit_false_alarms.py            # the full run
-    python benchmarks/audit_false_alarms.py --quick    # a few small sets per case
+    python -m benchmarks.audit_false_alarms            # the full run
+    python -m benchmarks.audit_false_alarms --quick    # a few small sets per case
 
 Writes benchmarks/results/audit_false_alarms.md/.json (``_quick`` with --quick).
 """
@@ -40,16 +40,12 @@ Writes benchmarks/results/audit_false_alarms.md/.json (``_quick`` with --quick).
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))  # run from a checkout, installed or not
-sys.path.insert(0, HERE)
-from _common import env_markdown, environment, write_results  # noqa: E402
+from benchmarks._common import env_markdown, environment, write_results
 
 SIZES = (16, 24, 32, 40, 48)
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
@@ -308,7 +304,7 @@ def main(argv=None):
     examples = {k: (cases[k][0]["warnings"] or cases[k][0]["notes"] or ["-"])[0]
                 for k in ("format", "size", "alpha", "progressive", "opaque_alpha")
                 if cases[k]}
-    command = "python benchmarks/audit_false_alarms.py" + (" --quick" if args.quick else "")
+    command = "python -m benchmarks.audit_false_alarms" + (" --quick" if args.quick else "")
     md = (
         "# Confound audit: false alarms and detections\n\n"
         f"`{command}` (defaults of `audit_confounds`: 99 permutations, alpha 0.01, "

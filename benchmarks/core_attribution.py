@@ -7,7 +7,7 @@ scored by 10-fold stratified cross-validation, for DSF+ (bags of 16) and
 DSF- (``bag_size=1``: one image per bag, trained on every image of each
 source per epoch); plus the wall time of one encoder fit on all bags.
 
-    python benchmarks/core_attribution.py [--quick]
+    python -m benchmarks.core_attribution [--quick]
 
 Writes benchmarks/results/core_attribution.md and .json.
 """
@@ -15,12 +15,11 @@ Writes benchmarks/results/core_attribution.md and .json.
 import argparse
 import time
 
-import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 
-from _common import env_markdown, environment, write_results
+from benchmarks._common import env_markdown, environment, format_mean_sd, write_results
 from skfingerprint import SetFingerprintEncoder, make_bags
 from skfingerprint.datasets import make_fingerprinted_images
 
@@ -64,7 +63,7 @@ def main(argv=None):
         wall = time.perf_counter() - start
         rows.append((name, scores.mean(), scores.std(), wall / folds))
         payload[name] = {"scores": scores.tolist(), "seconds_per_fold": wall / folds}
-        print(f"{name}: {scores.mean():.3f} +/- {scores.std():.3f} "
+        print(f"{name}: {format_mean_sd(scores.mean(), scores.std())} "
               f"({wall / folds:.1f} s per fold)")
 
     md = [
@@ -78,8 +77,8 @@ def main(argv=None):
         "| method | accuracy (mean ± std) | seconds per fold (fit + predict) |",
         "|---|---|---|",
     ]
-    md += [f"| {n} | {m:.3f} ± {s:.3f} | {t:.1f} |" for n, m, s, t in rows]
-    md += ["", env_markdown(env), "Reproduce: `python benchmarks/core_attribution.py`\n"]
+    md += [f"| {n} | {format_mean_sd(m, s)} | {t:.1f} |" for n, m, s, t in rows]
+    md += ["", env_markdown(env), "Reproduce: `python -m benchmarks.core_attribution`\n"]
     suffix = ("_quick" if args.quick else "") + (
         "_" + args.only.replace("+", "plus").replace("-", "minus") if args.only else "")
     write_results("core_attribution" + suffix, "\n".join(md),

@@ -9,21 +9,21 @@ held-out zoo images (the other 464 per source): nearest-centroid accuracy
 per single image (bags of 1) and per bag of 10, and the decorrelation score
 of held-out bags of 10 against the training fingerprints.
 
-    python benchmarks/encoder_budget.py [--configs NAME ...]
+    python -m benchmarks.encoder_budget [--configs NAME ...]
 
 Writes benchmarks/results/encoder_budget.md and .json.
 """
 
 import argparse
+import json
 import os
 import time
 
-import numpy as np
 from sklearn.neighbors import NearestCentroid
 
-from _common import env_markdown, environment, write_results
+from benchmarks._common import (
+    env_markdown, environment, first_per_source_mask, load_zoo, results_dir, write_results)
 from skfingerprint import SetFingerprintEncoder, make_bags
-from skfingerprint.datasets import make_model_zoo
 from skfingerprint.metrics import decorrelation_score
 
 SEED = 0
@@ -35,20 +35,8 @@ CONFIGS = {
 }
 
 
-def split(zoo):
-    """First 1536 images of each source for training, the rest held out."""
-    train = np.zeros(len(zoo.labels), bool)
-    for s in np.unique(zoo.labels):
-        train[np.flatnonzero(zoo.labels == s)[:1536]] = True
-    return train
-
-
 def merge_previous(rows):
     """Keep the rows of settings not rerun now from the last results file."""
-    import json
-
-    from _common import results_dir
-
     path = os.path.join(results_dir(), "encoder_budget.json")
     if not os.path.exists(path):
         return rows
@@ -68,8 +56,8 @@ def main(argv=None):
     parser.add_argument("--defaults", action="store_true",
                         help="also run SetFingerprintEncoder() as shipped")
     args = parser.parse_args(argv)
-    zoo = make_model_zoo("default", random_state=SEED)
-    train = split(zoo)
+    zoo = load_zoo("default", SEED)
+    train = first_per_source_mask(zoo.labels, 1536)  # the rest is held out
     Xtr, ytr = make_bags(zoo.images[train], zoo.labels[train], bag_size=32,
                          random_state=SEED)
     X10, y10 = make_bags(zoo.images[~train], zoo.labels[~train], bag_size=10,
@@ -122,7 +110,7 @@ def main(argv=None):
             f"{'n/a' if load is None else f'{load:.1f}'} | {r['final_loss']:.3f} | "
             f"{r['accuracy_bag1']:.3f} | {r['accuracy_bag10']:.3f} | "
             f"{r['decorrelation_bag10']:.3f} |")
-    md += ["", env_markdown(env), "Reproduce: `python benchmarks/encoder_budget.py`\n"]
+    md += ["", env_markdown(env), "Reproduce: `python -m benchmarks.encoder_budget`\n"]
     write_results("encoder_budget", "\n".join(md), {"env": env, "rows": rows})
 
 

@@ -8,7 +8,7 @@ the held-out bags are scored: nearest-centroid accuracy, the decorrelation
 score against the training fingerprints, and the share of variance of the
 top principal component (1.0 = all sources strung along one line).
 
-    python benchmarks/encoder_defaults.py [--zoo]
+    python -m benchmarks.encoder_defaults [--zoo]
 
 Writes benchmarks/results/encoder_defaults.md/.json (``_zoo`` with --zoo, on
 the small model zoo instead of the synthetic set).
@@ -20,7 +20,7 @@ import time
 import numpy as np
 from sklearn.neighbors import NearestCentroid
 
-from _common import env_markdown, environment, write_results
+from benchmarks._common import env_markdown, environment, load_zoo, write_results
 from skfingerprint import SetFingerprintEncoder, make_bags
 from skfingerprint.metrics import decorrelation_score
 
@@ -29,9 +29,7 @@ RADII = [None, 4.0, 2.0, 1.5, 1.0]
 
 def load(zoo):
     if zoo:
-        from skfingerprint.datasets import make_model_zoo
-
-        data = make_model_zoo("small", random_state=0)
+        data = load_zoo("small", 0)
         desc = "small model zoo (`make_model_zoo('small', random_state=0)`)"
     else:
         from skfingerprint.datasets import make_fingerprinted_images
@@ -74,7 +72,7 @@ def main(argv=None):
     md += [f"| {r['radius']} | {r['accuracy']:.3f} | {r['decorrelation']:.3f} | "
            f"{r['top_pc_share']:.2f} | {r['fit_seconds']:.0f} |" for r in rows]
     md += ["", env_markdown(env),
-           f"Reproduce: `python benchmarks/encoder_defaults.py{' --zoo' if args.zoo else ''}`\n"]
+           f"Reproduce: `python -m benchmarks.encoder_defaults{' --zoo' if args.zoo else ''}`\n"]
     write_results("encoder_defaults" + ("_zoo" if args.zoo else ""), "\n".join(md),
                   {"env": env, "rows": rows})
 

@@ -11,9 +11,9 @@ With ``--train-bags N`` the first ``32 N`` images of every source train
 instead (few training bags: does more training pay off there?), and the
 results go to ``encoder_settings_zoo_train{N}``.
 
-    python benchmarks/encoder_settings_zoo.py [--configs NAME ...]
-    python benchmarks/encoder_settings_zoo.py --configs    # rewrite the table only
-    python benchmarks/encoder_settings_zoo.py --train-bags 10 --configs defaults epochs40
+    python -m benchmarks.encoder_settings_zoo [--configs NAME ...]
+    python -m benchmarks.encoder_settings_zoo --configs    # rewrite the table only
+    python -m benchmarks.encoder_settings_zoo --train-bags 10 --configs defaults epochs40
 
 Writes benchmarks/results/encoder_settings_zoo[_trainN].md and .json (rows
 of settings not rerun are kept from the previous file).
@@ -28,7 +28,8 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 from sklearn.neighbors import NearestCentroid
 
-from _common import env_markdown, environment, results_dir, write_results
+from benchmarks._common import (
+    env_markdown, environment, first_per_source_mask, load_zoo, results_dir, write_results)
 
 SEED = 0
 TRAIN_BAGS = 48  # bags of 32 per source: the first 1536 images
@@ -68,9 +69,7 @@ CONFIGS = {
 def split_bags(zoo, train_bags=TRAIN_BAGS):
     from skfingerprint import make_bags
 
-    train = np.zeros(len(zoo.labels), bool)
-    for s in np.unique(zoo.labels):
-        train[np.flatnonzero(zoo.labels == s)[:32 * train_bags]] = True
+    train = first_per_source_mask(zoo.labels, 32 * train_bags)
     tr = make_bags(zoo.images[train], zoo.labels[train], bag_size=32, random_state=SEED)
     te = make_bags(zoo.images[~train], zoo.labels[~train], bag_size=32, random_state=SEED)
     return tr, te
@@ -106,8 +105,6 @@ def _num(value, digits):
 
 
 def main(argv=None):
-    from skfingerprint.datasets import make_model_zoo
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="*", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--train-bags", type=int, default=TRAIN_BAGS,
@@ -115,7 +112,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out_name = ("encoder_settings_zoo" if args.train_bags == TRAIN_BAGS
                 else f"encoder_settings_zoo_train{args.train_bags}")
-    zoo = make_model_zoo("default", random_state=SEED)
+    zoo = load_zoo("default", SEED)
     train, test = split_bags(zoo, args.train_bags)
     rows = []
     for name in args.configs:
@@ -170,7 +167,7 @@ def main(argv=None):
                   f"{r.get('date', '-')} | {errs} |")
     extra = "" if args.train_bags == TRAIN_BAGS else f" --train-bags {args.train_bags}"
     md += ["", env_markdown(env),
-           f"Reproduce: `python benchmarks/encoder_settings_zoo.py{extra}`\n"]
+           f"Reproduce: `python -m benchmarks.encoder_settings_zoo{extra}`\n"]
     write_results(out_name, "\n".join(md), {"env": env, "rows": rows})
 
 

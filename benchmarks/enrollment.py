@@ -1,7 +1,7 @@
 """Enrollment (and the first open-set measures) on the model zoo (issue 9).
 
 The open-set benchmark of issue 17 (conformal thresholds, few bags) is
-``benchmarks/open_set.py``; this script keeps the leave-one-source-out run
+``benchmarks.open_set``; this script keeps the leave-one-source-out run
 of issue 9 for the enrollment table.
 
 Leave one source out: for every source ``s`` of the zoo, a
@@ -9,7 +9,8 @@ Leave one source out: for every source ``s`` of the zoo, a
 sources only, and a ``NearestFingerprintClassifier(reject_threshold="auto")``
 on their fingerprints.  Then:
 
-* **open set** (``results/open_set.md``): the held-out bags of the known
+* **open set** (printed; the tables of ``results/open_set.md`` are
+  ``benchmarks.open_set``'s): the held-out bags of the known
   sources and the held-out bags of ``s`` (never seen) are scored; AUROC of
   known-vs-unknown for the classifier's ``unknown_score`` (distance to the
   nearest fingerprint; euclidean and correlation) against ``1 - max
@@ -25,7 +26,9 @@ Bags of 10 images, disjoint; a stratified 50/50 split of the bags into
 training and held-out halves (the same for every left-out source).  One
 command writes both tables::
 
-    python benchmarks/enrollment.py [--quick] [--sources real,vae_plain]  ``--quick``: the small
+    python -m benchmarks.enrollment [--quick] [--sources real,vae_plain]
+
+``--quick``: the small
 zoo (16x16), 200 images per source, 3 epochs; results get a ``_quick``
 suffix (and ``_partial`` with ``--sources``).  Full mode: the default zoo
 (13 sources x 2000 images of 32x32, cached), 400 images per source, the
@@ -34,49 +37,19 @@ encoder's default epochs.
 
 import argparse
 import copy
-import os
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from _common import (  # noqa: E402
-    env_markdown, environment, paper_mlp, write_results, zoo_subset)
+from benchmarks._common import (
+    closed_set, env_markdown, environment, epochs_kw, paper_mlp, stratified_halves,
+    write_results, zoo_bags)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=400, bag_size=10, epochs=None,
             enroll_bags=(1, 2, 5, 10), enroll_repeats=5)
 QUICK = dict(preset="small", images_per_source=200, bag_size=10, epochs=3,
              enroll_bags=(1, 2, 5, 10), enroll_repeats=5)
-
-
-def load_bags(cfg):
-    """Disjoint bags of the first ``images_per_source`` images of every source."""
-    from skfingerprint import make_bags
-
-    zoo, images, labels = zoo_subset(cfg["preset"], cfg["images_per_source"], SEED)
-    X, y = make_bags(images, labels, bag_size=cfg["bag_size"], random_state=SEED)
-    return zoo, X, y
-
-
-def split_half(y):
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(y))
-    return train_test_split(idx, test_size=0.5, stratify=y, random_state=SEED)
-
-
-def mlp():
-    return paper_mlp(SEED)
-
-
-def closed_set(clf, Z):
-    """Predictions of a NearestFingerprintClassifier without rejection."""
-    S = clf.decision_function(Z)
-    return clf.classes_[np.argmax(S, axis=1)]
 
 
 def held_out_calibration(nfc, Z_te, y_te, unknown, s):
@@ -137,7 +110,7 @@ def run_source(s, X, y, train, test, cfg):
     from skfingerprint import SetFingerprintEncoder
     from skfingerprint.classifiers import NearestFingerprintClassifier
 
-    ep = {} if cfg["epochs"] is None else {"max_epochs": cfg["epochs"]}
+    ep = epochs_kw(cfg["epochs"])
     known_tr = train[y[train] != s]
     start = time.perf_counter()
     enc = SetFingerprintEncoder(random_state=SEED, **ep).fit(X[known_tr], y[known_tr])
@@ -150,7 +123,7 @@ def run_source(s, X, y, train, test, cfg):
     nfc = NearestFingerprintClassifier("euclidean", reject_threshold="auto").fit(Z_tr, y_tr)
     nfc_corr = NearestFingerprintClassifier("correlation", reject_threshold="auto").fit(
         Z_tr, y_tr)
-    net = mlp().fit(Z_tr, y_tr)
+    net = paper_mlp(SEED).fit(Z_tr, y_tr)
     pred = nfc.predict(Z_te)
     open_set = {
         "auroc_nfc_euclidean": float(roc_auc_score(unknown, nfc.unknown_score(Z_te))),
@@ -170,6 +143,12 @@ def run_source(s, X, y, train, test, cfg):
         "n_unknown_test_bags": int(unknown.sum()),
     }
 
+    return open_set, enroll(nfc, Z_enr, Z_te, y_te, unknown, s, cfg)
+
+
+def enroll(nfc, Z_enr, Z_te, y_te, unknown, s, cfg):
+    """``s`` enrolled from k of its training bags (``Z_enr``), for each k of
+    ``cfg["enroll_bags"]``, ``cfg["enroll_repeats"]`` draws averaged."""
     rng = np.random.default_rng(SEED)
     enrollment = {}
     for k in cfg["enroll_bags"]:
@@ -187,38 +166,13 @@ def run_source(s, X, y, train, test, cfg):
             rec["new_rejected"].append(np.mean(opened[unknown] == "unknown"))
             rec["known_accuracy"].append(np.mean(closed[~unknown] == y_te[~unknown]))
         enrollment[k] = {key: float(np.mean(v)) for key, v in rec.items()}
-    return open_set, enrollment
+    return enrollment
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small zoo, 200 images per source, 3 epochs: a smoke run")
-    parser.add_argument("--sources", default=None,
-                        help="comma-separated sources to leave out (default: all)")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    t_all = time.perf_counter()
-    zoo, X, y = load_bags(cfg)
-    sources = zoo.sources if args.sources is None else args.sources.split(",")
-    unknown_sources = sorted(set(sources) - set(zoo.sources))
-    if unknown_sources:
-        parser.error(f"unknown sources {unknown_sources}; the zoo has {zoo.sources}")
-    train, test = split_half(y)
-    open_rows, enroll_rows = {}, {}
-    for s in sources:
-        open_rows[s], enroll_rows[s] = run_source(s, X, y, train, test, cfg)
-        o = open_rows[s]
-        print(f"{s:>20}: AUROC nfc {o['auroc_nfc_euclidean']:.3f} mlp "
-              f"{o['auroc_mlp_1_minus_max_proba']:.3f}, known acc "
-              f"{o['known_accuracy_nfc']:.3f}, FRR {o['false_rejection_rate']:.3f}, "
-              f"fit {o['fit_seconds']:.1f} s", flush=True)
-    seconds = time.perf_counter() - t_all
-    env = environment()
-    # a subset of left-out sources must not overwrite the tables of all of them
-    suffix = ("_quick" if args.quick else "") + ("" if args.sources is None else "_partial")
+def setup_text(cfg, zoo, seconds):
+    """The description of the data and of the fits, shared by the tables."""
     n_per = cfg["images_per_source"] // cfg["bag_size"]
-    setup = (
+    return (
         f"Zoo: preset `{cfg['preset']}` ({zoo.image_size}x{zoo.image_size}), the first "
         f"{cfg['images_per_source']} images of each of the {len(zoo.sources)} sources, "
         f"disjoint bags of {cfg['bag_size']} ({n_per} per source), stratified 50/50 "
@@ -229,50 +183,11 @@ def main(argv=None):
         f"Total run time {seconds / 60:.1f} min."
     )
 
-    keys = ["auroc_nfc_euclidean", "auroc_nfc_correlation", "auroc_mlp_1_minus_max_proba",
-            "known_accuracy_nfc", "known_accuracy_mlp", "false_rejection_rate",
-            "unknown_rejected", "false_rejection_rate_heldout_cal",
-            "unknown_rejected_heldout_cal", "false_rejection_rate_heldout_classifier",
-            "unknown_rejected_heldout_classifier"]
-    mean = {k: float(np.mean([open_rows[s][k] for s in sources])) for k in keys}
-    md = [
-        "# Open-set attribution: leave one source out\n",
-        setup + "\n",
-        "Known vs unknown: the held-out bags of the known sources against those of "
-        "the left-out source. AUROC of `NearestFingerprintClassifier.unknown_score` "
-        "(distance to the nearest fingerprint; `metric='euclidean'` and "
-        "`'correlation'`) and of `1 - max predict_proba` of "
-        "`StandardScaler -> MLPClassifier((128, 64))` on the same fingerprints. "
-        "Accuracy on the known sources without rejection. At "
-        "`reject_threshold='auto'` (euclidean, `false_rejection_rate=0.05`, "
-        "calibrated on leave-one-out training fingerprints): fraction of known "
-        "held-out bags rejected (FRR) and of unknown bags rejected. The encoder "
-        "trained on the calibration bags, so they sit closer to their fingerprints "
-        "than new bags: the last two columns recalibrate the threshold "
-        "(`calibrate_threshold`) on half of the known held-out bags and measure on "
-        "the other half (FRR held-out cal.) and on the unknown bags. The next two: "
-        "`HeldOutRejectionClassifier(Pipeline(encoder, classifier), calibration_size=0.2)`"
-        ", which trains a second encoder on 80% of the known training bags, sets the "
-        "threshold on the other 20% and enrolls them (what `skfingerprint fit "
-        "--reject-rate` does); rates on the same held-out bags.\n",
-        "| left-out source | family | AUROC NFC euclidean | AUROC NFC correlation | "
-        "AUROC MLP 1-max p | known acc. NFC | known acc. MLP | FRR (target 0.05) | "
-        "unknown rejected | FRR held-out cal. | unknown rejected held-out cal. | "
-        "FRR HeldOutRejectionClassifier | unknown rejected HeldOutRejectionClassifier | "
-        "encoder fit (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for s in sources:
-        o = open_rows[s]
-        md.append(
-            f"| {s} | {zoo.families[s]} | " + " | ".join(f"{o[k]:.3f}" for k in keys)
-            + f" | {o['fit_seconds']:.1f} |")
-    md.append("| **mean** | | " + " | ".join(f"**{mean[k]:.3f}**" for k in keys)
-              + f" | {np.mean([open_rows[s]['fit_seconds'] for s in sources]):.1f} |")
-    md += ["", env_markdown(env),
-           f"Reproduce: `python benchmarks/open_set.py{' --quick' if args.quick else ''}`\n"]
-    # the open-set table of this run is superseded by benchmarks/open_set.py
 
+def enrollment_markdown(setup, cfg, zoo, sources, open_rows, enroll_rows, quick):
+    """The enrollment tables; returns ``(markdown, summary)`` (the means over
+    the left-out sources, per number of enrollment bags)."""
+    known_before = float(np.mean([open_rows[s]["known_accuracy_nfc"] for s in sources]))
     ks = [k for k in cfg["enroll_bags"] if all(k in enroll_rows[s] for s in sources)]
     md = [
         "# Enrolling a new source without retraining\n",
@@ -297,7 +212,7 @@ def main(argv=None):
                    for key in enroll_rows[sources[0]][k]} for k in ks}
     md.append("| **mean** | | " + " | ".join(
         f"**{summary[k]['new_accuracy']:.3f}**" for k in ks)
-        + f" | **{mean['known_accuracy_nfc']:.3f}** | "
+        + f" | **{known_before:.3f}** | "
         f"**{summary[ks[-1]]['known_accuracy']:.3f}** |")
     md += [
         "",
@@ -311,11 +226,42 @@ def main(argv=None):
         m = summary[k]
         md.append(f"| {k} | {m['new_accuracy']:.3f} | {m['new_accuracy_open']:.3f} | "
                   f"{m['new_rejected']:.3f} | {m['known_accuracy']:.3f} |")
-    md += ["", env_markdown(env),
-           f"Reproduce: `python benchmarks/enrollment.py{' --quick' if args.quick else ''}` "
+    md += ["", env_markdown(environment()),
+           f"Reproduce: `python -m benchmarks.enrollment{' --quick' if quick else ''}` "
            "\n"]
-    write_results("enrollment" + suffix, "\n".join(md), {
-        "env": env, "config": cfg, "seed": SEED, "seconds": seconds,
+    return "\n".join(md), summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small zoo, 200 images per source, 3 epochs: a smoke run")
+    parser.add_argument("--sources", default=None,
+                        help="comma-separated sources to leave out (default: all)")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    t_all = time.perf_counter()
+    zoo, X, y = zoo_bags(cfg["preset"], cfg["images_per_source"], cfg["bag_size"], SEED)
+    sources = zoo.sources if args.sources is None else args.sources.split(",")
+    unknown_sources = sorted(set(sources) - set(zoo.sources))
+    if unknown_sources:
+        parser.error(f"unknown sources {unknown_sources}; the zoo has {zoo.sources}")
+    train, test = stratified_halves(y, SEED)
+    open_rows, enroll_rows = {}, {}
+    for s in sources:
+        open_rows[s], enroll_rows[s] = run_source(s, X, y, train, test, cfg)
+        o = open_rows[s]
+        print(f"{s:>20}: AUROC nfc {o['auroc_nfc_euclidean']:.3f} mlp "
+              f"{o['auroc_mlp_1_minus_max_proba']:.3f}, known acc "
+              f"{o['known_accuracy_nfc']:.3f}, FRR {o['false_rejection_rate']:.3f}, "
+              f"fit {o['fit_seconds']:.1f} s", flush=True)
+    seconds = time.perf_counter() - t_all
+    # a subset of left-out sources must not overwrite the tables of all of them
+    suffix = ("_quick" if args.quick else "") + ("" if args.sources is None else "_partial")
+    md, summary = enrollment_markdown(setup_text(cfg, zoo, seconds), cfg, zoo, sources,
+                                      open_rows, enroll_rows, args.quick)
+    write_results("enrollment" + suffix, md, {
+        "env": environment(), "config": cfg, "seed": SEED, "seconds": seconds,
         "per_source": {s: {str(k): v for k, v in enroll_rows[s].items()} for s in sources},
         "mean": {str(k): v for k, v in summary.items()}})
     print(f"done in {seconds / 60:.1f} min")

@@ -15,28 +15,24 @@ every 0.1 s during the pass, VmHWM, and the number of open file descriptors
 nothing (memory, descriptors, worker processes) should grow from one pass to
 the next.
 
-    python benchmarks/folder_load.py              # 100000 files (the full run)
-    python benchmarks/folder_load.py --quick      # 2000 files
-    python benchmarks/folder_load.py --n 20000 --dir /data/pngs --keep
+    python -m benchmarks.folder_load              # 100000 files (the full run)
+    python -m benchmarks.folder_load --quick      # 2000 files
+    python -m benchmarks.folder_load --n 20000 --dir /data/pngs --keep
 
-Writes benchmarks/results/folder_load.md/.json.
+Writes benchmarks/results/folder_load[_quick].md/.json.
 """
 
 import argparse
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import threading
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))  # run from a checkout, installed or not
-sys.path.insert(0, HERE)
-from _common import env_markdown, environment, write_results  # noqa: E402
+from benchmarks._common import env_markdown, environment, status_mib, write_results
 
 SOURCES = ("a", "b", "c", "d")
 SHARD = 1000
@@ -75,16 +71,10 @@ def write_pngs(root, n, image_size, seed):
 
 
 # -------------------------------------------------------------------- memory
-def _status_kib(field, pid="self"):
-    """A field of /proc/<pid>/status (VmRSS, VmHWM), in KiB; None if missing."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+def _mib(field, pid="self"):
+    """A field of /proc/<pid>/status (VmRSS, VmHWM) in MiB; 0 if missing."""
+    value = status_mib(field, pid)
+    return 0.0 if value != value else value  # nan: the process is gone
 
 
 def _children_pids():
@@ -120,15 +110,15 @@ def _pss_kib(pid):
 def snapshot():
     """Memory (MiB) of this process and its children, open fds, children."""
     kids = _children_pids()
-    rss_self = _status_kib("VmRSS") or 0
-    rss_kids = sum(_status_kib("VmRSS", p) or 0 for p in kids)
+    rss_self = _mib("VmRSS")
+    rss_kids = sum(_mib("VmRSS", p) for p in kids)
     pss = [_pss_kib("self")] + [_pss_kib(p) for p in kids]
     return {
-        "rss_self_mib": rss_self / 1024,
-        "rss_children_mib": rss_kids / 1024,
-        "rss_total_mib": (rss_self + rss_kids) / 1024,
+        "rss_self_mib": rss_self,
+        "rss_children_mib": rss_kids,
+        "rss_total_mib": rss_self + rss_kids,
         "pss_total_mib": None if None in pss else sum(pss) / 1024,
-        "vmhwm_self_mib": (_status_kib("VmHWM") or 0) / 1024,
+        "vmhwm_self_mib": _mib("VmHWM"),
         "maxrss_children_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "open_fds": len(os.listdir("/proc/self/fd")),
         "children": len(kids),
@@ -163,6 +153,46 @@ class PeakSampler:
 
 
 # ---------------------------------------------------------------------- main
+def transform_passes(enc, X, repeats):
+    """``repeats`` transform passes: time, memory and descriptors around each;
+    returns ``(passes, outputs)``."""
+    passes, outputs = [], []
+    for r in range(repeats):
+        before = snapshot()
+        start = time.perf_counter()
+        with PeakSampler() as sampler:
+            Z = enc.transform(X)
+        wall = time.perf_counter() - start
+        time.sleep(0.5)  # let the DataLoader workers exit
+        after = snapshot()
+        outputs.append(Z)
+        passes.append({"pass": r + 1, "wall_s": wall,
+                       "images_per_s": X.size / wall, "before": before,
+                       "peak": dict(sampler.peak), "after": after})
+        print(f"pass {r + 1}: {wall:.1f} s ({X.size / wall:.0f} images/s); RSS "
+              f"{before['rss_total_mib']:.0f} -> peak {sampler.peak['rss_total_mib']:.0f}"
+              f" -> {after['rss_total_mib']:.0f} MiB; fds {before['open_fds']} -> "
+              f"{after['open_fds']}; children after {after['children']}", flush=True)
+    return passes, outputs
+
+
+def growth(passes, outputs):
+    """What grew from one pass to the next (a leak makes every pass end higher
+    than all before it; the allocator alone moves RSS up and down by some tens
+    of MiB)."""
+    first, last = passes[0], passes[-1]
+    after = [p["after"]["rss_total_mib"] for p in passes]
+    return {
+        "identical_outputs": all(np.array_equal(outputs[0], o) for o in outputs),
+        "rss_after_mib": after,
+        "rss_growth_mib": after[-1] - max(after[:-1]),
+        "peak_growth_mib": (last["peak"]["rss_total_mib"]
+                            - max(p["peak"]["rss_total_mib"] for p in passes[:-1])),
+        "fd_growth": last["after"]["open_fds"] - first["before"]["open_fds"],
+        "children_left": last["after"]["children"],
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="number of PNG files")
@@ -217,41 +247,16 @@ def main(argv=None):
         enc.fit(X[subset], y[subset])
         result["fit_s"] = time.perf_counter() - start
 
-        passes, outputs = [], []
-        for r in range(args.repeats):
-            before = snapshot()
-            start = time.perf_counter()
-            with PeakSampler() as sampler:
-                Z = enc.transform(X)
-            wall = time.perf_counter() - start
-            time.sleep(0.5)  # let the DataLoader workers exit
-            after = snapshot()
-            outputs.append(Z)
-            passes.append({"pass": r + 1, "wall_s": wall,
-                           "images_per_s": X.size / wall, "before": before,
-                           "peak": dict(sampler.peak), "after": after})
-            print(f"pass {r + 1}: {wall:.1f} s ({X.size / wall:.0f} images/s); RSS "
-                  f"{before['rss_total_mib']:.0f} -> peak {sampler.peak['rss_total_mib']:.0f}"
-                  f" -> {after['rss_total_mib']:.0f} MiB; fds {before['open_fds']} -> "
-                  f"{after['open_fds']}; children after {after['children']}", flush=True)
+        passes, outputs = transform_passes(enc, X, args.repeats)
         result["passes"] = passes
-        result["identical_outputs"] = all(np.array_equal(outputs[0], o) for o in outputs)
-        first, last = passes[0], passes[-1]
-        # a leak makes every pass end higher than all before it; the allocator
-        # alone moves RSS up and down by some tens of MiB
-        after = [p["after"]["rss_total_mib"] for p in passes]
-        result["rss_after_mib"] = after
-        result["rss_growth_mib"] = after[-1] - max(after[:-1])
-        result["peak_growth_mib"] = (last["peak"]["rss_total_mib"]
-                                     - max(p["peak"]["rss_total_mib"] for p in passes[:-1]))
-        result["fd_growth"] = last["after"]["open_fds"] - first["before"]["open_fds"]
-        result["children_left"] = last["after"]["children"]
+        result.update(growth(passes, outputs))
         result["paths_array_mib"] = X.nbytes / MiB
         result["output_mib"] = outputs[0].nbytes / MiB
     finally:
         if made_root and not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    write_results("folder_load", markdown(result), result)
+    # a quick run must not replace the table of the full run
+    write_results("folder_load" + ("_quick" if args.quick else ""), markdown(result), result)
     return result
 
 
@@ -266,7 +271,7 @@ def markdown(r):
         f"Mode: **{r['mode']}** ({r['n_files']} PNG files of {r['image_size']}x"
         f"{r['image_size']}, {r['n_bags']} bags of {r['bag_size']} paths, "
         f"`num_workers={r['num_workers']}`). Produced by "
-        "`python benchmarks/folder_load.py" + (" --quick" if r["mode"] == "quick" else "")
+        "`python -m benchmarks.folder_load" + (" --quick" if r["mode"] == "quick" else "")
         + "`; the full run is 100000 files.",
         "",
         f"- writing the files: {_fmt(r['write_s'], 1)} s; `load_image_folder` (header "

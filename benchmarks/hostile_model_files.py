@@ -10,9 +10,9 @@ peak resident memory (VmHWM) just before and after ``load`` and the time
 file size and the outcome (the exception's first words).  A child is killed
 after ``--timeout`` seconds (a hang).
 
-    python benchmarks/hostile_model_files.py            # bombs of 1 MiB files
-    python benchmarks/hostile_model_files.py --quick    # bombs of ~64 KiB files
-    python benchmarks/hostile_model_files.py --checkout /path/to/other/checkout
+    python -m benchmarks.hostile_model_files            # bombs of 1 MiB files
+    python -m benchmarks.hostile_model_files --quick    # bombs of ~64 KiB files
+    python -m benchmarks.hostile_model_files --checkout /path/to/other/checkout
 
 ``--checkout`` loads the same files with another checkout of the library
 (e.g. the code before the fix) for comparison.  Writes
@@ -31,13 +31,11 @@ import zipfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..")
-sys.path.insert(0, ROOT)  # run from a checkout, installed or not
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests"))  # the crafting tricks, one copy
-from _common import env_markdown, environment, write_results  # noqa: E402
-from crafted_model_files import envelope, huge_npy, members, rewrite_payload  # noqa: E402
+from benchmarks._common import env_markdown, environment, write_results
+from benchmarks._crafted_model_files import envelope, huge_npy, members, rewrite_payload
+
+# the checkout these benchmarks are in: its skfingerprint loads the files by default
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MiB = 2.0**20
 
@@ -175,7 +173,7 @@ def main(argv=None):
         name += "_other_checkout"
     lines = [
         "# `skfingerprint.load` on crafted model files", "",
-        f"`python benchmarks/hostile_model_files.py{' --quick' if args.quick else ''}"
+        f"`python -m benchmarks.hostile_model_files{' --quick' if args.quick else ''}"
         + ("" if checkout == os.path.abspath(ROOT) else f" --checkout {checkout}") + "`",
         "", env_markdown(env),
         f"- checkout loading the files: {checkout}"

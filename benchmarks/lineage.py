@@ -23,7 +23,7 @@ applied on single images, fingerprints averaged), the CNN
 fingerprints for the learned features, correlation distances for spectra and
 PRNU (as ``NearestFingerprintClassifier`` uses them).
 
-    python benchmarks/lineage.py [--quick] [--n-train 10] [--methods DSF+ CNN]
+    python -m benchmarks.lineage [--quick] [--n-train 10] [--methods DSF+ CNN]
 
 Writes ``benchmarks/results/lineage[_quick].md`` and ``.json``.
 """
@@ -31,16 +31,12 @@ Writes ``benchmarks/results/lineage[_quick].md`` and ``.json``.
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from _common import (  # noqa: E402
-    env_markdown, environment, results_dir, write_results, zoo_subset)
+from benchmarks._common import (
+    encoder, env_markdown, environment, epochs_kw, results_dir, write_results, zoo_subset)
 
 SEED = 0
 METHODS = ("DSF+", "DSF+ phi", "DSF+ groups=lineage", "DSF+ groups=class",
@@ -51,22 +47,18 @@ GROUPED = {"DSF+ groups=lineage": "lineage", "DSF+ groups=class": "class"}
 
 
 def _fitters(epochs):
-    from skfingerprint import SetFingerprintEncoder
     from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
 
-    ep = {} if epochs is None else {"max_epochs": epochs}
     return {
-        "DSF+": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
-        "DSF+ groups=lineage": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
-        "DSF+ groups=class": lambda: SetFingerprintEncoder(random_state=SEED, **ep),
+        "DSF+": lambda: encoder(epochs, SEED),
+        "DSF+ groups=lineage": lambda: encoder(epochs, SEED),
+        "DSF+ groups=class": lambda: encoder(epochs, SEED),
         # unsupervised alternatives (no groups): a larger sphere, or none, repels
         # the negatives less uniformly than the default radius 1.5
-        "DSF+ radius=4": lambda: SetFingerprintEncoder(embedding_radius=4.0,
-                                                       random_state=SEED, **ep),
-        "DSF+ unbounded": lambda: SetFingerprintEncoder(embedding_radius=None,
-                                                        random_state=SEED, **ep),
-        "DSF-": lambda: SetFingerprintEncoder(bag_size=1, random_state=SEED, **ep),
-        "CNN": lambda: AttributionCNN(random_state=SEED, **ep),
+        "DSF+ radius=4": lambda: encoder(epochs, SEED, embedding_radius=4.0),
+        "DSF+ unbounded": lambda: encoder(epochs, SEED, embedding_radius=None),
+        "DSF-": lambda: encoder(epochs, SEED, bag_size=1),
+        "CNN": lambda: AttributionCNN(random_state=SEED, **epochs_kw(epochs)),
         "Spectrum": SpectrumFingerprint,
         "PRNU": PRNUFingerprint,
     }
@@ -281,7 +273,7 @@ def render(args, zoo, sources, truths, results, wall):
         md.append(f"| {s} | {truths['class'][s]} | {truths['lineage'][s]} | " + " | ".join(
             r["loo"].get(s, {}).get("nearest", "-") for r in results.values()) + " |")
     md += ["", f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(environment()),
-           "Reproduce: `python benchmarks/lineage.py" + (" --quick" if args.quick else "")
+           "Reproduce: `python -m benchmarks.lineage" + (" --quick" if args.quick else "")
            + "`\n"]
     return "\n".join(md), chance
 

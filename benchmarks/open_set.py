@@ -30,7 +30,7 @@ predict_proba`` of an MLP on the same fingerprints:
 
 Run::
 
-    python benchmarks/open_set.py [--quick] [--bag-sizes 32,10]
+    python -m benchmarks.open_set [--quick] [--bag-sizes 32,10]
         [--n-train 10,5,20,40] [--sources real,vae_plain] [--split-repeats 2]
         [--leave-out network]
 
@@ -51,17 +51,14 @@ get a ``_quick`` suffix.
 import argparse
 import json
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from _common import (  # noqa: E402
-    env_markdown, environment, paper_mlp, results_dir, write_results, zoo_subset)
+from benchmarks._common import (
+    closed_set, encoder, env_markdown, environment, paper_mlp, results_dir, write_results,
+    zoo_subset)
 
 SEED = 0
 RATE = 0.05
@@ -82,7 +79,7 @@ def synthetic_zoo(preset, n_per_source, seed):
     return zoo, zoo.images, zoo.labels
 
 
-def load_bags(cfg, bag_size, n_train_max, zoo_loader=zoo_subset):
+def load_test_and_pool(cfg, bag_size, n_train_max, zoo_loader=zoo_subset):
     """Disjoint bags of every source: ``n_test`` test bags then the training pool."""
     from skfingerprint import make_bags
 
@@ -101,10 +98,7 @@ def load_bags(cfg, bag_size, n_train_max, zoo_loader=zoo_subset):
 
 
 def _encoder(cfg):
-    from skfingerprint import SetFingerprintEncoder
-
-    ep = {} if cfg["epochs"] is None else {"max_epochs": cfg["epochs"]}
-    return SetFingerprintEncoder(random_state=SEED, **ep)
+    return encoder(cfg["epochs"], SEED)
 
 
 def _encoder_settings(enc):
@@ -133,11 +127,6 @@ def _score_all(enc, clfs, net, X):
     out = {score: clf.unknown_score(Z) for score, clf in clfs.items()}
     out["mlp_proba"] = 1.0 - net.predict_proba(Z).max(axis=1)
     return out, Z
-
-
-def _closed_set(clf, Z):
-    """The nearest source of every bag, never 'unknown'."""
-    return clf.classes_[np.argmin(clf.source_distances(Z), axis=1)]
 
 
 def _rates(scores, threshold, pred, known, y_true):
@@ -192,7 +181,7 @@ def run_source(left, X, y, test, pool, n_train, cfg):
             oof.setdefault(name, np.empty(len(tr)))[out] = v
     enc, clfs, net = _fit_all(_encoder(cfg), X[tr], y_tr)
     sc, Z_ev = _score_all(enc, clfs, net, X[ev])
-    closed = _closed_set(clfs[SCORES[0]], Z_ev)
+    closed = closed_set(clfs[SCORES[0]], Z_ev)
     pred_mlp = net.predict(Z_ev)
     row = {"known_accuracy_closed": float(np.mean((closed == y_ev)[known])),
            "known_accuracy_closed_mlp": float(np.mean((pred_mlp == y_ev)[known])),
@@ -225,7 +214,7 @@ def run_source(left, X, y, test, pool, n_train, cfg):
             t = conformal_threshold(clf.unknown_score(Z_cal), RATE)
             for c in np.unique(y_tr[b]):
                 clf.enroll(Z_cal[y_tr[b] == c], c)
-            p = _closed_set(clf, Z_ev_s)
+            p = closed_set(clf, Z_ev_s)
             reps[name].append(_rates(clf.unknown_score(Z_ev_s), t, p, known, y_ev))
     for name in SCORES:
         for key in ("frr", "frr_worst_source", "unknown_flagged", "known_accuracy_open"):
@@ -264,66 +253,112 @@ def render(runs, zoo_desc, cfg, quick):
           "the pooled rate only), cross-fit.\n"]
     for key in sorted(runs, key=lambda k: (runs[k].get("leave_out", "source") != "source",
                                            -runs[k]["bag_size"], runs[k]["n_train"])):
-        run = runs[key]
-        rows = run["per_source"]
-        unit = "source" if run.get("leave_out", "source") == "source" else "network"
-        md.append(f"## Bags of {run['bag_size']}, {run['n_train']} training bags per "
-                  f"source, leave one {unit} out ({len(rows)} left-out {unit}s: "
-                  f"{', '.join(rows)})\n")
-        if unit == "network":
-            md.append("Leave one network out: the samplers of one network are left out "
-                      "together (the unknown generator's weights were never seen), every "
-                      "other source on its own; unknown flagged is the share of the "
-                      "left-out network's bags flagged.\n")
-        enc = run.get("encoder")
-        md.append(f"Run {run['date']} with the encoder settings {enc}.\n" if enc else
-                  "Run before 2026-12-04 with the earlier encoder defaults "
-                  "(`front_end='image_and_residual'`, `n_bags_per_model=None`).\n")
-        acc = np.mean([r["known_accuracy_closed"] for r in rows.values()])
-        acc_mlp = np.mean([r["known_accuracy_closed_mlp"] for r in rows.values()])
-        md.append(f"Known accuracy, closed set: nearest fingerprint {acc:.3f}, MLP "
-                  f"{acc_mlp:.3f}. Cross-fitting: {run['n_splits']} folds, "
-                  f"{next(iter(rows.values()))['n_calibration_cross_fit']} calibration "
-                  f"bags; split: {next(iter(rows.values()))['n_calibration_split']}. Time "
-                  f"per left-out {unit}: cross-fit "
-                  f"{np.mean([r['cross_fit_seconds'] for r in rows.values()]):.0f} s, "
-                  f"split {np.mean([r['split_seconds'] for r in rows.values()]):.0f} s.\n")
-        md.append("| score | AUROC | FRR cross-fit | unknown flagged cross-fit | "
-                  "known acc. open cross-fit | worst-source FRR cross-fit | FRR per "
-                  "source | unknown flagged per "
-                  "source | FRR split | unknown flagged split | FRR leave-one-out | "
-                  "unknown flagged leave-one-out |")
-        md.append("|---|" + "---|" * 11)
-        for name in (*SCORES, "mlp_proba"):
-            cells = [_mean(rows, name, "auroc")]
-            cells += [_mean(rows, name, k) for k in (
-                "cross_fit_frr", "cross_fit_unknown_flagged", "cross_fit_known_accuracy_open")]
-            cells.append(_mean(rows, name, "cross_fit_frr_worst_source")
-                         if "cross_fit_frr_worst_source" in next(iter(rows.values()))[name]
-                         else float("nan"))
-            cells += [_mean(rows, name, k) for k in ("per_source_frr",
-                                                      "per_source_unknown_flagged")]
-            for k in ("split_frr", "split_unknown_flagged", "loo_frr", "loo_unknown_flagged"):
-                cells.append(_mean(rows, name, k) if k in next(iter(rows.values()))[name]
-                             else float("nan"))
-            label = "MLP 1 - max p" if name == "mlp_proba" else f"`{name}`"
-            md.append(f"| {label} | " + " | ".join(
-                "-" if np.isnan(c) else f"{c:.3f}" for c in cells) + " |")
-        md.append("")
-        md.append(f"<details><summary>per left-out {unit} (default score "
-                  f"`{SCORES[0]}`, cross-fit)</summary>\n")
-        md.append(f"| left-out {unit} | AUROC | FRR | unknown flagged | known acc. open |")
-        md.append("|---|---|---|---|---|")
-        for s, r in rows.items():
-            d = r[SCORES[0]]
-            md.append(f"| {s} | {d['auroc']:.3f} | {d['cross_fit_frr']:.3f} | "
-                      f"{d['cross_fit_unknown_flagged']:.3f} | "
-                      f"{d['cross_fit_known_accuracy_open']:.3f} |")
-        md.append("\n</details>\n")
+        md += _render_run(runs[key])
     md += ["", env_markdown(environment()),
-           f"Reproduce: `python benchmarks/open_set.py{' --quick' if quick else ''}` "
+           f"Reproduce: `python -m benchmarks.open_set{' --quick' if quick else ''}` "
            "(the settings above; `--bag-sizes` and `--n-train` select some)\n"]
     return "\n".join(md)
+
+
+def _render_run(run):
+    """The markdown lines of one (bag size, training bags, leave-out) setting."""
+    md = []
+    rows = run["per_source"]
+    unit = "source" if run.get("leave_out", "source") == "source" else "network"
+    md.append(f"## Bags of {run['bag_size']}, {run['n_train']} training bags per "
+              f"source, leave one {unit} out ({len(rows)} left-out {unit}s: "
+              f"{', '.join(rows)})\n")
+    if unit == "network":
+        md.append("Leave one network out: the samplers of one network are left out "
+                  "together (the unknown generator's weights were never seen), every "
+                  "other source on its own; unknown flagged is the share of the "
+                  "left-out network's bags flagged.\n")
+    enc = run.get("encoder")
+    md.append(f"Run {run['date']} with the encoder settings {enc}.\n" if enc else
+              "Run before 2026-12-04 with the earlier encoder defaults "
+              "(`front_end='image_and_residual'`, `n_bags_per_model=None`).\n")
+    acc = np.mean([r["known_accuracy_closed"] for r in rows.values()])
+    acc_mlp = np.mean([r["known_accuracy_closed_mlp"] for r in rows.values()])
+    md.append(f"Known accuracy, closed set: nearest fingerprint {acc:.3f}, MLP "
+              f"{acc_mlp:.3f}. Cross-fitting: {run['n_splits']} folds, "
+              f"{next(iter(rows.values()))['n_calibration_cross_fit']} calibration "
+              f"bags; split: {next(iter(rows.values()))['n_calibration_split']}. Time "
+              f"per left-out {unit}: cross-fit "
+              f"{np.mean([r['cross_fit_seconds'] for r in rows.values()]):.0f} s, "
+              f"split {np.mean([r['split_seconds'] for r in rows.values()]):.0f} s.\n")
+    md.append("| score | AUROC | FRR cross-fit | unknown flagged cross-fit | "
+              "known acc. open cross-fit | worst-source FRR cross-fit | FRR per "
+              "source | unknown flagged per "
+              "source | FRR split | unknown flagged split | FRR leave-one-out | "
+              "unknown flagged leave-one-out |")
+    md.append("|---|" + "---|" * 11)
+    for name in (*SCORES, "mlp_proba"):
+        cells = [_mean(rows, name, "auroc")]
+        cells += [_mean(rows, name, k) for k in (
+            "cross_fit_frr", "cross_fit_unknown_flagged", "cross_fit_known_accuracy_open")]
+        cells.append(_mean(rows, name, "cross_fit_frr_worst_source")
+                     if "cross_fit_frr_worst_source" in next(iter(rows.values()))[name]
+                     else float("nan"))
+        cells += [_mean(rows, name, k) for k in ("per_source_frr",
+                                                  "per_source_unknown_flagged")]
+        for k in ("split_frr", "split_unknown_flagged", "loo_frr", "loo_unknown_flagged"):
+            cells.append(_mean(rows, name, k) if k in next(iter(rows.values()))[name]
+                         else float("nan"))
+        label = "MLP 1 - max p" if name == "mlp_proba" else f"`{name}`"
+        md.append(f"| {label} | " + " | ".join(
+            "-" if np.isnan(c) else f"{c:.3f}" for c in cells) + " |")
+    md.append("")
+    md.append(f"<details><summary>per left-out {unit} (default score "
+              f"`{SCORES[0]}`, cross-fit)</summary>\n")
+    md.append(f"| left-out {unit} | AUROC | FRR | unknown flagged | known acc. open |")
+    md.append("|---|---|---|---|---|")
+    for s, r in rows.items():
+        d = r[SCORES[0]]
+        md.append(f"| {s} | {d['auroc']:.3f} | {d['cross_fit_frr']:.3f} | "
+                  f"{d['cross_fit_unknown_flagged']:.3f} | "
+                  f"{d['cross_fit_known_accuracy_open']:.3f} |")
+    md.append("\n</details>\n")
+    return md
+
+
+def _config(args):
+    """The settings of the run: quick or full, with the choices of the command line."""
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.bag_sizes:
+        cfg["bag_sizes"] = tuple(int(v) for v in args.bag_sizes.split(","))
+    if args.n_train:
+        cfg["n_train"] = tuple(int(v) for v in args.n_train.split(","))
+    if args.split_repeats is not None:
+        cfg["split_repeats"] = args.split_repeats
+    return cfg
+
+
+def _units(parser, args, zoo):
+    """Left-out unit -> its sources: every source, or every network
+    (``--leave-out``), restricted to ``--sources``."""
+    units = ({s: [s] for s in zoo.sources} if args.leave_out == "source"
+             else network_units({s: zoo.metadata[s] for s in zoo.sources}))
+    if args.sources is not None:
+        wanted = args.sources.split(",")
+        missing = sorted(set(wanted) - set(units))
+        if missing:
+            parser.error(f"unknown {args.leave_out}s {missing}; the zoo has {list(units)}")
+        units = {u: units[u] for u in wanted}
+    return units
+
+
+def _description(args, cfg, zoo):
+    desc = ("Stand-in for the zoo: `make_fingerprinted_images(n_models=8, n_families=3, "
+            "image_size=16, random_state=0)`" if args.synthetic else
+            f"Zoo: preset `{cfg['preset']}`")
+    return desc + (
+        f" ({zoo.image_size}x{zoo.image_size}), "
+        f"{len(zoo.sources)} sources; per source {cfg['n_test']} held-out test "
+        "bags and a pool of training bags, disjoint. "
+        "`SetFingerprintEncoder(random_state=0"
+        + ("" if cfg["epochs"] is None else f", max_epochs={cfg['epochs']}")
+        + ")`, `NearestFingerprintClassifier('euclidean')`. Times are upper "
+        "bounds: the machine (2 CPU cores) may have run other jobs meanwhile.")
 
 
 def main(argv=None, zoo_loader=zoo_subset):
@@ -348,13 +383,7 @@ def main(argv=None, zoo_loader=zoo_subset):
 
     # expected below 19 bags (per source, leave-one-out of few bags): recorded as inf
     warnings.filterwarnings("ignore", category=InsufficientCalibrationWarning)
-    cfg = dict(QUICK if args.quick else FULL)
-    if args.bag_sizes:
-        cfg["bag_sizes"] = tuple(int(v) for v in args.bag_sizes.split(","))
-    if args.n_train:
-        cfg["n_train"] = tuple(int(v) for v in args.n_train.split(","))
-    if args.split_repeats is not None:
-        cfg["split_repeats"] = args.split_repeats
+    cfg = _config(args)
     name = "open_set" + ("_synthetic" if args.synthetic else "") + (
         "_quick" if args.quick else "")
     path = os.path.join(results_dir(), name + ".json")
@@ -363,25 +392,10 @@ def main(argv=None, zoo_loader=zoo_subset):
         with open(path) as fh:
             runs = json.load(fh).get("runs", {})
     for bag_size in cfg["bag_sizes"]:
-        zoo, X, y, test, pool = load_bags(cfg, bag_size, max(cfg["n_train"]), zoo_loader)
-        units = ({s: [s] for s in zoo.sources} if args.leave_out == "source"
-                 else network_units({s: zoo.metadata[s] for s in zoo.sources}))
-        if args.sources is not None:
-            wanted = args.sources.split(",")
-            missing = sorted(set(wanted) - set(units))
-            if missing:
-                parser.error(f"unknown {args.leave_out}s {missing}; the zoo has {list(units)}")
-            units = {u: units[u] for u in wanted}
-        desc = ("Stand-in for the zoo: `make_fingerprinted_images(n_models=8, n_families=3, "
-                "image_size=16, random_state=0)`" if args.synthetic else
-                f"Zoo: preset `{cfg['preset']}`")
-        desc += (f" ({zoo.image_size}x{zoo.image_size}), "
-                f"{len(zoo.sources)} sources; per source {cfg['n_test']} held-out test "
-                "bags and a pool of training bags, disjoint. "
-                "`SetFingerprintEncoder(random_state=0"
-                + ("" if cfg["epochs"] is None else f", max_epochs={cfg['epochs']}")
-                + ")`, `NearestFingerprintClassifier('euclidean')`. Times are upper "
-                "bounds: the machine (2 CPU cores) may have run other jobs meanwhile.")
+        zoo, X, y, test, pool = load_test_and_pool(cfg, bag_size, max(cfg["n_train"]),
+                                                      zoo_loader)
+        units = _units(parser, args, zoo)
+        desc = _description(args, cfg, zoo)
         for n_train in cfg["n_train"]:
             key = f"bag{bag_size}_train{n_train}" + (
                 "_network" if args.leave_out == "network" else "")

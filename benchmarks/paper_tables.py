@@ -3,10 +3,10 @@
 One command per experiment, each writing a markdown table (+ JSON, + PNG
 figures) to ``benchmarks/results/``::
 
-    python benchmarks/paper_tables.py attribution [--quick]   # Tables 3 and 2
-    python benchmarks/paper_tables.py stability [--quick]     # Fig. 4, Table A.3
-    python benchmarks/paper_tables.py families [--quick]      # Fig. 3 + ARI
-    python benchmarks/paper_tables.py all [--quick]
+    python -m benchmarks.paper_tables attribution [--quick]   # Tables 3 and 2
+    python -m benchmarks.paper_tables stability [--quick]     # Fig. 4, Table A.3
+    python -m benchmarks.paper_tables families [--quick]      # Fig. 3 + ARI
+    python -m benchmarks.paper_tables all [--quick]
 
 ``attribution`` runs one stratified 10-fold cross-validation over disjoint
 bags per bag size (1, 10, 50); in each fold every method is fitted on the
@@ -29,7 +29,9 @@ import time
 
 import numpy as np
 
-from _common import env_markdown, environment, paper_mlp, results_dir, write_results
+from benchmarks._common import (
+    encoder, env_markdown, environment, epochs_kw, first_per_source, format_mean_sd,
+    load_zoo, mean_sd, paper_mlp, results_dir, write_results)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=500, bag_sizes=(1, 10, 50), folds=10,
@@ -38,42 +40,25 @@ QUICK = dict(preset="small", images_per_source=60, bag_sizes=(1, 5), folds=3, ep
 
 
 # --------------------------------------------------------------------- helpers
-def load_zoo(preset):
-    from skfingerprint.datasets import make_model_zoo
-
-    return make_model_zoo(preset, random_state=SEED)
-
-
 def subsample(zoo, n_per_source):
     """The first ``n_per_source`` images of every source (zoo order is random)."""
-    keep = np.concatenate([np.flatnonzero(zoo.labels == s)[:n_per_source]
-                           for s in np.unique(zoo.labels)])
+    keep = first_per_source(zoo.labels, n_per_source)
     return zoo.images[keep], zoo.labels[keep]
-
-
-def epochs_kw(cfg):
-    return {} if cfg["epochs"] is None else {"max_epochs": cfg["epochs"]}
 
 
 def make_methods(cfg):
     """name -> (transformer factory, metric of NearestFingerprintClassifier)."""
-    from skfingerprint import SetFingerprintEncoder
     from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
 
-    ep = epochs_kw(cfg)
+    epochs = cfg["epochs"]
     return {
         "PRNU (Marra)": (lambda: PRNUFingerprint(), "correlation"),
         "Spectrum (Durall/Frank)": (lambda: SpectrumFingerprint(), "correlation"),
-        "CNN (Yu)": (lambda: AttributionCNN(random_state=SEED, **ep), "euclidean"),
-        "DSF-": (lambda: SetFingerprintEncoder(bag_size=1, random_state=SEED, **ep),
-                 "euclidean"),
-        "DSF+": (lambda: SetFingerprintEncoder(random_state=SEED, **ep), "euclidean"),
+        "CNN (Yu)": (lambda: AttributionCNN(random_state=SEED, **epochs_kw(epochs)),
+                     "euclidean"),
+        "DSF-": (lambda: encoder(epochs, SEED, bag_size=1), "euclidean"),
+        "DSF+": (lambda: encoder(epochs, SEED), "euclidean"),
     }
-
-
-def mlp():
-    """The paper's downstream classifier: three fully connected layers."""
-    return paper_mlp(SEED)
 
 
 def class_means(Z, y, classes):
@@ -87,20 +72,37 @@ def macro_auc(y, proba, classes):
                                labels=classes))
 
 
-def fmt(values, digits=3):
-    values = np.asarray(values, float)
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
-
-
 # ----------------------------------------------------------------- attribution
+def score_fold(factory, metric, X, y, tr, te, classes):
+    """One method on one fold: fitted on the training bags, its held-out
+    features scored by the MLP, the nearest fingerprint and the decorrelation
+    against the training fingerprints."""
+    from skfingerprint.classifiers import NearestFingerprintClassifier
+    from skfingerprint.metrics import decorrelation_score
+
+    start = time.perf_counter()
+    est = factory().fit(X[tr], y[tr])
+    Ztr, Zte = est.transform(X[tr]), est.transform(X[te])
+    fit_s = time.perf_counter() - start
+    clf = paper_mlp(SEED).fit(Ztr, y[tr])
+    nc = NearestFingerprintClassifier(metric=metric).fit(Ztr, y[tr])
+    return {
+        "mlp_acc": float(np.mean(clf.predict(Zte) == y[te])),
+        "mlp_auc": macro_auc(y[te], clf.predict_proba(Zte), classes),
+        "nc_acc": float(np.mean(nc.predict(Zte) == y[te])),
+        "nc_auc": macro_auc(y[te], nc.predict_proba(Zte), classes),
+        "decorrelation": float(decorrelation_score(
+            Zte, y[te], fingerprints=class_means(Ztr, y[tr], classes), labels=classes)),
+        "seconds": fit_s,
+    }
+
+
 def run_attribution(cfg, suffix, only=None):
     from sklearn.model_selection import StratifiedKFold
 
     from skfingerprint import make_bags
-    from skfingerprint.classifiers import NearestFingerprintClassifier
-    from skfingerprint.metrics import decorrelation_score
 
-    zoo = load_zoo(cfg["preset"])
+    zoo = load_zoo(cfg["preset"], SEED)
     images, labels = subsample(zoo, cfg["images_per_source"])
     classes = np.unique(labels)
     methods = make_methods(cfg)
@@ -119,28 +121,23 @@ def run_attribution(cfg, suffix, only=None):
                     if ("DSF-", b) in results:
                         results[name, b] = results["DSF-", b]
                         continue
-                start = time.perf_counter()
-                est = factory().fit(X[tr], y[tr])
-                Ztr, Zte = est.transform(X[tr]), est.transform(X[te])
-                fit_s = time.perf_counter() - start
-                rec = results.setdefault((name, b), {k: [] for k in (
-                    "mlp_acc", "mlp_auc", "nc_acc", "nc_auc", "decorrelation",
-                    "seconds")})
-                clf = mlp().fit(Ztr, y[tr])
-                rec["mlp_acc"].append(float(np.mean(clf.predict(Zte) == y[te])))
-                rec["mlp_auc"].append(macro_auc(y[te], clf.predict_proba(Zte), classes))
-                nc = NearestFingerprintClassifier(metric=metric).fit(Ztr, y[tr])
-                rec["nc_acc"].append(float(np.mean(nc.predict(Zte) == y[te])))
-                rec["nc_auc"].append(macro_auc(y[te], nc.predict_proba(Zte), classes))
-                rec["decorrelation"].append(float(decorrelation_score(
-                    Zte, y[te], fingerprints=class_means(Ztr, y[tr], classes),
-                    labels=classes)))
-                rec["seconds"].append(fit_s)
+                fold_rec = score_fold(factory, metric, X, y, tr, te, classes)
+                rec = results.setdefault((name, b), {k: [] for k in fold_rec})
+                for k, v in fold_rec.items():
+                    rec[k].append(v)
+                fit_s = fold_rec["seconds"]
                 seconds[name] = seconds.get(name, 0.0) + fit_s
                 print(f"b={b} fold={fold} {name}: mlp {rec['mlp_acc'][-1]:.3f} "
                       f"nc {rec['nc_acc'][-1]:.3f} dec {rec['decorrelation'][-1]:.3f} "
                       f"({fit_s:.1f} s)", flush=True)
     wall = time.perf_counter() - t_all
+    write_attribution(cfg, suffix, results, list(methods), images.shape[1:3], classes,
+                      wall)
+    return results
+
+
+def write_attribution(cfg, suffix, results, names, image_shape, classes, wall):
+    """Tables 3 and 2 of ``results`` ((method, bag size) -> metrics per fold)."""
     env = environment()
     n_src = len(classes)
     epochs_note = "" if cfg["epochs"] is None else f" but max_epochs={cfg['epochs']}"
@@ -148,7 +145,7 @@ def run_attribution(cfg, suffix, only=None):
         f"Data: model zoo preset `{cfg['preset']}` (`make_model_zoo('{cfg['preset']}', "
         f"random_state={SEED})`), {n_src} sources (real + generators), the first "
         f"{cfg['images_per_source']} images of each source, image size "
-        f"{images.shape[1]}x{images.shape[2]}; disjoint bags (`make_bags(..., "
+        f"{image_shape[0]}x{image_shape[1]}; disjoint bags (`make_bags(..., "
         f"random_state={SEED})`); stratified {cfg['folds']}-fold CV (shuffle, "
         f"random_state={SEED}); every method is fitted on the training folds only, "
         f"with its defaults{epochs_note}."
@@ -156,7 +153,6 @@ def run_attribution(cfg, suffix, only=None):
     payload = {"env": env, "config": {k: v for k, v in cfg.items()}, "seed": SEED,
                "wall_seconds": wall,
                "results": {f"{m} | bag {b}": r for (m, b), r in results.items()}}
-    names = list(methods)
 
     t3 = ["# Table 3 on the model zoo: source attribution\n", data_md,
           "MLP: `StandardScaler` + `MLPClassifier(hidden_layer_sizes=(128, 64))` (three "
@@ -172,11 +168,11 @@ def run_attribution(cfg, suffix, only=None):
         for m in names:
             r = results.get((m, b))
             if r:
-                t3.append(f"| {m} | {fmt(r['mlp_acc'])} | {fmt(r['mlp_auc'])} | "
-                          f"{fmt(r['nc_acc'])} | {fmt(r['nc_auc'])} | "
+                t3.append(f"| {m} | {mean_sd(r['mlp_acc'])} | {mean_sd(r['mlp_auc'])} | "
+                          f"{mean_sd(r['nc_acc'])} | {mean_sd(r['nc_auc'])} | "
                           f"{np.mean(r['seconds']):.1f} |")
     t3 += ["", f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(env),
-           f"Reproduce: `python benchmarks/paper_tables.py attribution"
+           f"Reproduce: `python -m benchmarks.paper_tables attribution"
            f"{' --quick' if suffix else ''}`\n"]
 
     t2 = ["# Table 2 on the model zoo: decorrelation of held-out fingerprints\n", data_md,
@@ -188,16 +184,15 @@ def run_attribution(cfg, suffix, only=None):
           "|---|" + "---|" * len(cfg["bag_sizes"])]
     for m in names:
         t2.append(f"| {m} | " + " | ".join(
-            fmt(results[m, b]["decorrelation"]) if (m, b) in results else "-"
+            mean_sd(results[m, b]["decorrelation"]) if (m, b) in results else "-"
             for b in cfg["bag_sizes"]) + " |")
     t2 += ["", env_markdown(env),
-           f"Reproduce: `python benchmarks/paper_tables.py attribution"
+           f"Reproduce: `python -m benchmarks.paper_tables attribution"
            f"{' --quick' if suffix else ''}`\n"]
     write_results("paper_table3_attribution" + suffix, "\n".join(t3), payload)
     write_results("paper_table2_decorrelation" + suffix, "\n".join(t2),
                   {"env": env, "decorrelation": {
                       f"{m} | bag {b}": r["decorrelation"] for (m, b), r in results.items()}})
-    return results
 
 
 # ------------------------------------------------------------------- stability
@@ -245,23 +240,9 @@ def run_stability(cfg, suffix, parts=STABILITY_PARTS):
     previous results (read back from the JSON file)."""
     import json
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import Pipeline
-
-    from skfingerprint import SetFingerprintEncoder, make_bags
-    from skfingerprint.metrics import DecorrelationScorer
-    from skfingerprint.visualization import StabilityDisplay
-
-    zoo = load_zoo(cfg["preset"])
-    n_img = min(np.bincount(np.unique(zoo.labels, return_inverse=True)[1]))
-    n_sources = len(np.unique(zoo.labels))
+    zoo = load_zoo(cfg["preset"], SEED)
     experiments = _stability_experiments(bool(suffix))
     folds = 3
-    scoring = {"decorrelation": DecorrelationScorer(), "accuracy": "accuracy"}
     env = environment()
     name = "paper_tableA3_stability" + suffix
     payload = {}
@@ -274,40 +255,65 @@ def run_stability(cfg, suffix, parts=STABILITY_PARTS):
                 payload[title].setdefault("date", payload.get("env", {}).get("date"))
     payload.update({"env": env, "seed": SEED, "folds": folds})
     for key in parts:
-        title, param, grid, bag_kw, enc_kw = experiments[key]
-        X, y = make_bags(zoo.images, zoo.labels, random_state=SEED, **bag_kw)
-        pipe = Pipeline([("fp", SetFingerprintEncoder(random_state=SEED, **enc_kw,
-                                                      **epochs_kw(cfg))),
-                         ("clf", mlp())])
-        search = GridSearchCV(pipe, {param: grid}, scoring=scoring,
-                              refit=False,
-                              cv=StratifiedKFold(folds, shuffle=True, random_state=SEED))
-        start = time.perf_counter()
-        search.fit(X, y)
-        wall = time.perf_counter() - start
-        res = search.cv_results_
-        rows = []
-        for i, v in enumerate(res["param_" + param]):
-            rows.append({param: int(v),
-                         "decorrelation_mean": float(res["mean_test_decorrelation"][i]),
-                         "decorrelation_std": float(res["std_test_decorrelation"][i]),
-                         "accuracy_mean": float(res["mean_test_accuracy"][i]),
-                         "accuracy_std": float(res["std_test_accuracy"][i]),
-                         "fit_seconds": float(res["mean_fit_time"][i])})
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), constrained_layout=True)
-        for ax, score in zip(axes, ("decorrelation", "accuracy")):
-            StabilityDisplay.from_cv_results(res, param, score=score, xscale="log",
-                                             ax=ax)
-            ax.set_title(f"{score} vs {title}")
-        figure = f"paper_fig4_stability_{key}{suffix}.png"
-        fig.savefig(os.path.join(results_dir(), figure), dpi=110)
-        plt.close(fig)
-        payload[title] = {
-            "rows": rows, "wall_seconds": wall, "bags": bag_kw, "n_bags": len(y),
-            "param": param, "figure": figure, "date": env["date"],
-            "setup": _stability_setup(key, len(y), n_sources, bag_kw, enc_kw)}
-        print(title, rows, flush=True)
+        title = experiments[key][0]
+        payload[title] = _stability_search(key, experiments[key], zoo, cfg, suffix, folds,
+                                           env["date"])
+        print(title, payload[title]["rows"], flush=True)
+    write_results(name, _stability_markdown(cfg, suffix, zoo, experiments, payload, folds),
+                  payload)
 
+
+def _stability_search(key, experiment, zoo, cfg, suffix, folds, date):
+    """One grid search of the stability experiments, and its figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+
+    from skfingerprint import make_bags
+    from skfingerprint.metrics import DecorrelationScorer
+    from skfingerprint.visualization import StabilityDisplay
+
+    title, param, grid, bag_kw, enc_kw = experiment
+    X, y = make_bags(zoo.images, zoo.labels, random_state=SEED, **bag_kw)
+    pipe = Pipeline([("fp", encoder(cfg["epochs"], SEED, **enc_kw)),
+                     ("clf", paper_mlp(SEED))])
+    scoring = {"decorrelation": DecorrelationScorer(), "accuracy": "accuracy"}
+    search = GridSearchCV(pipe, {param: grid}, scoring=scoring,
+                          refit=False,
+                          cv=StratifiedKFold(folds, shuffle=True, random_state=SEED))
+    start = time.perf_counter()
+    search.fit(X, y)
+    wall = time.perf_counter() - start
+    res = search.cv_results_
+    rows = []
+    for i, v in enumerate(res["param_" + param]):
+        rows.append({param: int(v),
+                     "decorrelation_mean": float(res["mean_test_decorrelation"][i]),
+                     "decorrelation_std": float(res["std_test_decorrelation"][i]),
+                     "accuracy_mean": float(res["mean_test_accuracy"][i]),
+                     "accuracy_std": float(res["std_test_accuracy"][i]),
+                     "fit_seconds": float(res["mean_fit_time"][i])})
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), constrained_layout=True)
+    for ax, score in zip(axes, ("decorrelation", "accuracy")):
+        StabilityDisplay.from_cv_results(res, param, score=score, xscale="log",
+                                         ax=ax)
+        ax.set_title(f"{score} vs {title}")
+    figure = f"paper_fig4_stability_{key}{suffix}.png"
+    fig.savefig(os.path.join(results_dir(), figure), dpi=110)
+    plt.close(fig)
+    n_sources = len(np.unique(zoo.labels))
+    return {"rows": rows, "wall_seconds": wall, "bags": bag_kw, "n_bags": len(y),
+            "param": param, "figure": figure, "date": date,
+            "setup": _stability_setup(key, len(y), n_sources, bag_kw, enc_kw)}
+
+
+def _stability_markdown(cfg, suffix, zoo, experiments, payload, folds):
+    """Table A.3: every part in ``payload``, run now or kept from before."""
+    n_img = min(np.bincount(np.unique(zoo.labels, return_inverse=True)[1]))
+    n_sources = len(np.unique(zoo.labels))
     md = ["# Stability (Fig. 4, Table A.3) on the model zoo\n",
           f"Data: model zoo preset `{cfg['preset']}`, all {n_img} images of each of "
           f"{n_sources} sources. `GridSearchCV(Pipeline([('fp', "
@@ -329,31 +335,57 @@ def run_stability(cfg, suffix, parts=STABILITY_PARTS):
         md += [f"\n## Score against {title} (`{param}`)\n", part["setup"] + "\n",
                f"| {param.split('__')[1]} | decorrelation | accuracy | fit s |",
                "|---|---|---|---|"]
-        md += [f"| {r[param]} | {r['decorrelation_mean']:.3f} ± "
-               f"{r['decorrelation_std']:.3f} | {r['accuracy_mean']:.3f} ± "
-               f"{r['accuracy_std']:.3f} | {r['fit_seconds']:.1f} |"
+        md += [f"| {r[param]} | "
+               f"{format_mean_sd(r['decorrelation_mean'], r['decorrelation_std'])} | "
+               f"{format_mean_sd(r['accuracy_mean'], r['accuracy_std'])} | "
+               f"{r['fit_seconds']:.1f} |"
                for r in part["rows"]]
         md.append(f"\nWall time: {part['wall_seconds'] / 60:.1f} min "
                   f"(run {part['date']}).\n")
         md.append(f"![{title}]({part['figure']})\n")
-    md += [env_markdown(env), f"Reproduce: `python benchmarks/paper_tables.py stability"
+    md += [env_markdown(payload["env"]),
+           f"Reproduce: `python -m benchmarks.paper_tables stability"
            f"{' --quick' if suffix else ''}` (`--parts {' '.join(STABILITY_PARTS)}`)\n"]
-    write_results(name, "\n".join(md), payload)
+    return "\n".join(md)
 
 
 # -------------------------------------------------------------------- families
-def run_families(cfg, suffix):
+def _families_figure(Zte, yte, F, classes, true, ari, filename):
+    """Fig. 3: the correlation matrix of DSF+ and its dendrogram."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    from skfingerprint.cluster import fingerprint_distances
+    from skfingerprint.visualization import CorrelationMatrixDisplay, FamilyDendrogramDisplay
+
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6.5), constrained_layout=True,
+                             gridspec_kw={"width_ratios": [1.6, 1]})
+    CorrelationMatrixDisplay.from_predictions(
+        Zte, yte, fingerprints=F, labels=classes, families=true,
+        ax=axes[0], values_format=".1f")
+    axes[0].set_title("DSF+: |corr| of held-out bags with the source "
+                      "fingerprints (true families outlined)", fontsize=9)
+    D = fingerprint_distances(Zte, yte, fingerprints=F, labels=classes)
+    link = linkage(squareform(D, checks=False), method="average")
+    FamilyDendrogramDisplay(link, display_labels=list(classes),
+                            families=true).plot(ax=axes[1])
+    axes[1].set_title(f"DSF+ average linkage; ARI with the true families "
+                      f"{ari:.2f}", fontsize=9)
+    fig.savefig(os.path.join(results_dir(), filename), dpi=100)
+    plt.close(fig)
+
+
+def run_families(cfg, suffix):
     from sklearn.metrics import adjusted_rand_score
 
     from skfingerprint import make_bags
-    from skfingerprint.cluster import cluster_families, fingerprint_distances
-    from skfingerprint.visualization import CorrelationMatrixDisplay, FamilyDendrogramDisplay
+    from skfingerprint.cluster import cluster_families
 
-    zoo = load_zoo(cfg["preset"])
+    zoo = load_zoo(cfg["preset"], SEED)
     b = 32 if not suffix else 8
     X, y = make_bags(zoo.images, zoo.labels, bag_size=b, random_state=SEED)
     half = np.zeros(len(y), bool)
@@ -380,25 +412,8 @@ def run_families(cfg, suffix):
                      "seconds": secs})
         print(name, f"ARI {ari:.3f}", flush=True)
         if name == "DSF+":
-            fig, axes = plt.subplots(1, 2, figsize=(15, 6.5), constrained_layout=True,
-                                     gridspec_kw={"width_ratios": [1.6, 1]})
-            CorrelationMatrixDisplay.from_predictions(
-                Zte, y[~half], fingerprints=F, labels=classes, families=true,
-                ax=axes[0], values_format=".1f")
-            axes[0].set_title("DSF+: |corr| of held-out bags with the source "
-                              "fingerprints (true families outlined)", fontsize=9)
-            D = fingerprint_distances(Zte, y[~half], fingerprints=F, labels=classes)
-            from scipy.cluster.hierarchy import linkage
-            from scipy.spatial.distance import squareform
-
-            link = linkage(squareform(D, checks=False), method="average")
-            FamilyDendrogramDisplay(link, display_labels=list(classes),
-                                    families=true).plot(ax=axes[1])
-            axes[1].set_title(f"DSF+ average linkage; ARI with the true families "
-                              f"{ari:.2f}", fontsize=9)
-            fig.savefig(os.path.join(results_dir(), f"paper_fig3_families{suffix}.png"),
-                        dpi=100)
-            plt.close(fig)
+            _families_figure(Zte, y[~half], F, classes, true, ari,
+                             f"paper_fig3_families{suffix}.png")
     payload["rows"] = rows
     md = ["# Families (Fig. 3) on the model zoo\n",
           f"Data: model zoo preset `{cfg['preset']}`, bags of {b}, half of each "
@@ -416,7 +431,7 @@ def run_families(cfg, suffix):
         desc = "; ".join("{" + ", ".join(v) + "}" for v in groups.values())
         md.append(f"| {r['method']} | {r['ari']:.3f} | {desc} | {r['seconds']:.0f} |")
     md += ["", f"![families](paper_fig3_families{suffix}.png)\n", env_markdown(env),
-           f"Reproduce: `python benchmarks/paper_tables.py families"
+           f"Reproduce: `python -m benchmarks.paper_tables families"
            f"{' --quick' if suffix else ''}`\n"]
     write_results("paper_fig3_families" + suffix, "\n".join(md), payload)
 

@@ -41,10 +41,10 @@ JPEG q75), ``front_end`` (DSF+ with each input of phi, ``front_end=``),
 RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
 fresh process).
 
-    python benchmarks/real_world.py                    # the zoo set: accuracy, augment, memory
-    python benchmarks/real_world.py --parts accuracy front_end augment memory  # results: 22 min
-    python benchmarks/real_world.py --set roundtrip    # the hard case (~40 min, 2 cores)
-    python benchmarks/real_world.py --quick            # a small version
+    python -m benchmarks.real_world                    # the zoo set: accuracy, augment, memory
+    python -m benchmarks.real_world --parts accuracy front_end augment memory  # results: 22 min
+    python -m benchmarks.real_world --set roundtrip    # the hard case (~40 min, 2 cores)
+    python -m benchmarks.real_world --quick            # a small version
 
 The zoo set needs the zoo sampled at 192 px, built once and cached (28 minutes
 on 2 CPU cores; ``--quick`` samples 16 images at 96 px instead).
@@ -64,8 +64,9 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import env_markdown, environment, paper_mlp, write_results  # noqa: E402
+from benchmarks._common import (
+    encoder, env_markdown, environment, format_mean_sd, halves_per_source, paper_mlp,
+    write_results)
 
 UPSAMPLERS = ("nearest", "bilinear", "bicubic", "tconv", "pixelshuffle")
 
@@ -198,17 +199,12 @@ def make_zoo_set(root, n_per_source, *, sample_size=192, sizes=(96, 192), crop_a
 
 
 # ------------------------------------------------------------- evaluation
-def _split(paths, labels, bag_size, seed):
-    """Half of each source's images to train (in bags), half to test."""
+def split_halves(paths, labels, bag_size, seed):
+    """Half of each source's images, drawn at random, to train (in bags of
+    ``bag_size``), the other half to test (in bags, and one by one)."""
     from skfingerprint import make_bags
 
-    rng = np.random.RandomState(seed)
-    train, test = [], []
-    for s in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == s))
-        train.append(idx[: idx.size // 2])
-        test.append(idx[idx.size // 2 :])
-    train, test = np.concatenate(train), np.concatenate(test)
+    train, test = halves_per_source(labels, seed)
     Xtr, ytr = make_bags(paths[train], labels[train], bag_size=bag_size, random_state=seed)
     Xte, yte = make_bags(paths[test], labels[test], bag_size=bag_size, random_state=seed)
     X1, y1 = paths[test][:, None], labels[test]
@@ -217,11 +213,7 @@ def _split(paths, labels, bag_size, seed):
 
 def _encoder(args, **params):
     """A SetFingerprintEncoder with the library's defaults but ``--epochs``."""
-    from skfingerprint import SetFingerprintEncoder
-
-    if args.epochs is not None:
-        params.setdefault("max_epochs", args.epochs)
-    return SetFingerprintEncoder(random_state=0, num_workers=0, **params)
+    return encoder(args.epochs, 0, num_workers=0, **params)
 
 
 def _methods(args, patch_size):
@@ -285,7 +277,7 @@ def over_splits(seeds, paths, labels, methods):
     the mean, the standard deviation and the values of each split."""
     runs = {}
     for seed in seeds:
-        data = _split(paths, labels, 8, seed=seed)
+        data = split_halves(paths, labels, 8, seed=seed)
         for name, method in methods(seed).items():
             r = evaluate(method, data, seed=seed)
             r["test_bags"] = len(data[1][1])
@@ -421,13 +413,13 @@ def part_memory(args):
 
 
 # -------------------------------------------------------------------- main
-def _table_splits(rows):
-    """Mean +- standard deviation over the splits, then each split's value."""
+def table_splits(rows):
+    """Mean ± standard deviation over the splits, then each split's value."""
     lines = ["| method | MLP: per bag of 8 | MLP: per image | nearest fingerprint: per bag "
              "of 8 | nearest fingerprint: per image | test bags, all splits | seconds per "
              "split |", "|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
-        cells = [f"**{r[c]:.3f}** ± {r[c + '_sd']:.3f} ("
+        cells = [format_mean_sd(r[c], r[c + "_sd"], bold_mean=True) + " ("
                  + ", ".join(f"{v:.3f}" for v in r[c + "_per_split"]) + ")"
                  for c in ("bag", "image", "bag_nearest", "image_nearest")]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['test_bags']} | "
@@ -449,12 +441,15 @@ def _table(rows, cols=("bag", "image")):
     return "\n".join(lines)
 
 
-def main(argv=None):
+PARTS = ("accuracy", "align", "patches", "augment", "front_end", "memory")
+
+
+def parse_args(argv=None):
+    """The command line, with the defaults that depend on the set and ``--quick``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--set", dest="set_name", choices=("zoo", "roundtrip"), default="zoo")
-    parts = ["accuracy", "align", "patches", "augment", "front_end", "memory"]
-    parser.add_argument("--parts", nargs="+", default=None, choices=parts,
+    parser.add_argument("--parts", nargs="+", default=None, choices=PARTS,
                         help="default: accuracy, augment and memory for the zoo set, "
                              "everything but memory for the round trips")
     parser.add_argument("--n-per-source", type=int, default=None,
@@ -486,8 +481,12 @@ def main(argv=None):
     args.patches = 8
     args.patch_counts = (2, 8) if args.quick else (4, 16)  # 8: the accuracy table
     args.memory_images = 40 if args.quick else 300
-    env = environment()
-    payload = {"environment": env, "settings": {k: v for k, v in vars(args).items()}}
+    return args
+
+
+def intro_markdown(args, env):
+    """The title and the description of the set and of the encoder."""
+    zoo_set = args.set_name == "zoo"
     if zoo_set:
         what = (f"- set: the model zoo's fully convolutional sources and real crops, "
                 f"sampled at {args.sample_size} px (`make_model_zoo(\"small\", sample_size="
@@ -500,83 +499,113 @@ def main(argv=None):
                 "independently)")
     epochs = ("the library's defaults" if args.epochs is None
               else f"default parameters but {args.epochs} epochs")
-    md = ["# Real-world images: mixed sizes, half JPEG, patch mode vs resizing"
-          + ("" if zoo_set else " (the hard case: autoencoder round trips)") + "\n",
-          env_markdown(env),
-          (what + f", {args.n_per_source} images per source, every other image JPEG "
-           "q80-95, the rest PNG; half of each source trains, half tests\n"),
-          (f"- encoder: {epochs}; patch mode patch_size=64, patches_per_image="
-           f"{args.patches}; classifier: StandardScaler + MLP(128, 64)\n"),
-          "- the machine was shared with other jobs: seconds are upper bounds\n"]
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        if {"accuracy", "align", "patches", "augment", "front_end"} & set(args.parts):
-            if zoo_set:
-                paths, labels, info = make_zoo_set(tmp, args.n_per_source,
-                                                   sample_size=args.sample_size,
-                                                   crop_align=args.crop_align)
-                payload["zoo"] = info
-                md.append(f"- set made in {time.perf_counter() - t0:.0f} s (zoo loaded or "
-                          f"built in {info['zoo_seconds']:.0f} s); sources "
-                          + ", ".join(f"`{s}`" for s in info["lineage"]) + "\n")
-            else:
-                paths, labels, info = make_set(tmp, args.n_per_source, steps=args.steps)
-                payload["autoencoders"] = info
-                md.append(f"- set built in {time.perf_counter() - t0:.0f} s; autoencoders "
-                          + ", ".join(f"{k}: MSE {v['final_mse']}" for k, v in info.items())
-                          + "\n")
-            data = _split(paths, labels, 8, seed=0)
-            n_sources = np.unique(labels).size
-        if "accuracy" in args.parts:
-            payload["accuracy"] = part_accuracy(args, paths, labels)
-            md += [f"\n## Accuracy ({n_sources} sources, chance {1 / n_sources:.3f})\n",
-                   (f"Mean ± standard deviation over {len(args.split_seeds)} draws of the "
-                    "train/test halves (split seeds "
-                    + ", ".join(map(str, args.split_seeds)) + "; the encoders, CNN and "
-                    "MLP seeded alike), then the value of each draw. Two classifiers on "
-                    "the same fingerprints: the paper's MLP, fitted on the 8 training "
-                    "bags of each source, and the nearest source fingerprint "
-                    "(`NearestFingerprintClassifier`, the classifier `skfingerprint fit` "
-                    "trains; here correlation for the spectrum and PRNU, Euclidean for "
-                    "DSF+ and the CNN, where `fit` uses correlation).\n"),
-                   _table_splits(payload["accuracy"]), ""]
-        if "align" in args.parts:
-            payload["align"] = part_align(args, data)
-            md += ["\n## Crop offsets: multiples of 8 vs any pixel (DSF+ patch mode)\n",
-                   _table(payload["align"]), ""]
-        if "patches" in args.parts:
-            payload["patches"] = part_patches(args, data)
-            md += ["\n## patches_per_image (DSF+ patch mode)\n",
-                   _table(payload["patches"]).replace("| method |", "| patches per image |"),
-                   ""]
-        if "front_end" in args.parts:
-            payload["front_end"] = part_front_end(args, data)
-            md += ["\n## The input of phi (`front_end`, DSF+ patch mode)\n",
-                   _table(payload["front_end"], cols=("bag", "image", "bag_nearest",
-                                                      "image_nearest")), ""]
-        if "augment" in args.parts:
-            payload["augment"] = part_augment(args, data)
-            md += ["\n## Post-processing augmentation (DSF+ patch mode; test bags as "
-                   "they are and re-encoded as JPEG q75; nearest fingerprint by "
-                   "correlation, as in `skfingerprint fit`)\n",
-                   _table(payload["augment"], cols=("bag", "jpeg75", "bag_nearest",
-                                                    "jpeg75_nearest")), ""]
-    if "memory" in args.parts:
-        payload["memory"] = part_memory(args)
-        md += ["\n## transform: time and peak RSS per image size (patch mode, 8 patches "
-               "of 64 px per image, JPEG q90 files, each size in a fresh process; the peak "
-               "is reset after fitting, so it is the transform's own)\n",
-               "| image size | images | seconds per 1000 images | RSS before transform "
-               "(MiB) | peak RSS during transform (MiB) |", "|---|---|---|---|---|"]
-        md += [f"| {r['size']} | {r['images']} | {r['seconds_per_1000']:.1f} | "
-               f"{r['rss_before_mib']:.0f} | {r['peak_during_mib']:.0f} |"
-               for r in payload["memory"]]
-    payload["total_seconds"] = round(time.perf_counter() - t0, 1)
-    md.append(f"\nTotal: {payload['total_seconds']} s.\n")
-    name = ("real_world" + ("" if zoo_set else "_roundtrip")
+    return ["# Real-world images: mixed sizes, half JPEG, patch mode vs resizing"
+            + ("" if zoo_set else " (the hard case: autoencoder round trips)") + "\n",
+            env_markdown(env),
+            (what + f", {args.n_per_source} images per source, every other image JPEG "
+             "q80-95, the rest PNG; half of each source trains, half tests\n"),
+            (f"- encoder: {epochs}; patch mode patch_size=64, patches_per_image="
+             f"{args.patches}; classifier: StandardScaler + MLP(128, 64)\n"),
+            "- the machine was shared with other jobs: seconds are upper bounds\n"]
+
+
+def make_data(args, root, payload, t0):
+    """Write the chosen set under ``root``; returns ``(paths, labels, markdown line)``."""
+    if args.set_name == "zoo":
+        paths, labels, info = make_zoo_set(root, args.n_per_source,
+                                           sample_size=args.sample_size,
+                                           crop_align=args.crop_align)
+        payload["zoo"] = info
+        line = (f"- set made in {time.perf_counter() - t0:.0f} s (zoo loaded or "
+                f"built in {info['zoo_seconds']:.0f} s); sources "
+                + ", ".join(f"`{s}`" for s in info["lineage"]) + "\n")
+    else:
+        paths, labels, info = make_set(root, args.n_per_source, steps=args.steps)
+        payload["autoencoders"] = info
+        line = (f"- set built in {time.perf_counter() - t0:.0f} s; autoencoders "
+                + ", ".join(f"{k}: MSE {v['final_mse']}" for k, v in info.items()) + "\n")
+    return paths, labels, line
+
+
+def accuracy_markdown(args, rows, n_sources):
+    return [f"\n## Accuracy ({n_sources} sources, chance {1 / n_sources:.3f})\n",
+            (f"Mean ± standard deviation over {len(args.split_seeds)} draws of the "
+             "train/test halves (split seeds "
+             + ", ".join(map(str, args.split_seeds)) + "; the encoders, CNN and "
+             "MLP seeded alike), then the value of each draw. Two classifiers on "
+             "the same fingerprints: the paper's MLP, fitted on the 8 training "
+             "bags of each source, and the nearest source fingerprint "
+             "(`NearestFingerprintClassifier`, the classifier `skfingerprint fit` "
+             "trains; here correlation for the spectrum and PRNU, Euclidean for "
+             "DSF+ and the CNN, where `fit` uses correlation).\n"),
+            table_splits(rows), ""]
+
+
+def run_set_parts(args, paths, labels, payload):
+    """The parts that evaluate methods on the set; returns their markdown."""
+    data = split_halves(paths, labels, 8, seed=0)
+    md = []
+    if "accuracy" in args.parts:
+        payload["accuracy"] = part_accuracy(args, paths, labels)
+        md += accuracy_markdown(args, payload["accuracy"], np.unique(labels).size)
+    if "align" in args.parts:
+        payload["align"] = part_align(args, data)
+        md += ["\n## Crop offsets: multiples of 8 vs any pixel (DSF+ patch mode)\n",
+               _table(payload["align"]), ""]
+    if "patches" in args.parts:
+        payload["patches"] = part_patches(args, data)
+        md += ["\n## patches_per_image (DSF+ patch mode)\n",
+               _table(payload["patches"]).replace("| method |", "| patches per image |"),
+               ""]
+    if "front_end" in args.parts:
+        payload["front_end"] = part_front_end(args, data)
+        md += ["\n## The input of phi (`front_end`, DSF+ patch mode)\n",
+               _table(payload["front_end"], cols=("bag", "image", "bag_nearest",
+                                                  "image_nearest")), ""]
+    if "augment" in args.parts:
+        payload["augment"] = part_augment(args, data)
+        md += ["\n## Post-processing augmentation (DSF+ patch mode; test bags as "
+               "they are and re-encoded as JPEG q75; nearest fingerprint by "
+               "correlation, as in `skfingerprint fit`)\n",
+               _table(payload["augment"], cols=("bag", "jpeg75", "bag_nearest",
+                                                "jpeg75_nearest")), ""]
+    return md
+
+
+def memory_markdown(rows):
+    return (["\n## transform: time and peak RSS per image size (patch mode, 8 patches "
+             "of 64 px per image, JPEG q90 files, each size in a fresh process; the peak "
+             "is reset after fitting, so it is the transform's own)\n",
+             "| image size | images | seconds per 1000 images | RSS before transform "
+             "(MiB) | peak RSS during transform (MiB) |", "|---|---|---|---|---|"]
+            + [f"| {r['size']} | {r['images']} | {r['seconds_per_1000']:.1f} | "
+               f"{r['rss_before_mib']:.0f} | {r['peak_during_mib']:.0f} |" for r in rows])
+
+
+def results_name(args):
+    zoo_set = args.set_name == "zoo"
+    return ("real_world" + ("" if zoo_set else "_roundtrip")
             + ("" if args.crop_align == 8 or not zoo_set else f"_crop{args.crop_align}")
             + ("_quick" if args.quick else ""))
-    write_results(name, "\n".join(md), payload)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    env = environment()
+    payload = {"environment": env, "settings": {k: v for k, v in vars(args).items()}}
+    md = intro_markdown(args, env)
+    t0 = time.perf_counter()
+    if set(PARTS[:-1]) & set(args.parts):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths, labels, line = make_data(args, tmp, payload, t0)
+            md.append(line)
+            md += run_set_parts(args, paths, labels, payload)
+    if "memory" in args.parts:
+        payload["memory"] = part_memory(args)
+        md += memory_markdown(payload["memory"])
+    payload["total_seconds"] = round(time.perf_counter() - t0, 1)
+    md.append(f"\nTotal: {payload['total_seconds']} s.\n")
+    write_results(results_name(args), "\n".join(md), payload)
 
 
 if __name__ == "__main__":

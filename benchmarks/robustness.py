@@ -10,7 +10,7 @@ PRNU, a single-image CNN), all trained on clean bags.  Each method's
 features feed a ``NearestFingerprintClassifier`` and an MLP, both fitted on
 the clean training bags.  One stratified 50/50 split of the bags::
 
-    python benchmarks/robustness.py [--quick] [--skip-cnn]
+    python -m benchmarks.robustness [--quick] [--skip-cnn]
 
 Writes ``benchmarks/results/robustness.md`` and ``.json`` (``_quick``
 suffix with ``--quick``: the small zoo of 16x16 images, 100 images per
@@ -19,17 +19,13 @@ per source (25 training and 25 test bags per source), default epochs.
 """
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from _common import (  # noqa: E402
-    env_markdown, environment, paper_mlp, write_results, zoo_subset)
+from benchmarks._common import (
+    encoder, env_markdown, environment, epochs_kw, paper_mlp, stratified_halves,
+    write_results, zoo_bags)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=500, bag_size=10, epochs=None)
@@ -46,26 +42,16 @@ CONDITIONS = {
 }
 
 
-def load_bags(cfg):
-    """Disjoint bags of the first ``images_per_source`` images of every source."""
-    from skfingerprint import make_bags
-
-    zoo, images, labels = zoo_subset(cfg["preset"], cfg["images_per_source"], SEED)
-    X, y = make_bags(images, labels, bag_size=cfg["bag_size"], random_state=SEED)
-    return zoo, X, y
-
-
 def make_methods(cfg, skip_cnn=False):
     """name -> (transformer factory, metric of NearestFingerprintClassifier)."""
-    from skfingerprint import SetFingerprintEncoder
     from skfingerprint.augment import RandomPostProcessing
     from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
 
-    ep = {} if cfg["epochs"] is None else {"max_epochs": cfg["epochs"]}
+    ep = epochs_kw(cfg["epochs"])
     methods = {
-        "DSF+": (lambda: SetFingerprintEncoder(random_state=SEED, **ep), "euclidean"),
-        "DSF+ with augmentation": (lambda: SetFingerprintEncoder(
-            augmentation=RandomPostProcessing(), random_state=SEED, **ep), "euclidean"),
+        "DSF+": (lambda: encoder(cfg["epochs"], SEED), "euclidean"),
+        "DSF+ with augmentation": (lambda: encoder(
+            cfg["epochs"], SEED, augmentation=RandomPostProcessing()), "euclidean"),
         "Spectrum (Durall/Frank)": (lambda: SpectrumFingerprint(), "correlation"),
         "PRNU (Marra)": (lambda: PRNUFingerprint(), "correlation"),
         "CNN (Yu)": (lambda: AttributionCNN(random_state=SEED, **ep), "euclidean"),
@@ -75,56 +61,42 @@ def make_methods(cfg, skip_cnn=False):
     return methods
 
 
-def mlp():
-    return paper_mlp(SEED)
-
-
-def main(argv=None):
-    from sklearn.model_selection import train_test_split
-
+def post_processed(X_test):
+    """Condition -> the test bags post-processed; and the seconds it took."""
     from skfingerprint.augment import PostProcess
+
+    start = time.perf_counter()
+    X_cond = {name: X_test if pp is None else PostProcess(*pp).transform(X_test)
+              for name, pp in CONDITIONS.items()}
+    seconds = time.perf_counter() - start
+    for name, Xc in X_cond.items():
+        diff = np.abs(Xc.astype(float) - X_test).mean()
+        print(f"{name:>14}: mean |change| {diff:.2f} grey levels")
+    return X_cond, seconds
+
+
+def evaluate(factory, metric, X_tr, y_tr, X_cond, y_te):
+    """Fit on the clean training bags; accuracy of the nearest fingerprint and
+    of the MLP under every condition."""
     from skfingerprint.classifiers import NearestFingerprintClassifier
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small zoo, 100 images per source, 3 epochs: a smoke run")
-    parser.add_argument("--skip-cnn", action="store_true", help="leave out the CNN baseline")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    t_all = time.perf_counter()
-    zoo, X, y = load_bags(cfg)
-    train, test = train_test_split(np.arange(len(y)), test_size=0.5, stratify=y,
-                                   random_state=SEED)
-    X_tr, y_tr, y_te = X[train], y[train], y[test]
     start = time.perf_counter()
-    X_test = {name: X[test] if pp is None else PostProcess(*pp).transform(X[test])
-              for name, pp in CONDITIONS.items()}
-    perturb_s = time.perf_counter() - start
-    for name, Xc in X_test.items():
-        diff = np.abs(Xc.astype(float) - X[test]).mean()
-        print(f"{name:>14}: mean |change| {diff:.2f} grey levels")
+    est = factory().fit(X_tr, y_tr)
+    Z_tr = est.transform(X_tr)
+    fit_s = time.perf_counter() - start
+    nfc = NearestFingerprintClassifier(metric).fit(Z_tr, y_tr)
+    net = paper_mlp(SEED).fit(Z_tr, y_tr)
+    rec = {"metric": metric, "fit_seconds": fit_s, "nfc": {}, "mlp": {}}
+    start = time.perf_counter()
+    for cond, Xc in X_cond.items():
+        Z = est.transform(Xc)
+        rec["nfc"][cond] = float(np.mean(nfc.predict(Z) == y_te))
+        rec["mlp"][cond] = float(np.mean(net.predict(Z) == y_te))
+    rec["test_seconds"] = time.perf_counter() - start
+    return rec
 
-    results = {}
-    for name, (factory, metric) in make_methods(cfg, args.skip_cnn).items():
-        start = time.perf_counter()
-        est = factory().fit(X_tr, y_tr)
-        Z_tr = est.transform(X_tr)
-        fit_s = time.perf_counter() - start
-        nfc = NearestFingerprintClassifier(metric).fit(Z_tr, y_tr)
-        net = mlp().fit(Z_tr, y_tr)
-        rec = {"metric": metric, "fit_seconds": fit_s, "nfc": {}, "mlp": {}}
-        start = time.perf_counter()
-        for cond, Xc in X_test.items():
-            Z = est.transform(Xc)
-            rec["nfc"][cond] = float(np.mean(nfc.predict(Z) == y_te))
-            rec["mlp"][cond] = float(np.mean(net.predict(Z) == y_te))
-        rec["test_seconds"] = time.perf_counter() - start
-        results[name] = rec
-        print(f"{name}: " + ", ".join(f"{c} {rec['mlp'][c]:.2f}" for c in CONDITIONS)
-              + f" (MLP); fit {fit_s:.1f} s", flush=True)
-    seconds = time.perf_counter() - t_all
 
-    env = environment()
+def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, quick):
     chance = 1.0 / len(zoo.sources)
     n_per = cfg["images_per_source"] // cfg["bag_size"]
     md = [
@@ -132,7 +104,7 @@ def main(argv=None):
         f"Zoo: preset `{cfg['preset']}` ({zoo.image_size}x{zoo.image_size}), the first "
         f"{cfg['images_per_source']} images of each of the {len(zoo.sources)} sources, "
         f"disjoint bags of {cfg['bag_size']} ({n_per} per source), one stratified 50/50 "
-        f"split of the bags ({len(train)} training, {len(test)} test bags; chance = "
+        f"split of the bags ({n_train} training, {n_test} test bags; chance = "
         f"{chance:.3f}). Every method is fitted on the clean training bags"
         + ("" if cfg["epochs"] is None else f" (`max_epochs={cfg['epochs']}` for the "
            "networks)")
@@ -165,10 +137,31 @@ def main(argv=None):
     md += [f"| {name} | {rec['fit_seconds']:.1f} | {rec['test_seconds']:.1f} |"
            for name, rec in results.items()]
     md += ["", f"Post-processing all test bags: {perturb_s:.1f} s.", "",
-           env_markdown(env),
-           f"Reproduce: `python benchmarks/robustness.py{' --quick' if args.quick else ''}`\n"]
-    write_results("robustness" + ("_quick" if args.quick else ""), "\n".join(md), {
-        "env": env, "config": cfg, "seed": SEED, "seconds": seconds,
+           env_markdown(environment()),
+           f"Reproduce: `python -m benchmarks.robustness{' --quick' if quick else ''}`\n"]
+    return "\n".join(md)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small zoo, 100 images per source, 3 epochs: a smoke run")
+    parser.add_argument("--skip-cnn", action="store_true", help="leave out the CNN baseline")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    t_all = time.perf_counter()
+    zoo, X, y = zoo_bags(cfg["preset"], cfg["images_per_source"], cfg["bag_size"], SEED)
+    train, test = stratified_halves(y, SEED)
+    X_cond, perturb_s = post_processed(X[test])
+    results = {}
+    for name, (factory, metric) in make_methods(cfg, args.skip_cnn).items():
+        results[name] = rec = evaluate(factory, metric, X[train], y[train], X_cond, y[test])
+        print(f"{name}: " + ", ".join(f"{c} {rec['mlp'][c]:.2f}" for c in CONDITIONS)
+              + f" (MLP); fit {rec['fit_seconds']:.1f} s", flush=True)
+    seconds = time.perf_counter() - t_all
+    md = markdown(cfg, zoo, results, len(train), len(test), seconds, perturb_s, args.quick)
+    write_results("robustness" + ("_quick" if args.quick else ""), md, {
+        "env": environment(), "config": cfg, "seed": SEED, "seconds": seconds,
         "conditions": {k: v for k, v in CONDITIONS.items()}, "results": results})
     print(f"done in {seconds / 60:.1f} min")
 

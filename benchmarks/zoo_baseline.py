@@ -12,31 +12,23 @@ all?  (The set encoder of skfingerprint is benchmarked elsewhere.)
 
 Run from the repository root (builds the default zoo if it is not cached)::
 
-    python benchmarks/zoo_baseline.py [--preset default] [--random-state 0]
+    python -m benchmarks.zoo_baseline [--preset default] [--random-state 0]
 
 Writes ``benchmarks/results/zoo_baseline.md`` and ``.json``.
 """
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 from scipy.ndimage import uniform_filter
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))  # run from a checkout, installed or not
-sys.path.insert(0, HERE)
-
-from _common import env_markdown, environment, write_results  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import confusion_matrix  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from skfingerprint.datasets import make_model_zoo  # noqa: E402
+from benchmarks._common import env_markdown, environment, load_zoo, write_results
 
 
 def log_spectrum_features(images, batch=2048):
@@ -58,7 +50,7 @@ def main(argv=None):
     parser.add_argument("--C", type=float, default=0.01, help="inverse L2 strength")
     args = parser.parse_args(argv)
 
-    zoo = make_model_zoo(args.preset, random_state=args.random_state)
+    zoo = load_zoo(args.preset, args.random_state)
     t0 = time.perf_counter()
     X = log_spectrum_features(zoo.images)
     y = zoo.labels

@@ -14,10 +14,10 @@ the nearest fingerprint.
 
 Run from the repository root::
 
-    python benchmarks/zoo_siblings.py            # default zoo, bags of 32
-    python benchmarks/zoo_siblings.py --quick    # small zoo, bags of 8, 2 epochs
-    python benchmarks/zoo_siblings.py --methods DSF+   # rerun DSF+ only
-    python benchmarks/zoo_siblings.py --seeds 0,1,2    # learned methods: 3 seeds
+    python -m benchmarks.zoo_siblings            # default zoo, bags of 32
+    python -m benchmarks.zoo_siblings --quick    # small zoo, bags of 8, 2 epochs
+    python -m benchmarks.zoo_siblings --methods DSF+   # rerun DSF+ only
+    python -m benchmarks.zoo_siblings --seeds 0,1,2    # learned methods: 3 seeds
 
 With several ``--seeds``, DSF+ and the CNN are fitted once per seed (PRNU and
 the spectrum have no randomness) and the table shows the mean and standard
@@ -38,7 +38,9 @@ import time
 
 import numpy as np
 
-from _common import env_markdown, environment, paper_mlp, results_dir, write_results
+from benchmarks._common import (
+    encoder, env_markdown, environment, epochs_kw, first_per_source, load_zoo, mean_sd,
+    paper_mlp, results_dir, write_results)
 
 SEED = 0
 # methods also fitted on every source of the zoo at once
@@ -56,27 +58,20 @@ PAIRS = {
 }
 
 
-def load_zoo(preset):
-    from skfingerprint.datasets import make_model_zoo
-
-    return make_model_zoo(preset, random_state=SEED)
-
-
 # methods with a random_state: fitted once per seed
 SEEDED = ("DSF+", "CNN")
 
 
 def make_methods(epochs):
     """name -> (factory of a fresh estimator given a seed, metric)."""
-    from skfingerprint import SetFingerprintEncoder
     from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
 
-    ep = {} if epochs is None else {"max_epochs": epochs}
     return {
-        "DSF+": (lambda seed: SetFingerprintEncoder(random_state=seed, **ep), "euclidean"),
+        "DSF+": (lambda seed: encoder(epochs, seed), "euclidean"),
         "PRNU": (lambda seed: PRNUFingerprint(), "correlation"),
         "Spectrum": (lambda seed: SpectrumFingerprint(), "correlation"),
-        "CNN": (lambda seed: AttributionCNN(random_state=seed, **ep), "euclidean"),
+        "CNN": (lambda seed: AttributionCNN(random_state=seed, **epochs_kw(epochs)),
+                "euclidean"),
     }
 
 
@@ -86,8 +81,7 @@ def _seeds(cfg, name):
 
 def _cell(row, name):
     """Mean over the seeds, with their standard deviation when there are several."""
-    accs = row.get("per_seed", {}).get(name, [row[name]])
-    return f"{row[name]:.3f}" + (f" ± {np.std(accs):.3f}" if len(accs) > 1 else "")
+    return mean_sd(row.get("per_seed", {}).get(name, [row[name]]))
 
 
 def split_bags(images, labels, sources, n_per_source, bag_size):
@@ -96,7 +90,7 @@ def split_bags(images, labels, sources, n_per_source, bag_size):
 
     from skfingerprint import make_bags
 
-    keep = np.concatenate([np.flatnonzero(labels == s)[:n_per_source] for s in sources])
+    keep = first_per_source(labels, n_per_source, sources)
     X, y = make_bags(images[keep], labels[keep], bag_size=bag_size, random_state=SEED)
     return train_test_split(X, y, test_size=0.5, stratify=y, random_state=SEED)
 
@@ -119,7 +113,7 @@ def _previous(suffix, cfg):
 def run(cfg, suffix, only=None):
     from skfingerprint.classifiers import NearestFingerprintClassifier
 
-    zoo = load_zoo(cfg["preset"])
+    zoo = load_zoo(cfg["preset"], SEED)
     present = set(np.asarray(zoo.sources).tolist())
     methods = make_methods(cfg["epochs"])
     old_pairs, old_overall = _previous(suffix, cfg) if only else ({}, {})
@@ -171,6 +165,14 @@ def run(cfg, suffix, only=None):
         print(name, "all sources", overall[name], flush=True)
     wall = time.perf_counter() - t0
     env = environment()
+    md = markdown(cfg, suffix, zoo, methods, rows, overall, len(yte), wall, env, only, rerun)
+    write_results("zoo_siblings" + suffix, md,
+                  {"env": env, "config": cfg, "pairs": rows, "all_sources": overall,
+                   "wall_seconds": wall})
+    return rows, overall
+
+
+def markdown(cfg, suffix, zoo, methods, rows, overall, n_test_bags, wall, env, only, rerun):
     md = ["# Attribution among siblings of the model zoo\n",
           f"Zoo: preset `{cfg['preset']}` (`make_model_zoo('{cfg['preset']}', random_state={SEED})`), "
           f"{zoo.sample_size}x{zoo.sample_size}, the first {cfg['images_per_source']} images of "
@@ -188,7 +190,7 @@ def run(cfg, suffix, only=None):
         md.append(f"| {r['kind']} | {r['pair']} | {r['n_test_bags']} | "
                   + " | ".join(_cell(r, m) for m in methods) + " |")
     md += ["", f"On all {len(zoo.sources)} sources at once (bags of {cfg['bag_size']}, "
-               f"{len(yte)} test bags):", "",
+               f"{n_test_bags} test bags):", "",
            "| method | MLP accuracy | nearest fingerprint |", "|---|---|---|"]
     for name, o in overall.items():
         seeds = o.get("per_seed", {"mlp": [o["mlp"]], "nearest": [o["nearest"]]})
@@ -197,13 +199,10 @@ def run(cfg, suffix, only=None):
     md += ["", f"Total wall time: {wall / 60:.1f} min"
            + ("" if only is None else f" (rerun: {', '.join(sorted(rerun))}; the other "
               "columns from the previous run)") + ".\n", env_markdown(env),
-           f"Reproduce: `python benchmarks/zoo_siblings.py{' --quick' if suffix else ''}"
+           f"Reproduce: `python -m benchmarks.zoo_siblings{' --quick' if suffix else ''}"
            + ("" if len(cfg.get("seeds", [SEED])) < 2 else
               f" --seeds {','.join(map(str, cfg['seeds']))}") + "`\n"]
-    write_results("zoo_siblings" + suffix, "\n".join(md),
-                  {"env": env, "config": cfg, "pairs": rows, "all_sources": overall,
-                   "wall_seconds": wall})
-    return rows, overall
+    return "\n".join(md)
 
 
 def main(argv=None):

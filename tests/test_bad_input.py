@@ -1427,7 +1427,8 @@ def test_conformal_threshold_bad_input(entry, case):
 # ===========================================================================
 from skfingerprint._io import read_image, read_image_size  # noqa: E402
 
-from crafted_model_files import envelope, huge_npy, popen_schema, rewrite_payload  # noqa: E402,I001
+from benchmarks._crafted_model_files import (  # noqa: E402
+    envelope, huge_npy, popen_schema, rewrite_payload)
 
 
 @pytest.fixture(scope="module")

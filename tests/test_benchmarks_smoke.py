@@ -1,4 +1,6 @@
-"""Smoke tests of the paper-table benchmarks (``benchmarks/paper_tables.py``).
+"""Smoke tests of the paper-table benchmarks (``python -m benchmarks.paper_tables``)
+and of the open-set benchmark, and unit tests of the helpers they share
+(``benchmarks._common``).
 
 The benchmark code runs end to end on a small synthetic set in place of the
 model zoo (which the full and ``--quick`` runs use), with 1-epoch fits, and
@@ -7,30 +9,102 @@ must be there.  The figures themselves are measured by the full run.
 """
 
 import json
-import os
-import sys
+import math
 
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.integration
-
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                     "benchmarks")
+from benchmarks import _common
 
 pytest.importorskip("matplotlib")
 
 
+# ------------------------------------------------------------- shared helpers
+def test_mean_sd_is_written_one_way():
+    assert _common.mean_sd([0.5, 0.7]) == "0.600 ± 0.100"  # population sd, as np.std
+    assert _common.mean_sd([0.25]) == "0.250"  # one value: no spread to show
+    assert _common.format_mean_sd(0.5, 0.01, digits=2, bold_mean=True) == "**0.50** ± 0.01"
+    assert _common.format_mean_sd(0.5) == "0.500"
+
+
+def test_wilson_interval():
+    low, high = _common.wilson_interval(50, 100)
+    assert low == pytest.approx(0.4038, abs=1e-4) and high == pytest.approx(0.5962, abs=1e-4)
+    # never outside [0, 1], and not empty at the ends (unlike the normal interval)
+    low, high = _common.wilson_interval(20, 20)
+    assert high == 1.0 and 0.8 < low < 0.9
+    low, high = _common.wilson_interval(0, 20)
+    assert low == 0.0 and 0.1 < high < 0.2
+    assert all(math.isnan(v) for v in _common.wilson_interval(0, 0))
+    assert _common.format_wilson(50, 100) == "0.500 [0.404, 0.596]"
+
+
+def test_splits_per_source():
+    labels = np.array(["b", "a", "b", "a", "b", "a", "b"])
+    assert _common.first_per_source(labels, 2).tolist() == [1, 3, 0, 2]  # sorted sources
+    assert _common.first_per_source(labels, 1, ["b", "a"]).tolist() == [0, 1]
+    assert _common.first_per_source_mask(labels, 1).tolist() == [
+        True, True, False, False, False, False, False]
+    train, test = _common.halves_per_source(labels, seed=0)
+    assert sorted(np.concatenate([train, test]).tolist()) == list(range(7))
+    assert (labels[train] == "a").sum() == 1 and (labels[train] == "b").sum() == 2
+    np.testing.assert_array_equal(train, _common.halves_per_source(labels, seed=0)[0])
+    tr, te = _common.stratified_halves(np.repeat(["x", "y"], 4), seed=0)
+    assert len(tr) == len(te) == 4 and not set(tr) & set(te)
+
+
+def test_encoder_factory_keeps_the_defaults_but_what_is_asked():
+    enc = _common.encoder(None, 3, patch_size=16)
+    default = _common.encoder()
+    assert enc.random_state == 3 and enc.patch_size == 16
+    assert enc.max_epochs == default.max_epochs
+    assert _common.encoder(2).max_epochs == 2
+    assert _common.encoder(2, max_epochs=5).max_epochs == 5  # an explicit value wins
+
+
+def _benchmark_modules():
+    import pkgutil
+
+    import benchmarks
+    import benchmarks.speed
+
+    return [m.name for pkg in (benchmarks, benchmarks.speed)
+            for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")
+            if not m.ispkg and not m.name.rsplit(".", 1)[1].startswith("_")]
+
+
+def test_every_benchmark_is_a_module_of_the_package():
+    """``python -m benchmarks.NAME``: no ``sys.path`` edits, no imports from the
+    tests, no private names of another benchmark, and a ``main``."""
+    import ast
+    import importlib
+    import inspect
+
+    names = _benchmark_modules()
+    assert "benchmarks.paper_tables" in names and "benchmarks.speed.gpu" in names
+    shared = {"benchmarks._common", "benchmarks._crafted_model_files"}
+    for name in names:
+        module = importlib.import_module(name)
+        assert callable(module.main), name
+        source = inspect.getsource(module)
+        assert "sys.path" not in source, name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("tests"), name
+                if node.module.startswith("benchmarks") and node.module not in shared:
+                    private = [a.name for a in node.names if a.name.startswith("_")]
+                    assert not private, (name, node.module, private)
+
+
+# --------------------------------------------------------------- paper tables
 @pytest.fixture
 def paper_tables(monkeypatch, tmp_path, one_thread):
+    from benchmarks import paper_tables
     from skfingerprint.datasets import make_fingerprinted_images
 
-    monkeypatch.syspath_prepend(BENCH)
     monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
-    sys.modules.pop("paper_tables", None)
-    import paper_tables
 
-    def fake_zoo(preset):
+    def fake_zoo(preset, seed=0):
         return make_fingerprinted_images(n_models=4, n_families=2,
                                          n_images_per_model=240, image_size=8,
                                          random_state=0)
@@ -46,6 +120,7 @@ def _cfg(**kw):
     return cfg
 
 
+@pytest.mark.integration
 def test_attribution_tables_have_every_method_and_bag_size(paper_tables, tmp_path):
     results = paper_tables.run_attribution(_cfg(), "_smoke")
     methods = list(paper_tables.make_methods(_cfg()))
@@ -64,6 +139,7 @@ def test_attribution_tables_have_every_method_and_bag_size(paper_tables, tmp_pat
     assert payload["config"]["folds"] == 3 and "env" in payload
 
 
+@pytest.mark.integration
 def test_families_table_and_figure(paper_tables, tmp_path):
     paper_tables.run_families(_cfg(), "_smoke")
     md = (tmp_path / "paper_fig3_families_smoke.md").read_text()
@@ -73,6 +149,7 @@ def test_families_table_and_figure(paper_tables, tmp_path):
     assert "| DSF+ |" in md
 
 
+@pytest.mark.integration
 def test_stability_grid_searches(paper_tables, tmp_path):
     paper_tables.run_stability(_cfg(), "_quick")
     payload = json.loads((tmp_path / "paper_tableA3_stability_quick.json").read_text())
@@ -93,14 +170,13 @@ def test_stability_grid_searches(paper_tables, tmp_path):
                         for r in payload["bags per model"]["rows"]]).all()
 
 
+@pytest.mark.integration
 def test_open_set_benchmark_runs_and_tables_every_score(monkeypatch, tmp_path, one_thread):
-    """benchmarks/open_set.py end to end on a tiny synthetic zoo, 1-epoch fits."""
+    """``benchmarks.open_set`` end to end on a tiny synthetic zoo, 1-epoch fits."""
+    from benchmarks import open_set
     from skfingerprint.datasets import make_fingerprinted_images
 
-    monkeypatch.syspath_prepend(BENCH)
     monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
-    sys.modules.pop("open_set", None)
-    import open_set
 
     def fake_zoo(preset, n_per_source, seed):
         zoo = make_fingerprinted_images(n_models=4, n_families=2, n_images_per_model=60,
@@ -127,15 +203,14 @@ def test_open_set_benchmark_runs_and_tables_every_score(monkeypatch, tmp_path, o
     assert run["encoder"]["front_end"] == "auto" and "worst-source FRR" in md
 
 
+@pytest.mark.integration
 def test_open_set_benchmark_leaves_the_samplers_of_one_network_out(monkeypatch, tmp_path,
                                                                    one_thread):
     """``--leave-out network``: every sampler of the left-out network is unknown at once."""
+    from benchmarks import open_set
     from skfingerprint.datasets import make_fingerprinted_images
 
-    monkeypatch.syspath_prepend(BENCH)
     monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
-    sys.modules.pop("open_set", None)
-    import open_set
 
     metadata = {"A1": {"job": "net_a"}, "A2": {"job": "net_a"}, "B1": {"job": "B1"},
                 "B2": {"job": None}}  # the zoo's real photos have no job

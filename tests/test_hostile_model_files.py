@@ -6,9 +6,7 @@ file's size.
 """
 
 import io
-import json
 import os
-import sys
 import threading
 import tracemalloc
 import zipfile
@@ -22,10 +20,10 @@ from skfingerprint import _net_state, _persistence
 from skfingerprint._persistence import load, save
 from skfingerprint.datasets import make_fingerprinted_images
 
-from crafted_model_files import envelope as _envelope  # noqa: E402
-from crafted_model_files import huge_npy, popen_schema  # noqa: E402
-from crafted_model_files import members as _members  # noqa: E402
-from crafted_model_files import rewrite_payload as _rewrite_payload  # noqa: E402
+from benchmarks._crafted_model_files import envelope as _envelope
+from benchmarks._crafted_model_files import huge_npy, popen_schema
+from benchmarks._crafted_model_files import members as _members
+from benchmarks._crafted_model_files import rewrite_payload as _rewrite_payload
 
 pytest.importorskip("skops")
 

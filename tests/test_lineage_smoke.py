@@ -1,26 +1,19 @@
-"""Smoke test of ``benchmarks/lineage.py`` on a synthetic stand-in for the zoo
+"""Smoke test of ``benchmarks.lineage`` on a synthetic stand-in for the zoo
 with a lineage tree (1-epoch fits, tiny images): every method and both ground
 truths are in the table.  The figures are measured by real runs."""
 
 import json
-import os
-import sys
 
 import numpy as np
 import pytest
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                     "benchmarks")
-
 
 @pytest.fixture
 def lineage(monkeypatch, tmp_path, one_thread):
+    from benchmarks import lineage
     from skfingerprint.datasets import make_fingerprinted_images
 
-    monkeypatch.syspath_prepend(BENCH)
     monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
-    sys.modules.pop("lineage", None)
-    import lineage
 
     tree = {"real": ("real",), "unet_ddim": ("diffusion", "unet", "ddim"),
             "unet_ddpm": ("diffusion", "unet", "ddpm"), "gan": ("gan", "gan"),

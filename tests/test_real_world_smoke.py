@@ -1,24 +1,18 @@
-"""Smoke test of the main set of ``benchmarks/real_world.py``: the zoo's
+"""Smoke test of the main set of ``benchmarks.real_world``: the zoo's
 images cropped (never resized) to mixed sizes, half JPEG, half PNG, in one
 folder per source.  The accuracy figures are measured by real runs."""
 
 import os
-import sys
 
 import numpy as np
 from PIL import Image
 from sklearn.utils import Bunch
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                     "benchmarks")
+from benchmarks import real_world, real_world_train_bags
 
 
 def test_zoo_set_crops_to_mixed_sizes_half_jpeg(monkeypatch, tmp_path):
     from skfingerprint import datasets
-
-    monkeypatch.syspath_prepend(BENCH)
-    sys.modules.pop("real_world", None)
-    import real_world
 
     sources = ["real", "score_ddim", "ldm_a_ddim"]
     rng = np.random.RandomState(0)
@@ -61,10 +55,6 @@ def test_accuracy_is_measured_over_several_splits(monkeypatch, tmp_path):
 
     from skfingerprint.baselines import SpectrumFingerprint
 
-    monkeypatch.syspath_prepend(BENCH)
-    sys.modules.pop("real_world", None)
-    import real_world
-
     rng = np.random.RandomState(0)
     paths, labels = [], []
     for k, source in enumerate(["A", "B"]):
@@ -86,18 +76,14 @@ def test_accuracy_is_measured_over_several_splits(monkeypatch, tmp_path):
         assert len(row[c + "_per_split"]) == 2
         assert row[c] == np.mean(row[c + "_per_split"])
     assert row["image_nearest"] > 0.9  # the trace is easy to find
-    table = real_world._table_splits(rows)
+    table = real_world.table_splits(rows)
     assert table.count("\n") == 2 and "| Spectrum patch mode | **" in table
 
 
 def test_training_on_smaller_bags_then_fingerprinting_whole_bags(monkeypatch):
-    """``real_world_train_bags.py``: fitted on bags of one image, used on whole bags."""
+    """``benchmarks.real_world_train_bags``: fitted on bags of one image, used on whole bags."""
     from skfingerprint import SetFingerprintEncoder, make_bags
     from skfingerprint.datasets import make_fingerprinted_images
-
-    monkeypatch.syspath_prepend(BENCH)
-    sys.modules.pop("real_world_train_bags", None)
-    import real_world_train_bags
 
     data = make_fingerprinted_images(n_models=2, n_families=2, n_images_per_model=32,
                                      image_size=8, random_state=0)

@@ -1,29 +1,22 @@
-"""Smoke test of ``benchmarks/zoo_siblings.py`` on a synthetic stand-in for the
+"""Smoke test of ``benchmarks.zoo_siblings`` on a synthetic stand-in for the
 zoo whose sources carry the sibling names (1-epoch fits, tiny images): every
 pair kind and method is in the table.  The figures are measured by real runs."""
 
 import json
-import os
-import sys
 
 import numpy as np
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                     "benchmarks")
-
 
 def test_zoo_siblings_quick_runs_end_to_end(monkeypatch, tmp_path, one_thread):
+    from benchmarks import zoo_siblings
     from skfingerprint.datasets import make_fingerprinted_images
 
-    monkeypatch.syspath_prepend(BENCH)
     monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
-    sys.modules.pop("zoo_siblings", None)
-    import zoo_siblings
 
     names = ["ldm_a_ddim", "ldm_b_ddim", "score_ddim", "score_euler_a",
              "gan_ns_tconv_ft_a", "gan_ns_tconv_ft_b"]
 
-    def fake_zoo(preset):
+    def fake_zoo(preset, seed=0):
         data = make_fingerprinted_images(n_models=6, n_families=3, n_images_per_model=32,
                                          image_size=8, random_state=0)
         rename = dict(zip(data.sources.tolist(), names))

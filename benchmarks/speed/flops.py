@@ -5,24 +5,19 @@ Counts the forward+backward FLOPs of one training step with
 float32 matmul FLOP/s (2048x2048), and prints the torch profiler's top
 operators to show where the time goes.
 
-    python benchmarks/speed/flops.py [--image-size 32]
+    python -m benchmarks.speed.flops [--image-size 32]
 
-Writes benchmarks/results/speed_flops.md/.json.
+Writes benchmarks/results/speed_flops_<device>.md/.json.
 """
 
 import argparse
-import os
-import sys
 import time
 
-import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from _common import env_markdown, environment, write_results  # noqa: E402
-
-from skfingerprint.encoder import DeepSet, set_contrastive_loss  # noqa: E402
+from benchmarks._common import env_markdown, environment, write_results
+from skfingerprint.encoder import DeepSet, set_contrastive_loss
 
 
 def matmul_flops(device, n=2048, repeats=10, dtype=torch.float32):
@@ -105,7 +100,7 @@ def main(argv=None):
         f"| dense float32 matmul 2048^2 | {peak / 1e9:.1f} GFLOP/s |\n"
         f"| **fraction** | **{achieved / peak:.2f}** |\n\n"
         "Where the time goes (torch profiler, 3 steps):\n\n```\n" + table + "\n```\n\n"
-        + env_markdown(env) + "\nReproduce: `python benchmarks/speed/flops.py`\n"
+        + env_markdown(env) + "\nReproduce: `python -m benchmarks.speed.flops`\n"
     )
     write_results(f"speed_flops_{device}", md, {
         "env": env, "flops_per_step": flops_per_step, "step_seconds": step_s,

@@ -10,7 +10,7 @@ autocast, it measures:
   host memory each step like the DataLoader does):
   ratio fit / plain (target >= 0.95);
 * the FLOPs of one training step (forward + backward,
-  ``FlopCounterMode``, through ``benchmarks/speed/flops.py``) times the
+  ``FlopCounterMode``, through ``benchmarks.speed.flops``) times the
   steps per second of ``fit``, against the **measured** dense bfloat16
   matmul rate of the device (``torch.matmul`` of two 8192 x 8192 matrices):
   share of the matmul rate (target >= 25% at 128 px).
@@ -18,8 +18,8 @@ autocast, it measures:
 The network input is the patch itself (uint8 arrays of that size; no files
 are decoded here: on a GPU the network, not Pillow, is what is measured).
 
-    python benchmarks/speed/gpu.py                  # CUDA, full (< 5 min)
-    python benchmarks/speed/gpu.py --device cpu --tiny   # a seconds-long check
+    python -m benchmarks.speed.gpu                  # CUDA, full (< 5 min)
+    python -m benchmarks.speed.gpu --device cpu --tiny   # a seconds-long check
 
 Prints a markdown table and writes speed_gpu[_tiny].md/.json to $OUT when
 set (the device tool brings it back), else to benchmarks/results/.
@@ -28,21 +28,16 @@ set (the device tool brings it back), else to benchmarks/results/.
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.dirname(HERE))
-from _common import env_markdown, environment, results_dir  # noqa: E402
-from flops import count_flops, matmul_flops  # noqa: E402
-from train_throughput import plain_epoch  # noqa: E402
-
-from skfingerprint import SetFingerprintEncoder  # noqa: E402
-from skfingerprint.encoder import DeepSet, set_contrastive_loss  # noqa: E402
+from benchmarks._common import env_markdown, environment, results_dir
+from benchmarks.speed.flops import count_flops, matmul_flops
+from benchmarks.speed.train_throughput import plain_epoch
+from skfingerprint import SetFingerprintEncoder
+from skfingerprint.encoder import DeepSet, set_contrastive_loss
 
 FULL = dict(sizes=(32, 64, 128, 256), sources=16, bag=16, batch=32, epochs=3, matmul_n=8192,
             images={32: 16384, 64: 8192, 128: 4096, 256: 2048})
@@ -167,7 +162,7 @@ def main(argv=None):
            f"{r['flops_per_step'] / 1e9:.1f} | {r['achieved_flops'] / 1e12:.2f} | "
            f"**{r['share_bf16_matmul']:.1%}** |" for r in rows]
     md += ["", env_markdown(env), f"Run time: {time.perf_counter() - t0:.0f} s\n",
-           "Reproduce: `python benchmarks/speed/gpu.py` on a CUDA machine "
+           "Reproduce: `python -m benchmarks.speed.gpu` on a CUDA machine "
            "(`--device cpu --tiny` checks the script)\n"]
     text = "\n".join(md)
     print(text)

@@ -25,8 +25,8 @@ measured in the same run (target at 1024 px with the default ``num_workers``:
 >= 0.8).  On a shared machine the absolute figures move with the load; the
 ratio much less.
 
-    python benchmarks/speed/real_sizes.py            # full (< 8 min on 2 cores)
-    python benchmarks/speed/real_sizes.py --quick    # < 1 min
+    python -m benchmarks.speed.real_sizes            # full (< 8 min on 2 cores)
+    python -m benchmarks.speed.real_sizes --quick    # < 1 min
 
 Writes benchmarks/results/speed_real_sizes[_quick][_TAG].md/.json.
 """
@@ -40,16 +40,13 @@ import inspect
 import io
 import os
 import pstats
-import sys
 import tempfile
 import threading
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-from _common import env_markdown, environment, status_mib, write_results  # noqa: E402
+from benchmarks._common import env_markdown, environment, status_mib, write_results
 
 PATCH = 64
 BAG = 8
@@ -353,7 +350,7 @@ def _markdown(rows, profile, env, args, default, seconds):
     if load:
         out.append(f"- load average at the end: {', '.join(f'{v:.2f}' for v in load)}")
     out += [f"- run time: {seconds:.0f} s", "",
-            "Reproduce: `python benchmarks/speed/real_sizes.py" +
+            "Reproduce: `python -m benchmarks.speed.real_sizes" +
             (" --quick" if args.quick else "") + "`\n"]
     return "\n".join(out)
 

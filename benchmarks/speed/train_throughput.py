@@ -5,24 +5,20 @@ shapes on the same data; they are measured alternately in one run and the
 median epoch time (after a warm-up epoch) is compared.  The ratio
 ``fit images/s / plain images/s`` should be >= 0.9.
 
-    python benchmarks/speed/train_throughput.py [--image-size 32] [--repeats 3]
+    python -m benchmarks.speed.train_throughput [--image-size 32] [--repeats 3]
 
-Writes benchmarks/results/speed_train.md/.json.
+Writes benchmarks/results/speed_train_<device>.md/.json.
 """
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from _common import env_markdown, environment, write_results  # noqa: E402
-
-from skfingerprint import SetFingerprintEncoder  # noqa: E402
-from skfingerprint.encoder import DeepSet, set_contrastive_loss  # noqa: E402
+from benchmarks._common import env_markdown, environment, write_results
+from skfingerprint import SetFingerprintEncoder
+from skfingerprint.encoder import DeepSet, set_contrastive_loss
 
 
 def make_data(n_classes, n_bags, bag_size, image_size, seed=0):
@@ -98,7 +94,7 @@ def main(argv=None):
         f"| plain PyTorch loop | {plain_med:.0f} |\n\n"
         f"**Ratio fit / plain: {ratio:.2f}** (target >= 0.9)\n\n"
         + env_markdown(env)
-        + "\nReproduce: `python benchmarks/speed/train_throughput.py`\n"
+        + "\nReproduce: `python -m benchmarks.speed.train_throughput`\n"
     )
     write_results(f"speed_train_{device.split(':')[0]}", md, {
         "env": env, "fit_rates": fit_rates, "plain_rates": plain_rates, "ratio": ratio,

@@ -7,9 +7,10 @@
    the peak RSS is that of the transform alone.  Time should grow about
    linearly and RSS stay flat (memory bounded by one batch).
 
-    python benchmarks/speed/transform_scaling.py [--max-images 100000]
+    python -m benchmarks.speed.transform_scaling [--max-images 100000]
+    python -m benchmarks.speed.transform_scaling --quick    # 1e3 and 1e4 images, 200 PNG
 
-Writes benchmarks/results/speed_transform.md/.json.
+Writes benchmarks/results/speed_transform[_quick].md/.json.
 """
 
 import argparse
@@ -23,9 +24,10 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-from _common import env_markdown, environment, status_mib, write_results  # noqa: E402
+from benchmarks._common import env_markdown, environment, status_mib, write_results
+
+# the checkout: the children run this module as ``python -m`` from there
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 BAG = 10
 SIZE = 32
@@ -79,17 +81,24 @@ def _child(model_path, data_path, n_images, workers):
 
 
 def _run_child(*args):
-    out = subprocess.run([sys.executable, __file__, "--child", *map(str, args)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "benchmarks.speed.transform_scaling",
+                          "--child", *map(str, args)],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-images", type=int, default=100_000)
-    parser.add_argument("--n-png", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true",
+                        help="up to 10000 images and 200 PNG files")
+    parser.add_argument("--max-images", type=int, default=None, help="default 100000")
+    parser.add_argument("--n-png", type=int, default=None, help="default 2000")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args(argv)
+    if args.max_images is None:
+        args.max_images = 10_000 if args.quick else 100_000
+    if args.n_png is None:
+        args.n_png = 200 if args.quick else 2000
     if args.child:
         model, data, n, workers = args.child
         _child(model, data, int(n), int(workers))
@@ -150,8 +159,9 @@ def main(argv=None):
                   f"{row['n_images'] / row['seconds']:.0f} | {row['peak_rss_mib']:.0f} | "
                   f"{row['rss_before_mib']:.0f} | {row['rss_anon_after_mib']:.0f} | "
                   f"{row['rss_file_after_mib']:.0f} |")
-    md += ["", env_markdown(env), "Reproduce: `python benchmarks/speed/transform_scaling.py`\n"]
-    write_results("speed_transform", "\n".join(md),
+    md += ["", env_markdown(env), "Reproduce: `python -m benchmarks.speed.transform_scaling"
+           + (" --quick" if args.quick else "") + "`\n"]
+    write_results("speed_transform" + ("_quick" if args.quick else ""), "\n".join(md),
                   {"env": env, "scaling": scaling, "png": png})
 
 

@@ -1,7 +1,9 @@
 """Crafting hostile model files (one copy of each trick).
 
-Used by ``tests/test_hostile_model_files.py``, the issue-13 block of
-``tests/test_bad_input.py`` and ``benchmarks/hostile_model_files.py``.
+Used by ``benchmarks.hostile_model_files`` and by the tests
+(``tests/test_hostile_model_files.py``, the issue-13 block of
+``tests/test_bad_input.py``), which import it as
+``benchmarks._crafted_model_files`` from the repository root.
 """
 
 import hashlib
