@@ -7,8 +7,8 @@ bags of 8 images per source), the encoder trained on the given bags of 8
 images (the default) against training bags of 2 and of 1 image, drawn afresh
 every epoch from each source's images (``bag_size=2, n_bags_per_model=32``
 and ``bag_size=1, n_bags_per_model=64``: every image once an epoch).  The
-fingerprints are then always those of whole bags (``bag_size=None`` after
-``fit``), per bag of 8 and per image, over ``--split-seeds`` draws of the
+fingerprints are then always those of whole bags
+(``transform(X, whole_bags=True)``), per bag of 8 and per image, over ``--split-seeds`` draws of the
 train/test halves, with the paper's MLP and the nearest fingerprint.
 
     python -m benchmarks.real_world_train_bags      # 3 draws, ~15 min on one core
@@ -41,11 +41,10 @@ class WholeBagsAfterFit:
         self.encoder = encoder
 
     def fit_transform(self, X, y):
-        self.encoder.fit(X, y).set_params(bag_size=None)
-        return self.encoder.transform(X)
+        return self.encoder.fit(X, y).transform(X, whole_bags=True)
 
     def transform(self, X):
-        return self.encoder.transform(X)
+        return self.encoder.transform(X, whole_bags=True)
 
 
 def main(argv=None):
