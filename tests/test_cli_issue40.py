@@ -171,3 +171,21 @@ def test_attribute_pools_a_large_bag_chunk_by_chunk(lineage, monkeypatch, capsys
     assert chunked["n_images"] == 24 and chunked["source"] == whole["source"]
     assert chunked["score"] == pytest.approx(whole["score"], abs=1e-4)
     assert chunked["probabilities"] == pytest.approx(whole["probabilities"], abs=1e-4)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "sum"])
+def test_encoder_pools_bags_larger_than_a_chunk_as_whole_bags(small_bags, pooling,
+                                                              one_thread):
+    """The chunked path gives the fingerprints of the whole bags, for both
+    poolings, in patch mode too (several items per image)."""
+    from skfingerprint import SetFingerprintEncoder
+
+    X, y = small_bags
+    enc = SetFingerprintEncoder(bag_size=4, max_epochs=1, pooling=pooling, patch_size=8,
+                                patches_per_image=2, random_state=0, verbose=0,
+                                device="cpu").fit(X, y)
+    big = X.reshape(8, -1, *X.shape[2:])  # 8 bags of 48 images
+    whole = enc.transform(big, whole_bags=True)
+    enc._module.chunk_size = 10  # 5 images (10 patches) per chunk
+    chunked = enc.transform(big, whole_bags=True)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-4)
