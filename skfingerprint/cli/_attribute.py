@@ -45,7 +45,8 @@ def add_parser(sub, common):
                    help="re-encode the images as the model's training images were "
                         "(the --reencode given to 'fit', e.g. jpeg:90)")
     p.add_argument("--relatives", metavar="ROOT", default=None,
-                   help="folder with one sub-folder of images per known source: list "
+                   help="folder with one sub-folder of images per known source (a few "
+                        "images each are enough): list "
                         "each bag's nearest relatives among them by residual spectrum")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(func=run)
