@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ._common import collect_images, existing_folder, load_model, spectrum_like
@@ -129,6 +127,8 @@ def _nearest_known(distances, classes, n=_N_NEAREST):
 
 def _relatives(args, encoder, bags):
     """Each bag's nearest known relatives by residual spectrum (``--relatives``)."""
+    import warnings
+
     from .. import make_bags
     from ..cluster import NearestRelatives
     from ..datasets import load_image_folder
