@@ -273,10 +273,14 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             params = process_routing(self, "fit", **fit_params).estimator.fit
         else:
             params = Bunch(**fit_params)
-        if self.calibration == "split":
-            self._fit_split(X, y, params)
-        else:
-            self._fit_cross(X, y, params)
+        from ._conformal import last_calibration_warning
+
+        # one warning of too few calibration bags, not one per fit of a fold
+        with last_calibration_warning(lambda: final_step(self.estimator_).threshold_):
+            if self.calibration == "split":
+                self._fit_split(X, y, params)
+            else:
+                self._fit_cross(X, y, params)
         final = final_step(self.estimator_)
         self.classes_ = final.classes_
         self.threshold_ = final.threshold_

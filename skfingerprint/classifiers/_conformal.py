@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from numbers import Real
@@ -108,8 +109,8 @@ def conformal_threshold(scores, false_rejection_rate=0.05):
         if alpha > 0:
             warnings.warn(
                 f"{n} calibration bag(s) are too few for a conformal threshold at "
-                f"false_rejection_rate={alpha:g} (at least "
-                f"{min_calibration_bags(alpha)} needed): no bag will be rejected. "
+                f"false_rejection_rate={alpha:g} (at least {_bags_needed(alpha)} "
+                "needed): no bag will be rejected. "
                 "Give more calibration bags (e.g. cross-fitting), or raise "
                 "false_rejection_rate.",
                 InsufficientCalibrationWarning,
@@ -117,3 +118,39 @@ def conformal_threshold(scores, false_rejection_rate=0.05):
             )
         return float(np.inf)
     return float(np.partition(s, k - 1)[k - 1])
+
+
+def _bags_needed(alpha):
+    """:func:`min_calibration_bags` in words: a number of at most 9 digits,
+    else its order of magnitude."""
+    approx = (1.0 - alpha) / alpha
+    if approx < 1e9:
+        return str(min_calibration_bags(alpha))
+    return f"about {approx:.3g}" if np.isfinite(approx) else "more than 1e+308"
+
+
+@contextlib.contextmanager
+def last_calibration_warning(threshold):
+    """At most one ``InsufficientCalibrationWarning`` for the block.
+
+    The fits in the block may set thresholds of their own (leave-one-out on
+    their training bags) that the block's calibration then replaces: their
+    warnings are held back, and the last one (the calibration's) is issued
+    after the block if ``threshold()`` is then infinite.  Other warnings
+    pass through as usual.
+    """
+    held = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InsufficientCalibrationWarning)
+        show = warnings.showwarning
+
+        def hold(message, category, *args, **kwargs):
+            if issubclass(category, InsufficientCalibrationWarning):
+                held.append(message)
+            else:
+                show(message, category, *args, **kwargs)
+
+        warnings.showwarning = hold
+        yield
+    if held and np.isposinf(threshold()):
+        warnings.warn(held[-1], stacklevel=4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import collect_images, folder_bags, load_model, spectrum_like
+from ._common import collect_images, existing_folder, load_model, spectrum_like
 from ._errors import PROG, CommandError, user_errors
 from ._output import print_attribution, print_json
 from ._parser import examples, positive_int, reencode_spec, wrap
@@ -43,7 +43,8 @@ def add_parser(sub, common):
                    help="re-encode the images as the model's training images were "
                         "(the --reencode given to 'fit', e.g. jpeg:90)")
     p.add_argument("--relatives", metavar="ROOT", default=None,
-                   help="folder with one sub-folder of images per known source: list "
+                   help="folder with one sub-folder of images per known source (a few "
+                        "images each are enough): list "
                         "each bag's nearest relatives among them by residual spectrum")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(func=run)
@@ -126,15 +127,28 @@ def _nearest_known(distances, classes, n=_N_NEAREST):
 
 def _relatives(args, encoder, bags):
     """Each bag's nearest known relatives by residual spectrum (``--relatives``)."""
-    from ..cluster import NearestRelatives
+    import warnings
 
-    # reference bags as large as the largest query bag
-    bag_size = max(len(b) for b in bags)
-    _, X, y = folder_bags(args.relatives, image_size=encoder.image_size, bag_size=bag_size,
-                          seed=0)
-    if np.unique(y).size < 2:
+    from .. import make_bags
+    from ..cluster import NearestRelatives
+    from ..datasets import load_image_folder
+
+    existing_folder(args.relatives, "--relatives folder")
+    with user_errors("--relatives", options=()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*differ systematically in file format")
+        data = load_image_folder(args.relatives, image_size=encoder.image_size)
+    labels = np.asarray(data.labels)
+    sources, counts = np.unique(labels, return_counts=True)
+    if sources.size < 2:
         raise CommandError(f"--relatives {args.relatives!r} holds one source; give the "
                            "folder of all the known sources")
+    # a source's description is the mean over its bags, so the reference bags
+    # need not match the query's: bags of the model's size, or of the smallest
+    # source's images when it has fewer (every source gives as many disjoint
+    # bags as it can)
+    bag_size = min(int(encoder.bag_size or counts.min()), int(counts.min()))
+    with user_errors("--relatives", options=()):
+        X, y = make_bags(data.paths, labels, bag_size=bag_size, random_state=0)
     with user_errors(options=_OPTIONS):
         rel = NearestRelatives(spectrum_like(encoder)).fit(X, y)
         found = [rel.relatives(np.array([bag], dtype=object)) for bag in bags]
@@ -147,19 +161,23 @@ def run(args):
         raise CommandError(f"{args.model!r} has no classifier to attribute with; make "
                            f"the model with '{PROG} fit'")
     files = collect_images(args.paths)
+    # the images read: the user's files, or their re-encoded copies (the
+    # output always names the user's files)
+    read = files
     if args.reencode is not None:
         from ..datasets import reencoded_copies
 
         with user_errors(options=_OPTIONS):
-            files = reencoded_copies(files, args.reencode).tolist()
+            read = reencoded_copies(files, args.reencode).tolist()
     size = args.bag_size or len(files)
-    bags = [files[i:i + size] for i in range(0, len(files), size)]
+    bags = [read[i:i + size] for i in range(0, len(read), size)]
+    shown = [files[i:i + size] for i in range(0, len(files), size)]
     classifier = model.steps[-1][1]
     answers = _predict(model, bags)
     classes = [str(c) for c in classifier.classes_]
     threshold = getattr(classifier, "threshold_", None)
     threshold = None if threshold is None or np.isinf(threshold) else float(threshold)
-    results = [_result(i, bag, answers, classes, threshold) for i, bag in enumerate(bags)]
+    results = [_result(i, bag, answers, classes, threshold) for i, bag in enumerate(shown)]
     if args.relatives is not None:
         for result, relatives in zip(results, _relatives(args, encoder, bags)):
             result["nearest_relatives"] = relatives

@@ -660,6 +660,9 @@ class SetFingerprintEncoder(
         module = self.net_.module_
         module.eval()
         k = min(k, bags.bag_size)
+        per_chunk = max(1, self._module.chunk_size // bags.items_per_image)
+        if k > per_chunk:  # a bag larger than a chunk: pooled chunk by chunk
+            return self._encode_by_chunks(bags, k, per_chunk)
         step = max(1, self._module.chunk_size // (k * bags.items_per_image))
         workers = (
             _resolve_workers(self.num_workers, bags, bags.n_bags)
@@ -711,6 +714,54 @@ class SetFingerprintEncoder(
                 pending = []
                 tensor = tensor.to(self.device_, non_blocking=on_cuda)
                 out[first:stop] = module(tensor).float().cpu().numpy()
+        return out
+
+    def _encode_by_chunks(self, bags, k, per_chunk):
+        """Raw embeddings of bags of more than ``per_chunk`` images (``k``
+        each): every bag is read and pooled ``per_chunk`` images at a time, so
+        that memory is bounded by a few chunks whatever the size of the bag
+        (the pooling is a sum or a mean, which add up chunk by chunk).  Files
+        are decoded by threads, each chunk in parts, up to two chunks ahead of
+        the network."""
+        module = self._module
+        threads = decode_threads(bags)
+        parts = _PARTS_PER_BATCH if threads > 1 else 1
+        # (bag, first image, last image + 1, whether it ends a chunk)
+        units = []
+        for b in range(bags.n_bags):
+            for start in range(0, k, per_chunk):
+                stop = min(start + per_chunk, k)
+                bounds = np.linspace(start, stop, min(parts, stop - start) + 1)
+                bounds = np.round(bounds).astype(int)
+                units += [(b, int(lo), int(hi), hi == stop)
+                          for lo, hi in zip(bounds[:-1], bounds[1:])]
+        on_cuda = str(self.device_).startswith("cuda")
+
+        def read(i):
+            b, start, stop, _ = units[i]
+            items = bags.take(np.array([b]), np.arange(start, stop)[None, :])
+            tensor = torch.from_numpy(np.ascontiguousarray(items))
+            return tensor.pin_memory() if on_cuda else tensor
+
+        out = np.empty((bags.n_bags, int(self.embedding_dim)), dtype=np.float32)
+        pending, total = [], None
+        with torch.inference_mode():
+            read_parts = read_ahead(read, len(units), threads, ahead=2 * parts)
+            for (b, start, stop, ends_chunk), tensor in zip(units, read_parts):
+                pending.append(tensor)
+                if not ends_chunk:
+                    continue
+                tensor = pending[0] if len(pending) == 1 else torch.cat(pending, dim=1)
+                pending = []
+                pooled = module.pool(tensor.to(self.device_, non_blocking=on_cuda))
+                if module.pooling == "mean":  # the sum of the chunk's features
+                    pooled = pooled * tensor.shape[1]
+                total = pooled if total is None else total + pooled
+                if stop == k:
+                    if module.pooling == "mean":
+                        total = total / (k * bags.items_per_image)
+                    out[b] = module.head(total).float().cpu().numpy()[0]
+                    total = None
         return out
 
     def _scale(self, raw):

@@ -245,7 +245,12 @@ class DeepSet(nn.Module):
         return None
 
     def forward(self, x):
-        z = self.rho(self.bag_norm(self.pool(x)))
+        return self.head(self.pool(x))
+
+    def head(self, pooled):
+        """rho (and the projection onto the sphere) of pooled phi features
+        ``(n_bags, phi.out_features)``, as :meth:`pool` returns them."""
+        z = self.rho(self.bag_norm(pooled))
         if self.radius is not None:
             z = self.radius * F.normalize(z, dim=1)
         return z
