@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._common import collect_images, folder_bags, load_model, spectrum_like
@@ -127,7 +129,9 @@ def _probability_calibration(classifier):
     if not isinstance(info, dict):  # a model file written before it was recorded
         fixed = getattr(classifier, "temperature", "auto") != "auto"
         info = {"method": "fixed" if fixed else "leave-one-out", "n_bags": None}
-    return {"method": str(info.get("method")), "n_bags": info.get("n_bags"),
+    n_bags = info.get("n_bags")
+    return {"method": str(info.get("method")),
+            "n_bags": int(n_bags) if isinstance(n_bags, numbers.Integral) else None,
             "temperature": float(temperature)}
 
 
