@@ -19,7 +19,7 @@ Run from the repository root::
 
     python -m benchmarks.calibration            # 3 seeds, CLI defaults
     python -m benchmarks.calibration --quick    # 6 sources, 1 epoch, 1 seed
-    python -m benchmarks.calibration --sources siblings   # the 12 sibling sources
+    python -m benchmarks.calibration --sources siblings   # the sibling sources only
     python -m benchmarks.calibration --plot docs/images/reliability_zoo_small.png
 
 Writes ``benchmarks/results/calibration[_siblings][_quick].md`` and ``.json``.
@@ -49,7 +49,8 @@ N_BINS = 10
 QUICK_SOURCES = 6
 # --sources siblings: the zoo's sources that share a component with another
 # (one U-Net's samplers, two latent U-Nets on one decoder, one GAN's
-# fine-tunes, the autoencoder round trip and the real crops), where the model errs
+# fine-tunes, the autoencoder round trip and the real crops), where the model
+# errs; the small zoo holds 10 of them
 SIBLINGS = ("ae_roundtrip", "real", "ldm_a_ddim", "ldm_a_dpm_solver", "ldm_b_ddim",
             "score_ddim", "score_ddpm", "score_dpm_solver", "score_euler_a",
             "gan_ns_tconv", "gan_ns_tconv_ft_a", "gan_ns_tconv_ft_b")
@@ -169,7 +170,7 @@ def main(argv=None):
     parser.add_argument("--seeds", default=None, help="comma-separated (default: 0,1,2)")
     parser.add_argument("--bag-size", type=int, default=8)
     parser.add_argument("--sources", choices=["all", "siblings"], default="all",
-                        help="all 20 sources of the small zoo, or the 12 siblings "
+                        help="all 20 sources of the small zoo, or its siblings "
                              "(sources sharing a component), where the model errs more")
     parser.add_argument("--plot", default=None, metavar="PNG",
                         help="save the reliability diagram of the first seed here")
