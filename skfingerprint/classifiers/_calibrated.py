@@ -95,8 +95,8 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     ``NearestFingerprintClassifier`` calibrates its temperature (and, with
     ``reject_threshold="auto"``, its threshold) on its own training bags; in
     a Pipeline the encoder trained on those bags too, so new bags of known
-    sources lie farther from their fingerprints: their probabilities are
-    overconfident and they are rejected more often than
+    sources may lie farther from their fingerprints: their probabilities can
+    be overconfident, and they are rejected more often than
     ``false_rejection_rate`` (the open-set guide says how much).  This
     meta-estimator scores bags that the fitted model did not see and, on
     them,
@@ -127,8 +127,9 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     - ``calibration="split"``: ``calibration_size`` of each source's bags
       are held out, ``estimator`` is fitted on the rest, the temperature and
       the threshold are set on the held-out bags, which are then enrolled so
-      that the fingerprints use every bag.  One fit, the exact split-conformal guarantee, but few
-      calibration bags and an encoder trained on fewer bags.
+      that the fingerprints use every bag.  One fit, the exact
+      split-conformal guarantee, but few calibration bags and an encoder
+      trained on fewer bags.
 
     Parameters
     ----------

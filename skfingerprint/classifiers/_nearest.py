@@ -94,8 +94,8 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         training bags scored against leave-one-out fingerprints (each bag
         left out of its own source's mean); the result is ``temperature_``.
         When the features come from an encoder trained on the same bags,
-        these bags lie closer to their fingerprints than new bags will and
-        the probabilities are overconfident: fit ``T`` on held-out bags
+        these bags may lie closer to their fingerprints than new bags will,
+        and the probabilities be overconfident: fit ``T`` on held-out bags
         instead (:meth:`calibrate_temperature`, or
         :class:`HeldOutRejectionClassifier`, which does it by default).
         A number fixes it; scores are correlations in [-1, 1] or distances in
@@ -590,7 +590,7 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         ``temperature="auto"`` fits the temperature on the training bags
         (leave-one-out), but when the features come from an encoder trained
         on those bags, they sit closer to their fingerprints than new bags
-        will, and :meth:`predict_proba` is overconfident.  This method sets
+        will, and :meth:`predict_proba` can be overconfident.  This method sets
         ``temperature_`` to the one that minimises the log-loss of the
         sources ``y`` of bags that neither the encoder nor this classifier
         saw, so that on bags drawn like them the probabilities are
