@@ -1,8 +1,9 @@
-"""Open-set rejection calibrated on bags held out from training (split or cross-fitted).
+"""Probabilities and open-set rejection calibrated on bags held out from training.
 
-Also the two functions that work through a fitted Pipeline ending with a
-nearest-fingerprint classifier: :func:`calibrate_threshold` (on held-out bags)
-and :func:`enroll` (a new source, without retraining).
+Also the functions that work through a fitted Pipeline ending with a
+nearest-fingerprint classifier: :func:`calibrate_threshold` and
+:func:`calibrate_temperature` (on held-out bags) and :func:`enroll` (a new
+source, without retraining).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from sklearn.utils.validation import _check_method_params, check_is_fitted, colu
 from .._bags import check_label_values, check_source_target
 from .._pipeline import final_step, final_step_input
 from ._conformal import conformal_threshold
+from ._temperature import fit_temperature
 
-__all__ = ["HeldOutRejectionClassifier", "calibrate_threshold", "enroll"]
+__all__ = ["HeldOutRejectionClassifier", "calibrate_temperature", "calibrate_threshold",
+           "enroll"]
 
 
 def _take(X, idx):
@@ -87,40 +90,57 @@ def calibration_split(y, calibration_size, random_state):
 
 
 class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
-    """Open-set attribution with a conformal rejection threshold on held-out bags.
+    """Attribution calibrated on held-out bags: probabilities and rejection threshold.
 
-    ``NearestFingerprintClassifier(reject_threshold="auto")`` calibrates its
-    threshold on its own training bags; in a Pipeline the encoder trained on
-    those bags too, so new bags of known sources lie farther from their
-    fingerprints and are rejected more often than ``false_rejection_rate``
-    (the open-set guide says how much).  This meta-estimator scores
-    bags that the fitted model did not see and sets the threshold on them
-    with the split-conformal rule (:func:`conformal_threshold`), so that
-    bags of known sources are rejected at most ``false_rejection_rate`` of
-    the time, in expectation, for any number of bags:
+    ``NearestFingerprintClassifier`` calibrates its temperature (and, with
+    ``reject_threshold="auto"``, its threshold) on its own training bags; in
+    a Pipeline the encoder trained on those bags too, so new bags of known
+    sources may lie farther from their fingerprints: their probabilities can
+    be overconfident, and they are rejected more often than
+    ``false_rejection_rate`` (the open-set guide says how much).  This
+    meta-estimator scores bags that the fitted model did not see and, on
+    them,
+
+    - fits the temperature of :meth:`~NearestFingerprintClassifier.predict_proba`
+      (temperature scaling: the one that minimises their log-loss, see
+      :meth:`NearestFingerprintClassifier.calibrate_temperature`), unless
+      ``calibrate_proba=False``;
+    - for an open set (the classifier's ``reject_threshold`` is not None),
+      sets the threshold with the split-conformal rule
+      (:func:`conformal_threshold`), so that bags of known sources are
+      rejected at most ``false_rejection_rate`` of the time, in expectation,
+      for any number of bags.
+
+    The held-out scores come from one of two schemes:
 
     - ``calibration="cross_fit"`` (default): the bags of each source are
       dealt out over ``n_splits`` folds; for each fold, a clone of
       ``estimator`` is fitted on the other folds and scores the fold's bags
-      (:meth:`NearestFingerprintClassifier.unknown_score`); the threshold is
-      set on these out-of-fold scores of *every* bag, and the final
-      ``estimator_`` is fitted on all bags.  ``n_splits + 1`` fits.  With 10
+      (:meth:`NearestFingerprintClassifier.unknown_score` and
+      :meth:`~NearestFingerprintClassifier.decision_function`); the
+      temperature and the threshold are set on these out-of-fold scores of
+      *every* bag, and the final ``estimator_`` is fitted on all bags (its
+      predictions are those of ``estimator`` fitted alone).
+      ``n_splits + 1`` fits.  With 10
       bags per source and 12 sources, 120 calibration scores, enough for a
       5% rate (at least 19 are needed, :func:`min_calibration_bags`).
     - ``calibration="split"``: ``calibration_size`` of each source's bags
-      are held out, ``estimator`` is fitted on the rest, the threshold is set
-      on the held-out bags, which are then enrolled so that the fingerprints
-      use every bag.  One fit, the exact split-conformal guarantee, but few
-      calibration bags and an encoder trained on fewer bags.
+      are held out, ``estimator`` is fitted on the rest, the temperature and
+      the threshold are set on the held-out bags, which are then enrolled so
+      that the fingerprints use every bag.  One fit, the exact
+      split-conformal guarantee, but few calibration bags and an encoder
+      trained on fewer bags.
 
     Parameters
     ----------
     estimator : estimator
-        A Pipeline ending with a :class:`NearestFingerprintClassifier` whose
-        ``reject_threshold`` is not None (e.g. ``"auto"``), or such a
-        classifier alone (then ``X`` holds features).  Its
+        A Pipeline ending with a :class:`NearestFingerprintClassifier`, or
+        such a classifier alone (then ``X`` holds features).  With its
+        ``reject_threshold`` not None (e.g. ``"auto"``), its
         ``false_rejection_rate`` is the rate the threshold is set for and its
-        ``rejection_score`` the score thresholded.
+        ``rejection_score`` the score thresholded; with
+        ``reject_threshold=None`` (a closed set), only the probabilities are
+        calibrated.
     calibration : {"cross_fit", "split"}, default="cross_fit"
         How calibration scores are obtained (see above).
     n_splits : int, default=5
@@ -132,6 +152,12 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         calibration and 2 training bags.
     random_state : int, RandomState instance or None, default=None
         Draws the held-out bags (or folds).
+    calibrate_proba : bool, default=True
+        Fit the final classifier's ``temperature_`` on the held-out scores
+        (temperature scaling).  False keeps the classifier's own
+        ``temperature`` (leave-one-out on its training bags, or fixed); it
+        then needs an open-set classifier, as there is nothing else to
+        calibrate.
 
     Attributes
     ----------
@@ -142,7 +168,12 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         The known sources.
     threshold_ : float
         The calibrated threshold on ``unknown_score`` (``inf``, with a
-        warning, when there are too few calibration bags for the rate).
+        warning, when there are too few calibration bags for the rate;
+        ``inf`` for a closed set).
+    temperature_ : float
+        The final classifier's temperature: fitted on the held-out scores
+        with ``calibrate_proba=True`` (its ``temperature_calibration_`` says
+        ``"held-out"`` or ``"cross-fitted"``).
     calibration_indices_ : ndarray of int
         The bags of ``X`` that gave calibration scores (all of them with
         cross-fitting).
@@ -155,7 +186,11 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     See Also
     --------
     NearestFingerprintClassifier.calibrate_threshold : The calibration step.
+    NearestFingerprintClassifier.calibrate_temperature : The temperature
+        scaling step.
     conformal_threshold : The split-conformal rule.
+    sklearn.calibration.CalibratedClassifierCV : Calibration of any
+        classifier's probabilities by cross-validation.
 
     Notes
     -----
@@ -172,6 +207,11 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
     share of bags of *unknown* sources that are flagged, bags drawn
     differently (other image sizes, other post-processing), and the rate
     for one particular source (the rate is over all known bags).
+
+    The temperature is one number fitted by maximum likelihood on the
+    held-out bags: the probabilities are calibrated on average over bags
+    drawn like them (of the same size, from the same sources), not for
+    each source, and a source enrolled later inherits it.
 
     Examples
     --------
@@ -197,19 +237,21 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         "n_splits": [Interval(Integral, 2, None, closed="left")],
         "calibration_size": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
+        "calibrate_proba": ["boolean"],
     }
 
     def __init__(self, estimator, *, calibration="cross_fit", n_splits=5,
-                 calibration_size=0.2, random_state=None):
+                 calibration_size=0.2, random_state=None, calibrate_proba=True):
         self.estimator = estimator
         self.calibration = calibration
         self.n_splits = n_splits
         self.calibration_size = calibration_size
         self.random_state = random_state
+        self.calibrate_proba = calibrate_proba
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
-        """Fit, and set the threshold on scores of bags the scoring model did not see.
+        """Fit, and calibrate on scores of bags the scoring model did not see.
 
         Parameters
         ----------
@@ -231,17 +273,19 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         self : HeldOutRejectionClassifier
         """
         final = final_step(self.estimator)
-        if not hasattr(final, "calibrate_threshold") or not hasattr(final, "enroll"):
+        if not all(hasattr(final, m) for m in (
+                "calibrate_threshold", "calibrate_temperature", "enroll")):
             raise TypeError(
-                f"{type(final).__name__} cannot calibrate a rejection threshold; "
-                "end the estimator with NearestFingerprintClassifier("
-                "reject_threshold='auto')."
+                f"{type(final).__name__} cannot calibrate a rejection threshold "
+                "or a temperature; end the estimator with a "
+                "NearestFingerprintClassifier."
             )
-        if getattr(final, "reject_threshold", None) is None:
+        if getattr(final, "reject_threshold", None) is None and not self.calibrate_proba:
             raise ValueError(
-                "The final NearestFingerprintClassifier has reject_threshold=None "
-                "(a closed set): set reject_threshold='auto' to reject unknown "
-                "sources."
+                "Nothing to calibrate: the final NearestFingerprintClassifier has "
+                "reject_threshold=None (a closed set) and calibrate_proba=False. "
+                "Set reject_threshold='auto' to reject unknown sources, or "
+                "calibrate_proba=True to calibrate the probabilities."
             )
         if y is None:
             raise ValueError(
@@ -284,6 +328,7 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
         final = final_step(self.estimator_)
         self.classes_ = final.classes_
         self.threshold_ = final.threshold_
+        self.temperature_ = final.temperature_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
         return self
@@ -294,7 +339,10 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             _take(X, train), y[train], **_check_method_params(X, params, train))
         final = final_step(self.estimator_)
         Z = np.asarray(final_step_input(self.estimator_, _take(X, cal)))
-        final.calibrate_threshold(Z, y[cal])
+        if self.calibrate_proba:  # first: the "proba" rejection score uses it
+            final.calibrate_temperature(Z, y[cal])
+        if final.reject_threshold is not None:
+            final.calibrate_threshold(Z, y[cal])
         self.calibration_scores_ = final.unknown_score(Z)
         for source in np.unique(y[cal]):
             final.enroll(Z[y[cal] == source], source)
@@ -302,18 +350,35 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
 
     def _fit_cross(self, X, y, params):
         folds = cross_fit_folds(y, self.n_splits, self.random_state)
-        scores = np.empty(len(y))
+        fold_models, S = [], None
         for k in np.unique(folds):
             held = np.flatnonzero(folds == k)
             train = np.flatnonzero(folds != k)
             model = clone(self.estimator).fit(_take(X, train), _take(y, train),
                                               **_check_method_params(X, params, train))
             last = final_step(model)
-            scores[held] = last.unknown_score(np.asarray(final_step_input(model, _take(X, held))))
+            Z = np.asarray(final_step_input(model, _take(X, held)))
+            # every source trains every fold model: the columns follow np.unique(y)
+            S_held = last._raw_scores(Z)
+            if S is None:
+                S = np.empty((len(y), S_held.shape[1]))
+            S[held] = S_held
+            fold_models.append((held, last, Z))
+        temperature = None
+        if self.calibrate_proba:  # first: the "proba" rejection score uses it
+            temperature = fit_temperature(S, np.searchsorted(np.unique(y), y))
+        scores = np.empty(len(y))
+        for held, last, Z in fold_models:
+            if temperature is not None:
+                last._set_temperature(temperature, "cross-fitted", len(y))
+            scores[held] = last.unknown_score(Z)
         self.estimator_ = clone(self.estimator).fit(X, y, **params)
         final = final_step(self.estimator_)
-        final._set_threshold(conformal_threshold(scores, final.false_rejection_rate),
-                             "cross-fitted", scores.size)
+        if temperature is not None:
+            final._set_temperature(temperature, "cross-fitted", len(y))
+        if final.reject_threshold is not None:
+            final._set_threshold(conformal_threshold(scores, final.false_rejection_rate),
+                                 "cross-fitted", scores.size)
         self.calibration_indices_ = np.arange(len(y))
         self.calibration_scores_ = scores
 
@@ -425,6 +490,56 @@ def enroll(estimator, X, label):
             "NearestFingerprintClassifier or a Pipeline ending with one."
         )
     final.enroll(final_step_input(estimator, X), label)
+    return estimator
+
+
+def calibrate_temperature(estimator, X, y):
+    """Calibrate the probabilities of a fitted Pipeline on held-out bags.
+
+    The bags ``X`` (of known sources, seen neither by the encoder nor by the
+    classifier) go through every step of the Pipeline but the last, and the
+    last step's :meth:`NearestFingerprintClassifier.calibrate_temperature`
+    fits its ``temperature_`` on them (temperature scaling), so that its
+    ``predict_proba`` is calibrated on bags drawn like them.
+
+    Parameters
+    ----------
+    estimator : Pipeline or NearestFingerprintClassifier
+        A fitted Pipeline ending with a NearestFingerprintClassifier, or the
+        classifier itself (then ``X`` holds its features).
+    X : array-like
+        Held-out bags of known sources, in the input format of the Pipeline.
+    y : array-like of shape (n_bags,)
+        Their sources.
+
+    Returns
+    -------
+    estimator : Pipeline or NearestFingerprintClassifier
+        The same object, recalibrated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skfingerprint.classifiers import (
+    ...     NearestFingerprintClassifier, calibrate_temperature)
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(2, 1, (40, 2))]
+    >>> y = np.repeat(["a", "b"], 40)
+    >>> pipe = make_pipeline(StandardScaler(), NearestFingerprintClassifier(
+    ...     "euclidean")).fit(X[::2], y[::2])
+    >>> pipe = calibrate_temperature(pipe, X[1::2], y[1::2])
+    >>> pipe[-1].temperature_calibration_["method"]
+    'held-out'
+    """
+    final = final_step(estimator)
+    if not hasattr(final, "calibrate_temperature"):
+        raise TypeError(
+            f"{type(final).__name__} has no calibrate_temperature method; end the "
+            "Pipeline with a NearestFingerprintClassifier."
+        )
+    final.calibrate_temperature(final_step_input(estimator, X), y)
     return estimator
 
 

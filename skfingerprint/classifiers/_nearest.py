@@ -11,7 +11,6 @@ import numbers
 from numbers import Real
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -29,6 +28,7 @@ from ._rejection import (
     guarantee_text,
     rejection_score,
 )
+from ._temperature import fit_temperature
 
 __all__ = ["NearestFingerprintClassifier"]
 
@@ -92,8 +92,12 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Temperature ``T`` of ``predict_proba = softmax(scores / T)``.
         ``"auto"`` fits ``T`` in ``fit`` by minimising the log-loss of the
         training bags scored against leave-one-out fingerprints (each bag
-        left out of its own source's mean, so the probabilities are not
-        overconfident on the training data); the result is ``temperature_``.
+        left out of its own source's mean); the result is ``temperature_``.
+        When the features come from an encoder trained on the same bags,
+        these bags may lie closer to their fingerprints than new bags will,
+        and the probabilities be overconfident: fit ``T`` on held-out bags
+        instead (:meth:`calibrate_temperature`, or
+        :class:`HeldOutRejectionClassifier`, which does it by default).
         A number fixes it; scores are correlations in [-1, 1] or distances in
         feature units, so a fixed ``T`` depends on the metric and the scale
         of the features.  ``T`` changes the probabilities, never the
@@ -162,6 +166,12 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         Number of rows (bags) averaged into each fingerprint.
     temperature_ : float
         The temperature used by ``predict_proba``.
+    temperature_calibration_ : dict
+        How ``temperature_`` was set: ``"method"`` (``"fixed"``,
+        ``"leave-one-out"`` on the training bags, ``"held-out"`` by
+        :meth:`calibrate_temperature` or ``"cross-fitted"`` by
+        :class:`HeldOutRejectionClassifier`) and ``"n_bags"`` (the bags it
+        was fitted on, 0 for a fixed one).
     threshold_ : float
         Bags whose :meth:`unknown_score` exceeds it are predicted
         ``unknown_label``; ``inf`` for a closed set
@@ -345,9 +355,9 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         if self.rejection_score == "mahalanobis":
             self.precisions_ = fit_precisions(X, self.fingerprints_, y_idx)
         if self.temperature == "auto":
-            self.temperature_ = self._fit_temperature(S, y_idx)
+            self._set_temperature(fit_temperature(S, y_idx), "leave-one-out", len(y_idx))
         else:
-            self.temperature_ = float(self.temperature)
+            self._set_temperature(float(self.temperature), "fixed", 0)
         if self.reject_threshold is None:
             self._set_threshold(np.inf, "closed set", 0)
         elif self.reject_threshold == "auto":
@@ -408,20 +418,9 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
             S[rows, c] = own
         return S, rows
 
-    def _fit_temperature(self, S, y_idx):
-        if self.classes_.size < 2:
-            return 1.0
-        spread = float(np.std(S))
-        if not np.isfinite(spread) or spread <= 0:
-            return 1.0
-
-        def nll(log_t):
-            logp = log_softmax(S / np.exp(log_t), axis=1)
-            return -float(np.mean(logp[np.arange(len(y_idx)), y_idx]))
-
-        lo, hi = np.log(spread) - 9.0, np.log(spread) + 9.0
-        res = minimize_scalar(nll, bounds=(lo, hi), method="bounded")
-        return float(np.exp(res.x))
+    def _set_temperature(self, temperature, method, n_bags):
+        self.temperature_ = float(temperature)
+        self.temperature_calibration_ = {"method": method, "n_bags": int(n_bags)}
 
     def _raw_scores(self, X):
         check_is_fitted(self, "fingerprints_")
@@ -585,6 +584,71 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         """
         return log_softmax(self._raw_scores(X) / self.temperature_, axis=1)
 
+    def calibrate_temperature(self, X, y):
+        """Fit ``temperature_`` on held-out bags of known sources (temperature scaling).
+
+        ``temperature="auto"`` fits the temperature on the training bags
+        (leave-one-out), but when the features come from an encoder trained
+        on those bags, they sit closer to their fingerprints than new bags
+        will, and :meth:`predict_proba` can be overconfident.  This method sets
+        ``temperature_`` to the one that minimises the log-loss of the
+        sources ``y`` of bags that neither the encoder nor this classifier
+        saw, so that on bags drawn like them the probabilities are
+        calibrated (the top probability matches the accuracy).  One
+        parameter is fitted: predictions, fingerprints and ``threshold_``
+        are unchanged.  With ``rejection_score="proba"``, which depends on
+        the temperature, call it before :meth:`calibrate_threshold`.
+
+        The calibration holds for bags like the held-out ones: of the same
+        number of images (larger bags are more separable, and their
+        probabilities more confident) and drawn from the same sources.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_bags, n_features)
+            Features of held-out bags of known sources.
+        y : array-like of shape (n_bags,)
+            Their sources, all in ``classes_``.
+
+        Returns
+        -------
+        self : NearestFingerprintClassifier
+            The classifier, with the new ``temperature_``.
+
+        See Also
+        --------
+        calibrate_temperature : The same through a fitted Pipeline, from bags
+            of images.
+        HeldOutRejectionClassifier : Holds the calibration bags out of
+            training (or cross-fits them) for you.
+        skfingerprint.metrics.expected_calibration_error : How far the
+            probabilities are from calibrated.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfingerprint.classifiers import NearestFingerprintClassifier
+        >>> rng = np.random.RandomState(0)
+        >>> X = np.r_[rng.normal(0, 1, (20, 2)), rng.normal(2, 1, (20, 2))]
+        >>> y = np.repeat(["a", "b"], 20)
+        >>> clf = NearestFingerprintClassifier("euclidean").fit(X, y)
+        >>> X_cal = np.r_[rng.normal(0, 1, (50, 2)), rng.normal(2, 1, (50, 2))]
+        >>> clf = clf.calibrate_temperature(X_cal, np.repeat(["a", "b"], 50))
+        >>> clf.temperature_calibration_
+        {'method': 'held-out', 'n_bags': 100}
+        """
+        check_is_fitted(self, "fingerprints_")
+        S = self._raw_scores(X)
+        if y is None:
+            raise ValueError(
+                "calibrate_temperature needs the source of every held-out bag: "
+                "pass y (labels in classes_)."
+            )
+        self._check_known(y, S.shape[0], "calibrate_temperature")
+        y_idx = np.searchsorted(self.classes_, np.asarray(y))
+        self._set_temperature(fit_temperature(S, y_idx), "held-out", S.shape[0])
+        return self
+
     def calibrate_threshold(self, X, y=None):
         """Set ``threshold_`` on held-out bags of known sources (split conformal).
 
@@ -648,12 +712,12 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         if score.size == 0:  # pragma: no cover - validate_data refuses 0 rows
             raise ValueError("calibrate_threshold needs at least one bag, got 0.")
         if y is not None:
-            self._check_known(y, score.size)
+            self._check_known(y, score.size, "calibrate_threshold")
         self._set_threshold(
             conformal_threshold(score, self.false_rejection_rate), "held-out", score.size)
         return self
 
-    def _check_known(self, y, n):
+    def _check_known(self, y, n, caller):
         y = np.asarray(y)
         if y.shape != (n,):
             raise ValueError(
@@ -662,7 +726,7 @@ class NearestFingerprintClassifier(ClassifierMixin, BaseEstimator):
         unseen = sorted(set(y.tolist()) - set(self.classes_.tolist()))
         if unseen:
             raise ValueError(
-                f"calibrate_threshold takes bags of known sources only; "
+                f"{caller} takes bags of known sources only; "
                 f"{unseen!r} not in classes_ {self.classes_.tolist()!r}."
             )
 

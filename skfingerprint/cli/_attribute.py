@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._common import collect_images, existing_folder, load_model, spectrum_like
@@ -116,6 +118,24 @@ def _result(i, bag, answers, classes, threshold):
     }
 
 
+def _probability_calibration(classifier):
+    """How the model's probabilities were calibrated, for --json: the method
+    (``"cross-fitted"`` or ``"held-out"`` for models of this version's
+    ``fit``; ``"leave-one-out"`` on the training bags, overconfident, for
+    older ones), the bags it used and the temperature."""
+    temperature = getattr(classifier, "temperature_", None)
+    if temperature is None:
+        return None
+    info = getattr(classifier, "temperature_calibration_", None)
+    if not isinstance(info, dict):  # a model file written before it was recorded
+        fixed = getattr(classifier, "temperature", "auto") != "auto"
+        info = {"method": "fixed" if fixed else "leave-one-out", "n_bags": None}
+    n_bags = info.get("n_bags")
+    return {"method": str(info.get("method")),
+            "n_bags": int(n_bags) if isinstance(n_bags, numbers.Integral) else None,
+            "temperature": float(temperature)}
+
+
 def _nearest_known(distances, classes, n=_N_NEAREST):
     """The ``n`` known sources nearest to a bag, with their distances (None
     for a classifier without fingerprints)."""
@@ -186,7 +206,9 @@ def run(args):
                      if threshold is not None and hasattr(classifier, "rejection_guarantee")
                      else None)
         print_json({"model": args.model, "reencode": args.reencode,
-                    "rejection_guarantee": guarantee, "bags": results})
+                    "rejection_guarantee": guarantee,
+                    "probability_calibration": _probability_calibration(classifier),
+                    "bags": results})
     else:
         print_attribution(results, classes,
                           str(getattr(classifier, "unknown_label", "unknown")))

@@ -26,6 +26,10 @@ from ._parser import (
 # mixed sizes; see the training guide), small enough for a folder of a few
 # dozen images per source to give each source several bags.
 DEFAULT_BAG_SIZE = 8
+# folds of the cross-fitted calibration (HeldOutRejectionClassifier's default)
+N_SPLITS = 5
+# bags per source that calibration on held-out bags needs (2 train every fold)
+MIN_CALIBRATION_BAGS = 3
 
 
 def add_parser(sub, common):
@@ -85,9 +89,11 @@ def _add_training_options(p):
                         "Mahalanobis distance to the attributed source's bags (default: "
                         "closed set, never 'unknown')")
     p.add_argument("--calibration", type=rate, default=None, metavar="SHARE",
-                   help="with --reject-rate: calibrate on this share of each source's "
-                        "bags, held out of training (split conformal), instead of "
-                        "scoring every bag out of fold (cross-fitting, the default)")
+                   help="calibrate the probabilities (and, with --reject-rate, the "
+                        "threshold) on this share of each source's bags, held out of "
+                        "training (one training; split conformal), instead of scoring "
+                        "every bag out of fold (cross-fitting, the default: the encoder "
+                        f"is trained {N_SPLITS + 1} times)")
     p.add_argument("--device", default="auto",
                    help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
     p.add_argument("--threads", type=positive_int, default=None,
@@ -226,20 +232,32 @@ def read_groups(path, sources):
 
 
 def _train(model, X, y, args, groups=None):
-    """Fit ``model``; with --reject-rate, calibrate the threshold on bags held
-    out of training (cross-fitted).  ``groups``: source -> group (``--groups``).
-    Returns the fitted Pipeline and the guarantee in words (or None)."""
+    """Fit ``model`` and calibrate its probabilities (temperature scaling) and,
+    with --reject-rate, its threshold on bags held out of training
+    (cross-fitted, or split with --calibration).  ``groups``: source -> group
+    (``--groups``).  Returns the fitted Pipeline and the guarantee in words
+    (or None)."""
+    import warnings
+
     from ..classifiers import HeldOutRejectionClassifier
 
     params = {} if groups is None else {
         "fingerprint__groups": np.array([groups[str(s)] for s in y], dtype=object)}
-    if args.reject_rate is None:
+    sources, counts = np.unique(y, return_counts=True)
+    if args.reject_rate is None and counts.min() < MIN_CALIBRATION_BAGS:
+        few = ", ".join(safe(s) for s in sources[counts < MIN_CALIBRATION_BAGS][:5])
+        warnings.warn(
+            f"sources with fewer than {MIN_CALIBRATION_BAGS} bags ({few}): no bags "
+            "can be held out to calibrate the probabilities, which are fitted on the "
+            "training bags and overconfident; give more images per source or a "
+            "smaller --bag-size", UserWarning, stacklevel=2)
         return model.fit(X, y, **params), None
-    split = {} if args.calibration is None else {
+    split = {"n_splits": N_SPLITS} if args.calibration is None else {
         "calibration": "split", "calibration_size": args.calibration}
     held_out = HeldOutRejectionClassifier(model, random_state=args.seed, **split).fit(
         X, y, **params)
-    return held_out.estimator_, held_out.rejection_guarantee()
+    guarantee = None if args.reject_rate is None else held_out.rejection_guarantee()
+    return held_out.estimator_, guarantee
 
 
 def _audit(data, args):

@@ -6,6 +6,12 @@ imported only when something is drawn.
 
 from ._correlation_matrix import CorrelationMatrixDisplay
 from ._dendrogram import FamilyDendrogramDisplay
+from ._reliability import ReliabilityDisplay
 from ._stability import StabilityDisplay
 
-__all__ = ["CorrelationMatrixDisplay", "FamilyDendrogramDisplay", "StabilityDisplay"]
+__all__ = [
+    "CorrelationMatrixDisplay",
+    "FamilyDendrogramDisplay",
+    "ReliabilityDisplay",
+    "StabilityDisplay",
+]

@@ -94,12 +94,13 @@ def test_held_out_threshold_hits_the_rate_where_auto_does_not():
 def test_errors_name_the_problem():
     X = np.arange(20, dtype=float).reshape(10, 2)
     y = np.repeat(["a", "b"], 5)
-    closed = HeldOutRejectionClassifier(NearestFingerprintClassifier("euclidean"))
-    with pytest.raises(ValueError, match="reject_threshold=None"):
+    closed = HeldOutRejectionClassifier(NearestFingerprintClassifier("euclidean"),
+                                        calibrate_proba=False)
+    with pytest.raises(ValueError, match="reject_threshold=None.*calibrate_proba=False"):
         closed.fit(X, y)
     with pytest.raises(TypeError, match="'estimator' parameter.*'fit' and 'predict'"):
         HeldOutRejectionClassifier(SetFingerprintEncoder()).fit(X, y)  # no predict
-    with pytest.raises(TypeError, match="cannot calibrate a rejection threshold"):
+    with pytest.raises(TypeError, match="cannot calibrate a rejection threshold or a temp"):
         HeldOutRejectionClassifier(
             Pipeline([("fp", _Shrink()), ("clf", _NoCalib())])).fit(X, y)
     rejecting = NearestFingerprintClassifier("euclidean", reject_threshold="auto")
