@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .._pipeline import final_step
 from ._common import collect_images, existing_folder, load_model, spectrum_like
 from ._errors import PROG, CommandError, user_errors
 from ._output import print_attribution, print_json
@@ -77,7 +78,7 @@ def _fingerprints(model, X):
 
 def _predict(model, bags):
     """The classifier's answers for bags of paths (grouped by bag length)."""
-    classifier = model.steps[-1][1]
+    classifier = final_step(model)
     out = {key: [None] * len(bags)
            for key in ("pred", "proba", "score", "unknown", "distances")}
     groups = {}
@@ -192,7 +193,7 @@ def run(args):
     size = args.bag_size or len(files)
     bags = [read[i:i + size] for i in range(0, len(read), size)]
     shown = [files[i:i + size] for i in range(0, len(files), size)]
-    classifier = model.steps[-1][1]
+    classifier = final_step(model)
     answers = _predict(model, bags)
     classes = [str(c) for c in classifier.classes_]
     threshold = getattr(classifier, "threshold_", None)

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from .._pipeline import final_step
 from .._threads import torch_threads
 from ._common import InterruptRecorder, check_output_file, folder_bags
 from ._errors import PROG, CommandError, user_errors
@@ -311,7 +312,7 @@ def run(args):
         save(model, args.output)
     if not args.quiet:
         if guarantee is not None:
-            print(f"rejection threshold {model.steps[-1][1].threshold_:.4g}: {guarantee}")
+            print(f"rejection threshold {final_step(model).threshold_:.4g}: {guarantee}")
         print(f"trained in {time.perf_counter() - start:.0f} s on "
               f"{model.steps[0][1].device_}; saved to {args.output}")
     return 130 if ctrl_c.interrupted else 0
