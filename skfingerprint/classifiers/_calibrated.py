@@ -504,33 +504,32 @@ def calibrate_temperature(estimator, X, y):
 
     Parameters
     ----------
-    estimator : Pipeline or NearestFingerprintClassifier
-        A fitted Pipeline ending with a NearestFingerprintClassifier, or the
-        classifier itself (then ``X`` holds its features).
-    X : array-like
-        Held-out bags of known sources, in the input format of the Pipeline.
+    estimator, X
+        As in :func:`calibrate_threshold`: a fitted Pipeline ending with a
+        NearestFingerprintClassifier (or the classifier itself), and held-out
+        bags of known sources in its input format.
     y : array-like of shape (n_bags,)
         Their sources.
 
     Returns
     -------
     estimator : Pipeline or NearestFingerprintClassifier
-        The same object, recalibrated.
+        The same object, its temperature recalibrated.
 
     Examples
     --------
+    With the encoder's fingerprints the Pipeline is ``encoder ->
+    classifier``; here the features are given directly:
+
     >>> import numpy as np
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
     >>> from skfingerprint.classifiers import (
     ...     NearestFingerprintClassifier, calibrate_temperature)
     >>> rng = np.random.RandomState(0)
-    >>> X = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(2, 1, (40, 2))]
-    >>> y = np.repeat(["a", "b"], 40)
-    >>> pipe = make_pipeline(StandardScaler(), NearestFingerprintClassifier(
-    ...     "euclidean")).fit(X[::2], y[::2])
-    >>> pipe = calibrate_temperature(pipe, X[1::2], y[1::2])
-    >>> pipe[-1].temperature_calibration_["method"]
+    >>> Z = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(2, 1, (40, 2))]
+    >>> sources = np.repeat(["a", "b"], 40)
+    >>> clf = NearestFingerprintClassifier("euclidean").fit(Z[::2], sources[::2])
+    >>> clf = calibrate_temperature(clf, Z[1::2], sources[1::2])
+    >>> clf.temperature_calibration_["method"]
     'held-out'
     """
     final = final_step(estimator)

@@ -257,11 +257,9 @@ def cluster_families(
 
     Parameters
     ----------
-    Z : array-like of shape (n_bags, n_features)
-        Bag embeddings.
-
-    y : array-like of shape (n_bags,)
-        Source of each bag.
+    Z, y
+        Bag embeddings ``(n_bags, n_features)`` and the source of each bag,
+        as in :func:`fingerprint_distances`.
 
     n_families : int, default=None
         Number of families to cut the hierarchy into.
@@ -284,15 +282,17 @@ def cluster_families(
     >>> import numpy as np
     >>> from sklearn.metrics import adjusted_rand_score
     >>> from skfingerprint.cluster import cluster_families
+
+    Bags of four sources in two families (each family one random pattern):
+
     >>> rng = np.random.RandomState(0)
-    >>> family = rng.normal(size=(2, 32))
-    >>> centers = family[[0, 0, 1, 1]] + 0.3 * rng.normal(size=(4, 32))
-    >>> y = np.repeat(["gan1", "gan2", "vae1", "vae2"], 6)
-    >>> Z = centers[np.repeat(np.arange(4), 6)] + 0.3 * rng.normal(size=(24, 32))
+    >>> true = {"gan1": "GAN", "gan2": "GAN", "vae1": "VAE", "vae2": "VAE"}
+    >>> y = np.repeat(list(true), 6)
+    >>> pattern = dict(zip(["GAN", "VAE"], rng.normal(size=(2, 32))))
+    >>> Z = np.array([pattern[true[s]] for s in y]) + 0.5 * rng.normal(size=(24, 32))
     >>> found = cluster_families(Z, y, n_families=2)
     >>> found
     {'gan1': 0, 'gan2': 0, 'vae1': 1, 'vae2': 1}
-    >>> true = {"gan1": "GAN", "gan2": "GAN", "vae1": "VAE", "vae2": "VAE"}
     >>> adjusted_rand_score([true[s] for s in found], list(found.values()))
     1.0
     """

@@ -50,15 +50,15 @@ def _top_label(y_true, proba, labels):
     return confidence, correct.astype(np.float64)
 
 
-@validate_params(
-    {
-        "y_true": ["array-like"],
-        "proba": ["array-like"],
-        "n_bins": [Interval(Integral, 1, None, closed="left")],
-        "labels": [None, "array-like"],
-    },
-    prefer_skip_nested_validation=True,
-)
+_PARAMS = {
+    "y_true": ["array-like"],
+    "proba": ["array-like"],
+    "n_bins": [Interval(Integral, 1, None, closed="left")],
+    "labels": [None, "array-like"],
+}
+
+
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def top_label_calibration_curve(y_true, proba, *, n_bins=10, labels=None):
     """Accuracy against confidence of the top predicted label, in bins.
 
@@ -118,15 +118,7 @@ def top_label_calibration_curve(y_true, proba, *, n_bins=10, labels=None):
     return acc, conf, counts[nonempty]
 
 
-@validate_params(
-    {
-        "y_true": ["array-like"],
-        "proba": ["array-like"],
-        "n_bins": [Interval(Integral, 1, None, closed="left")],
-        "labels": [None, "array-like"],
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def expected_calibration_error(y_true, proba, *, n_bins=10, labels=None):
     """Top-label expected calibration error (ECE) of predicted probabilities.
 
@@ -143,17 +135,11 @@ def expected_calibration_error(y_true, proba, *, n_bins=10, labels=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels.
-    proba : array-like of shape (n_samples, n_classes) or (n_samples,)
-        Predicted probabilities, e.g. the output of ``predict_proba``; a 1-D
-        array is the probability of the second of two labels.
-    n_bins : int, default=10
-        Number of equal-width confidence bins in [0, 1].
-    labels : array-like of shape (n_classes,), default=None
-        The label of each column of ``proba`` (e.g. the classifier's
-        ``classes_``); None: the sorted distinct labels of ``y_true``, which
-        must then be as many as the columns.
+    y_true, proba, n_bins, labels
+        As in :func:`top_label_calibration_curve`: true labels, predicted
+        probabilities (``(n_samples, n_classes)``, or the probability of the
+        second of two labels), number of bins (default 10) and the label of
+        each column of ``proba`` (default: the sorted labels of ``y_true``).
 
     Returns
     -------

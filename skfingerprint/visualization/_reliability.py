@@ -22,14 +22,10 @@ class ReliabilityDisplay:
 
     Parameters
     ----------
-    accuracy : ndarray of shape (n_nonempty_bins,)
-        Share of correct top labels in each non-empty bin.
-
-    confidence : ndarray of shape (n_nonempty_bins,)
-        Mean top probability in each non-empty bin.
-
-    counts : ndarray of shape (n_nonempty_bins,)
-        Number of samples in each non-empty bin.
+    accuracy, confidence, counts : ndarray of shape (n_nonempty_bins,)
+        What :func:`~skfingerprint.metrics.top_label_calibration_curve`
+        returns: the share of correct top labels, the mean top probability
+        and the number of samples of each non-empty bin.
 
     ece : float, default=None
         The expected calibration error, shown in the legend if given.
