@@ -15,30 +15,15 @@ from skfingerprint.cli import main
 from skfingerprint.cli._errors import CommandError
 from skfingerprint.cli._fit import read_groups
 
-FIT = ["--bag-size", "2", "--epochs", "1", "--seed", "0", "--device", "cpu",
-       "--threads", "1", "-q"]
-
-
-def _tree(root, sources=("a", "b"), n=6, size=8, seed=0):
-    rng = np.random.RandomState(seed)
-    for s in sources:
-        os.makedirs(os.path.join(root, s), exist_ok=True)
-        for i in range(n):
-            img = rng.randint(0, 256, (size, size, 3)).astype(np.uint8)
-            Image.fromarray(img).save(os.path.join(root, s, f"{i}.png"))
-    return str(root)
+from cli_helpers import FIT, fit_two_sources
+from cli_helpers import last_error as _last_error
+from cli_helpers import make_tree as _tree
 
 
 @pytest.fixture(scope="module")
 def two(tmp_path_factory):
-    root = _tree(tmp_path_factory.mktemp("two"))
-    model = str(tmp_path_factory.mktemp("m") / "model.skfp")
-    assert main(["fit", root, *FIT, "-o", model]) == 0
-    return root, model
-
-
-def _last_error(capsys):
-    return capsys.readouterr().err.strip().splitlines()[-1]
+    """A tree of exactly 2 sources and a model fitted on it by the command."""
+    return fit_two_sources(tmp_path_factory)
 
 
 # --- 1: families --plot over an existing file ---------------------------------------
