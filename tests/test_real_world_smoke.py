@@ -92,8 +92,9 @@ def test_training_on_smaller_bags_then_fingerprinting_whole_bags(monkeypatch):
                                 random_state=0, num_workers=0)
     method = real_world_train_bags.WholeBagsAfterFit(enc)
     Z = method.fit_transform(X, y)
-    assert enc.bag_size is None and Z.shape[0] == len(X)
+    assert enc.bag_size == 1 and Z.shape[0] == len(X)  # the model is left as fitted
     # the fingerprints are those of the whole bags, not of their first image
     first = method.transform(X[:, :1])
     assert not np.allclose(Z, first)
+    np.testing.assert_allclose(enc.transform(X), first)  # bag_size=1: the first image
     np.testing.assert_allclose(method.transform(X), Z)
