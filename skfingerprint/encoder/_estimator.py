@@ -731,10 +731,7 @@ class SetFingerprintEncoder(
         for b in range(bags.n_bags):
             for start in range(0, k, per_chunk):
                 stop = min(start + per_chunk, k)
-                bounds = np.linspace(start, stop, min(parts, stop - start) + 1)
-                bounds = np.round(bounds).astype(int)
-                units += [(b, int(lo), int(hi), hi == stop)
-                          for lo, hi in zip(bounds[:-1], bounds[1:])]
+                units += [(b, lo, hi, hi == stop) for lo, hi in _parts(start, stop, parts)]
         on_cuda = str(self.device_).startswith("cuda")
 
         def read(i):
@@ -1005,6 +1002,13 @@ def _worker_context(workers):
     return None
 
 
+def _parts(start, stop, parts):
+    """``[start, stop)`` cut into up to ``parts`` consecutive ``(lo, hi)`` ranges
+    of about equal length."""
+    bounds = np.round(np.linspace(start, stop, min(parts, stop - start) + 1)).astype(int)
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
 def _read_part(batches, i, pin=False):
     """Part ``i`` of ``batches``, in pinned memory for a copy to CUDA."""
     where, tensor = batches[i]
@@ -1024,11 +1028,8 @@ class _BagBatches(torch.utils.data.Dataset):
         self.units = []
         for batch_start in range(0, bags.n_bags, step):
             batch_stop = min(batch_start + step, bags.n_bags)
-            bounds = np.linspace(batch_start, batch_stop,
-                                 min(parts, batch_stop - batch_start) + 1)
-            bounds = np.round(bounds).astype(int)
-            self.units += [(int(a), int(b), batch_stop)
-                           for a, b in zip(bounds[:-1], bounds[1:])]
+            self.units += [(a, b, batch_stop)
+                           for a, b in _parts(batch_start, batch_stop, parts)]
 
     def __len__(self):
         return len(self.units)
