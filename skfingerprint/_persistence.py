@@ -699,16 +699,21 @@ def _check_image_params(est):
     sizes = {}
     for name in ("image_size", "patch_size"):
         if name in params:
+            value = params[name]
+            if name == "patch_size" and isinstance(value, str) and value == "auto":
+                # the patch fit chose (None: whole images, or not fitted yet)
+                name, value = "patch_size_", params.get("patch_size_")
             try:
-                sizes[name] = check_image_size(params[name], name=name)
+                sizes[name] = check_image_size(value, name=name)
             except (TypeError, ValueError) as exc:
-                raise _stored(est, name, params[name], str(exc)) from None
+                raise _stored(est, name, value, str(exc)) from None
     per_item = {"image_size": 1}
-    if "patches_per_image" in params and sizes.get("patch_size") is not None:
+    patch = "patch_size_" if "patch_size_" in sizes else "patch_size"
+    if "patches_per_image" in params and sizes.get(patch) is not None:
         n = params["patches_per_image"]
         if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
             raise _stored(est, "patches_per_image", n, "a positive int")
-        per_item["patch_size"] = int(n)
+        per_item[patch] = int(n)
     for name, size in sizes.items():
         if size is None:
             continue
@@ -716,7 +721,7 @@ def _check_image_params(est):
         if pixels > MAX_PIXELS_PER_IMAGE:
             what = ("" if name == "image_size" else
                     f" x {per_item[name]} patches per image")
-            raise _stored(est, name, params[name],
+            raise _stored(est, name, params.get(name),
                           f"{size[0]} x {size[1]} pixels{what} is {pixels} pixels per "
                           f"image, at most {MAX_PIXELS_PER_IMAGE}")
 

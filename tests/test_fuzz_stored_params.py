@@ -32,6 +32,7 @@ from skfingerprint._persistence import (
     MAX_PIXELS_PER_IMAGE,
 )
 from skfingerprint.augment import RandomPostProcessing
+from skfingerprint.baselines import SpectrumFingerprint
 from skfingerprint.classifiers import NearestFingerprintClassifier
 from skfingerprint.datasets import make_fingerprinted_images
 
@@ -237,3 +238,22 @@ def test_stored_nan_weights_are_refused(saved, tmp_path):
     save(model, path)
     with pytest.raises(ValueError, match="not finite"):
         load(path)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SetFingerprintEncoder(patch_size="auto", max_epochs=1, random_state=0),
+    lambda: SpectrumFingerprint(patch_size="auto"),
+], ids=["encoder", "spectrum"])
+def test_models_with_auto_patches_load(tmp_path, make):
+    """The bounds read ``patch_size="auto"`` as the patch fit chose (``patch_size_``):
+    such models load, unfitted and fitted, and transform the same."""
+    unfitted = make()
+    save(unfitted, tmp_path / "unfitted.skfp")
+    assert load(tmp_path / "unfitted.skfp").get_params() == unfitted.get_params()
+    X, y = _bags(72)  # images over 64 pixels: "auto" takes patches
+    fitted = make().fit(X, y)
+    assert fitted.patch_size_ is not None
+    save(fitted, tmp_path / "fitted.skfp")
+    again = load(tmp_path / "fitted.skfp")
+    assert again.patch_size_ == fitted.patch_size_
+    np.testing.assert_array_equal(again.transform(X), fitted.transform(X))

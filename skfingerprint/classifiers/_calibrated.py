@@ -363,15 +363,15 @@ class HeldOutRejectionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstima
             if S is None:
                 S = np.empty((len(y), S_held.shape[1]))
             S[held] = S_held
-            fold_models.append((held, last, Z))
+            fold_models.append((held, last, S_held, np.asarray(Z, dtype=np.float64)))
         temperature = None
         if self.calibrate_proba:  # first: the "proba" rejection score uses it
             temperature = fit_temperature(S, np.searchsorted(np.unique(y), y))
         scores = np.empty(len(y))
-        for held, last, Z in fold_models:
+        for held, last, S_held, Z in fold_models:
             if temperature is not None:
                 last._set_temperature(temperature, "cross-fitted", len(y))
-            scores[held] = last.unknown_score(Z)
+            scores[held] = last._unknown_score_from(S_held, Z)  # the scores once
         self.estimator_ = clone(self.estimator).fit(X, y, **params)
         final = final_step(self.estimator_)
         if temperature is not None:
