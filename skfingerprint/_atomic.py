@@ -12,7 +12,6 @@ _KINDS = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a folder"),
 )
 
 
@@ -36,12 +35,12 @@ def check_replaceable(path):
         return
     if stat.S_ISREG(mode):
         return
-    what = next((name for test, name in _KINDS if test(mode)), "not a regular file")
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(
             f"Cannot save to {os.fspath(path)!r}: it is a folder. Give a file path, e.g. "
             f"{os.path.join(path, 'model.skfp')!r}."
         )
+    what = next((name for test, name in _KINDS if test(mode)), "not a regular file")
     raise ValueError(
         f"Cannot write {os.fspath(path)!r}: it is {what}, not a regular file; only a "
         "regular file is ever replaced (even with --force). Give the path of a "

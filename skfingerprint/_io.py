@@ -59,7 +59,8 @@ import zlib
 
 import numpy as np
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".webp", ".bmp", ".tif", ".tiff",
+                    ".gif")
 
 MAX_IMAGE_PIXELS = 1 << 26
 _PIXELS_ENV = "SKFINGERPRINT_MAX_IMAGE_PIXELS"

@@ -419,7 +419,7 @@ def audit_confounds(paths, labels=None, *, cv=5, n_permutations=99, alpha=0.01,
     per_source = {str(s): _summary(cols, labels == s) for s in sources}
     src = [str(s) for s in sources]
     files = {"path": kept_paths, "label": labels, **cols}
-    notes = _file_notes(cols, kept_paths, labels, judged, src)
+    notes = _file_notes(cols, kept_paths, judged, src)
     rng = check_random_state(random_state)
     result = _classify(_features(cols), cols, labels, judged, rng=rng, cv=cv,
                        n_permutations=n_permutations, alpha=alpha, margin=margin,
@@ -433,7 +433,7 @@ def audit_confounds(paths, labels=None, *, cv=5, n_permutations=99, alpha=0.01,
         skipped=[str(p) for p in skipped], params=params, **result)
 
 
-def _file_notes(cols, paths, labels, judged, sources):
+def _file_notes(cols, paths, judged, sources):
     """Notes on files and sources the classifier cannot use."""
     notes = []
     alone = [s for s in sources if s not in set(judged.tolist())]

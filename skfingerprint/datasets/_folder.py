@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
 from .._bags import value_per_source
-from .._io import IMAGE_EXTENSIONS as _IO_EXTENSIONS
+from .._io import IMAGE_EXTENSIONS
 from .._io import read_header, check_image_size, read_image
 
 _LAYOUTS = ("auto", "per_source", "genimage", "forensynths")
@@ -39,10 +39,9 @@ def _avif_readable():
 
 
 #: The extensions the folder loaders read by default: those of
-#: :data:`skfingerprint._io.IMAGE_EXTENSIONS`, the other names of JPEG files
-#: (``.jfif``, ``.jpe``) and ``.avif`` where Pillow reads AVIF.
-IMAGE_EXTENSIONS = tuple(_IO_EXTENSIONS) + (".jfif", ".jpe") + (
-    (".avif",) if _avif_readable() else ())
+#: :data:`skfingerprint._io.IMAGE_EXTENSIONS`, and ``.avif`` where Pillow
+#: reads AVIF.
+DEFAULT_EXTENSIONS = tuple(IMAGE_EXTENSIONS) + ((".avif",) if _avif_readable() else ())
 # image formats that a folder may hold but that are not read unless listed in
 # ``extensions`` (and Pillow reads them): named in a warning, never skipped silently
 _OTHER_IMAGE_EXTENSIONS = (".avif", ".heic", ".heif", ".jxl", ".jp2", ".psd", ".raw",
@@ -247,7 +246,7 @@ def _warn_walk(report, sources, root, extensions):
             UserWarning, stacklevel=3)
 
 
-def list_image_files(root, *, extensions=IMAGE_EXTENSIONS):
+def list_image_files(root, *, extensions=DEFAULT_EXTENSIONS):
     """The image files below a folder, found as :func:`load_image_folder` finds them.
 
     The one directory walker of the library: sub-folders are searched
@@ -261,7 +260,7 @@ def list_image_files(root, *, extensions=IMAGE_EXTENSIONS):
     root : str or os.PathLike
         The folder to search.
 
-    extensions : sequence of str, default=IMAGE_EXTENSIONS
+    extensions : sequence of str, default=DEFAULT_EXTENSIONS
         File extensions to keep (case-insensitive), e.g. ``(".png", ".jpg")``.
 
     Returns
@@ -558,7 +557,7 @@ def load_image_folder(
     real_label="real",
     families=None,
     image_size=None,
-    extensions=IMAGE_EXTENSIONS,
+    extensions=DEFAULT_EXTENSIONS,
     on_error="raise",
     verify=False,
     reencode=None,
@@ -647,7 +646,7 @@ def load_image_folder(
         (``patch_size=64``) crops images of any size, never resizing them.
         Resizing erases much of the high-frequency traces of generators.
 
-    extensions : sequence of str, default=IMAGE_EXTENSIONS
+    extensions : sequence of str, default=DEFAULT_EXTENSIONS
         File extensions of the images (case-insensitive, with or without the
         dot).  The default reads PNG, JPEG (also ``.jfif`` and ``.jpe``),
         WebP, BMP, TIFF and GIF files, and AVIF where the Pillow of this
