@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .._pipeline import final_step
-from ._common import collect_images, existing_folder, load_model, spectrum_like
+from ._common import collect_images, load_folder, load_model, spectrum_like
 from ._errors import PROG, CommandError, user_errors
 from ._output import print_attribution, print_json
 from ._parser import examples, positive_int, reencode_spec, wrap
@@ -148,16 +148,10 @@ def _nearest_known(distances, classes, n=_N_NEAREST):
 
 def _relatives(args, encoder, bags):
     """Each bag's nearest known relatives by residual spectrum (``--relatives``)."""
-    import warnings
-
     from .. import make_bags
     from ..cluster import NearestRelatives
-    from ..datasets import load_image_folder
-
-    existing_folder(args.relatives, "--relatives folder")
-    with user_errors("--relatives", options=()), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*differ systematically in file format")
-        data = load_image_folder(args.relatives, image_size=encoder.image_size)
+    data = load_folder(args.relatives, what="--relatives folder", context="--relatives",
+                       options=(), image_size=encoder.image_size)
     labels = np.asarray(data.labels)
     sources, counts = np.unique(labels, return_counts=True)
     if sources.size < 2:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 
-from ._common import existing_folder
+from ._common import load_folder
 from ._errors import user_errors
 from ._output import print_json, safe
 from ._parser import examples, reencode_spec, seed, wrap
@@ -46,13 +45,9 @@ def add_parser(sub, common):
 
 
 def run(args):
-    from ..datasets import audit_confounds, load_image_folder
+    from ..datasets import audit_confounds
 
-    existing_folder(args.root)
-    with user_errors(), warnings.catch_warnings():
-        # the loader's coarser format warning: the audit says more
-        warnings.filterwarnings("ignore", message=".*differ systematically in file format")
-        data = load_image_folder(args.root, on_error="skip", reencode=args.reencode)
+    data = load_folder(args.root, on_error="skip", reencode=args.reencode)
     with user_errors():
         audit = audit_confounds(data, on_error="skip", random_state=args.seed)
     if args.json:

@@ -127,15 +127,26 @@ def folder_bags(root, *, image_size, bag_size, seed, layout="auto", reencode=Non
     (:func:`skfingerprint.datasets.audit_confounds`, which finds more).
     """
     from .. import make_bags
-    from ..datasets import load_image_folder
 
-    existing_folder(root)
-    with user_errors(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*differ systematically in file format")
-        data = load_image_folder(root, layout=layout, image_size=image_size,
-                                 reencode=reencode)
+    data = load_folder(root, layout=layout, image_size=image_size, reencode=reencode)
+    with user_errors():
         X, y = make_bags(data.paths, data.labels, bag_size=bag_size, random_state=seed)
     return data, X, y
+
+
+def load_folder(root, *, what="folder", context=None, options=None, **kwargs):
+    """:func:`~skfingerprint.datasets.load_image_folder` of an existing folder.
+
+    Its errors are usage errors (``context``, ``options``: as in
+    :func:`user_errors`; ``what`` names the folder when it does not exist),
+    and its coarse format warning is left to the audit, which says more.
+    """
+    from ..datasets import load_image_folder
+
+    existing_folder(root, what)
+    with user_errors(context, options), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*differ systematically in file format")
+        return load_image_folder(root, **kwargs)
 
 
 class InterruptRecorder:
