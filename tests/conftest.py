@@ -56,3 +56,23 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n_threads)
+
+
+@pytest.fixture
+def zero_quantisation_tables():
+    """A function that overwrites every quantisation table of a JPEG file
+    with zeros (a file Pillow still decodes, whose quality cannot be read)."""
+    def zero(path):
+        data = bytearray(open(path, "rb").read())
+        i = data.find(b"\xff\xdb")
+        while i >= 0:
+            length = int.from_bytes(data[i + 2:i + 4], "big")
+            j = i + 4
+            while j < i + 2 + length:
+                n = 128 if data[j] >> 4 else 64
+                data[j + 1:j + 1 + n] = bytes(n)
+                j += 1 + n
+            i = data.find(b"\xff\xdb", i + 2 + length)
+        open(path, "wb").write(data)
+
+    return zero

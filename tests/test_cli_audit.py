@@ -25,21 +25,6 @@ def _images(folder, n, fmt="png", **kw):
     return paths
 
 
-def _zero_tables(path):
-    """Overwrite every quantisation table of a JPEG file with zeros."""
-    data = bytearray(open(path, "rb").read())
-    i = data.find(b"\xff\xdb")
-    while i >= 0:
-        length = int.from_bytes(data[i + 2:i + 4], "big")
-        j = i + 4
-        while j < i + 2 + length:
-            n = 128 if data[j] >> 4 else 64
-            data[j + 1:j + 1 + n] = bytes(n)
-            j += 1 + n
-        i = data.find(b"\xff\xdb", i + 2 + length)
-    open(path, "wb").write(data)
-
-
 def test_a_folder_name_that_is_not_utf8_is_printed_escaped(tmp_path, capsys):
     root = tmp_path / "tree"
     try:
@@ -64,11 +49,12 @@ def test_terminal_escapes_in_folder_names_are_not_printed(tmp_path, capsys):
     assert "a\\x1b[31mb" in out
 
 
-def test_audit_skips_nothing_and_survives_zero_quantisation_tables(tmp_path, capsys):
+def test_audit_skips_nothing_and_survives_zero_quantisation_tables(
+        tmp_path, capsys, zero_quantisation_tables):
     root = tmp_path / "tree"
     _images(root / "a", 8)
     jpegs = _images(root / "b", 8, "jpg", quality=80)
-    _zero_tables(jpegs[0])
+    zero_quantisation_tables(jpegs[0])
     assert main(["audit", str(root)]) == 0
     captured = capsys.readouterr()
     assert "zero entry" in captured.out and "0.jpg" in captured.out
@@ -99,14 +85,15 @@ def test_audit_of_a_source_of_one_image(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["one_image_source", "zero_tables"])
-def test_fit_is_never_stopped_by_its_advisory_audit(tmp_path, capsys, case):
+def test_fit_is_never_stopped_by_its_advisory_audit(tmp_path, capsys, case,
+                                                     zero_quantisation_tables):
     root = tmp_path / "tree"
     _images(root / "a", 8)
     jpegs = _images(root / "b", 8, "jpg", quality=90)
     if case == "one_image_source":
         _images(root / "c", 1)
     else:
-        _zero_tables(jpegs[0])
+        zero_quantisation_tables(jpegs[0])
     model = str(tmp_path / "m.skfp")
     status = main(["fit", str(root), "--bag-size", "1", "--epochs", "1", "--seed", "0",
                    "--device", "cpu", "--threads", "1", "-q", "-o", model])

@@ -465,26 +465,12 @@ def test_warnings_never_name_one_source_twice(tmp_path):
 # --------------------------------------------------------------------------
 # issue 40 defects: inputs the library trains on never make the audit raise
 # --------------------------------------------------------------------------
-def _zero_tables(path):
-    """Overwrite every quantisation table of a JPEG file with zeros."""
-    data = bytearray(open(path, "rb").read())
-    i = data.find(b"\xff\xdb")
-    while i >= 0:
-        length = int.from_bytes(data[i + 2:i + 4], "big")
-        j = i + 4
-        while j < i + 2 + length:
-            n = 128 if data[j] >> 4 else 64
-            data[j + 1:j + 1 + n] = bytes(n)
-            j += 1 + n
-        i = data.find(b"\xff\xdb", i + 2 + length)
-    open(path, "wb").write(data)
-
-
-def test_jpeg_with_zero_quantisation_tables_is_kept_with_an_unknown_quality(tmp_path):
+def test_jpeg_with_zero_quantisation_tables_is_kept_with_an_unknown_quality(
+        tmp_path, zero_quantisation_tables):
     from skfingerprint._io import read_image
 
     paths, labels = _set(tmp_path, {"a": jpeg_q(80), "b": png}, n=6)
-    _zero_tables(paths[0])
+    zero_quantisation_tables(paths[0])
     assert Image.open(paths[0]).quantization[0] == [0] * 64
     assert read_image(paths[0]).shape == (16, 16, 3)  # the library decodes it
     audit = audit_confounds(paths, labels, cv=2, random_state=0, **FAST)  # no raise
