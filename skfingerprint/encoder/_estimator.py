@@ -35,7 +35,7 @@ from .._threads import decode_threads, read_ahead, torch_threads
 from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
 from ..metrics import model_fingerprints
-from ._modules import DeepSet
+from ._modules import DeepSet, ImageSupervisedSet
 from ._sampling import (
     BagSpecDataset,
     EpochBagPlanner,
@@ -159,6 +159,16 @@ class SetFingerprintEncoder(
         loss with the bags' groups as labels, added to the source loss, so
         that related sources sit closer together than unrelated ones (a
         dendrogram of the known sources follows the groups).  See Notes.
+    image_loss_weight : float, default=0.0
+        Weight of a per-image term of the training loss: a linear head on
+        phi's features of every image (every patch in patch mode), before
+        pooling, scores the training sources, and the mean cross-entropy of
+        those scores against each image's bag source is added to the set
+        contrastive loss, times this weight.  Every image then gives a
+        training signal of its own, besides its share in its bag's
+        embedding.  The head serves training only: the fingerprint is the
+        set embedding either way, and the fitted encoder does not keep the
+        head.  0 trains on the set contrastive loss alone.  See Notes.
     image_size : int, (int, int) or None, default=None
         For bags of image file paths: resize and centre-crop every decoded
         image to this size.  None requires files of one size (outside patch
@@ -309,6 +319,11 @@ class SetFingerprintEncoder(
     same group count as positives there.  It is an extension of the paper,
     for model similarity.
 
+    With ``image_loss_weight`` v > 0 the loss adds ``v * L_image``, the mean
+    cross-entropy ``-log softmax(W phi(x) + b)_{y}`` over every image ``x``
+    of every bag in the batch (patches in patch mode), with ``y`` the
+    source of its bag and ``W, b`` a linear head trained along.
+
     No part of the training bags is held out silently for validation; pass
     your own split through cross-validation.
 
@@ -344,6 +359,7 @@ class SetFingerprintEncoder(
         batch_size=32,
         temperature=1.0,
         group_weight=1.0,
+        image_loss_weight=0.0,
         image_size=None,
         patch_size=None,
         patches_per_image=8,
@@ -374,6 +390,7 @@ class SetFingerprintEncoder(
         self.batch_size = batch_size
         self.temperature = temperature
         self.group_weight = group_weight
+        self.image_loss_weight = image_loss_weight
         self.image_size = image_size
         self.patch_size = patch_size
         self.patches_per_image = patches_per_image
@@ -405,6 +422,7 @@ class SetFingerprintEncoder(
         "batch_size": [POSITIVE_INT],
         "temperature": [POSITIVE_FINITE],
         "group_weight": [Interval(Real, 0, None, closed="left")],
+        "image_loss_weight": [Interval(Real, 0, None, closed="left")],
         **BagInputMixin._bag_input_constraints,
         "chunk_size": [POSITIVE_INT],
         "scale_output": ["boolean"],
@@ -508,6 +526,10 @@ class SetFingerprintEncoder(
         module = self._build_module(
             bags.image_shape[2], channels, seed, self._resolve_front_end(bags)
         )
+        if self.image_loss_weight > 0:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed ^ 0x1A6E)
+                module = ImageSupervisedSet(module, data.classes.size)
         self.net_ = self._make_net(module, data, sampler, callbacks, workers, seed)
         # an interrupt (Ctrl-C) keeps the last weights, with a warning
         fit_net(self, BagSpecDataset(
@@ -559,6 +581,7 @@ class SetFingerprintEncoder(
                 SetContrastiveLoss, temperature=float(self.temperature),
                 source_groups=None if groups is None else groups[1],
                 group_weight=float(self.group_weight),
+                image_weight=float(self.image_loss_weight),
             ),
             optimizer=torch.optim.Adam,
             lr=float(self.lr),
@@ -585,6 +608,10 @@ class SetFingerprintEncoder(
 
     def _finish_fit(self, data):
         """Fitted attributes after training; the training fingerprints."""
+        trained = self._module
+        if isinstance(trained, ImageSupervisedSet):
+            # the per-image head served the loss only: keep the DeepSet
+            self.net_.module_ = trained.deepset
         self.classes_ = data.classes
         if data.source_groups is not None:
             self.source_groups_ = data.source_groups[0]
@@ -811,7 +838,8 @@ class SetFingerprintEncoder(
     # Parameters added after models were first saved, whose default then
     # changed the behaviour: the value that describes a model saved without
     # them (its network is rebuilt from the layout recorded in the file).
-    _PARAMS_OF_OLDER_MODELS = {"convs_per_stage": 2, "front_end": "image_and_residual"}
+    _PARAMS_OF_OLDER_MODELS = {"convs_per_stage": 2, "front_end": "image_and_residual",
+                               "image_loss_weight": 0.0}
 
     def __setstate__(self, state):
         # A model saved before a parameter existed gets the value that

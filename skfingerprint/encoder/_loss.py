@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["set_contrastive_loss", "SetContrastiveLoss"]
+__all__ = ["set_contrastive_loss", "SetContrastiveLoss", "image_cross_entropy"]
 
 
 def set_contrastive_loss(z, y, *, temperature=1.0, reduction="mean"):
@@ -99,6 +99,12 @@ class SetContrastiveLoss:
         of other groups, while each source stays its own cluster.
     group_weight : float, default=0.0
         Weight of that group term; 0 is the paper's loss.
+    image_weight : float, default=0.0
+        Weight of the per-image term: when the network returns ``(z,
+        logits)`` (:class:`ImageSupervisedSet` in training), the mean
+        cross-entropy of the scores of every image (or patch) of every bag
+        against its bag's source is added, times ``image_weight``.  With a
+        plain embedding ``z`` there is no such term.
 
     Examples
     --------
@@ -110,12 +116,19 @@ class SetContrastiveLoss:
     1.0986
     """
 
-    def __init__(self, temperature=1.0, source_groups=None, group_weight=0.0):
+    def __init__(self, temperature=1.0, source_groups=None, group_weight=0.0,
+                 image_weight=0.0):
         self.temperature = temperature
         self.source_groups = source_groups
         self.group_weight = group_weight
+        self.image_weight = image_weight
 
     def __call__(self, z, y):
+        image_loss = None
+        if isinstance(z, (tuple, list)):
+            z, logits = z
+            if self.image_weight > 0:
+                image_loss = image_cross_entropy(logits, y)
         z, y, world = _gather_for_loss(z, y)
         loss = set_contrastive_loss(z, y, temperature=self.temperature)
         if self.source_groups is not None and self.group_weight > 0:
@@ -131,13 +144,44 @@ class SetContrastiveLoss:
             # processes.  Scaling the gradient (not the value) by the world
             # size makes that average the gradient of the global-batch loss.
             loss = loss * world - loss.detach() * (world - 1)
+        if image_loss is not None:
+            # local to each process: data-parallel training averages its
+            # gradient over the processes
+            loss = loss + self.image_weight * image_loss
         return loss
 
     def __repr__(self):
-        if self.source_groups is None or not self.group_weight:
-            return f"SetContrastiveLoss(temperature={self.temperature!r})"
-        return (f"SetContrastiveLoss(temperature={self.temperature!r}, "
-                f"group_weight={self.group_weight!r})")
+        args = [f"temperature={self.temperature!r}"]
+        if self.source_groups is not None and self.group_weight:
+            args.append(f"group_weight={self.group_weight!r}")
+        if self.image_weight:
+            args.append(f"image_weight={self.image_weight!r}")
+        return f"SetContrastiveLoss({', '.join(args)})"
+
+
+def image_cross_entropy(logits, y):
+    """Mean cross-entropy of per-image scores against their bags' sources.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n_bags, bag_size, n_classes)
+        Scores of every image of every bag.
+    y : torch.Tensor of shape (n_bags,)
+        Integer source of each bag, given to each of its images.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A scalar: the mean over all ``n_bags * bag_size`` images.
+    """
+    if logits.ndim != 3:
+        raise ValueError(
+            f"logits must have shape (n_bags, bag_size, n_classes), got {tuple(logits.shape)}.")
+    y = y.reshape(-1).to(logits.device).long()
+    if y.shape[0] != logits.shape[0]:
+        raise ValueError(f"logits has {logits.shape[0]} bags but y has {y.shape[0]} labels.")
+    targets = y.repeat_interleave(logits.shape[1])
+    return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), targets)
 
 
 def _gather_for_loss(z, y):

@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-__all__ = ["ImageEncoder", "DeepSet"]
+__all__ = ["ImageEncoder", "DeepSet", "ImageSupervisedSet"]
 
 _RESIDUAL_GAIN = 4.0
 
@@ -258,6 +258,15 @@ class DeepSet(nn.Module):
     def pool(self, x):
         """The pooled phi features of bags ``(n_bags, bag_size, H, W, C)``:
         ``(n_bags, phi.out_features)``, before rho (float32)."""
+        return self.reduce(self.image_features(x))
+
+    def reduce(self, feats):
+        """Pool per-image features ``(n_bags, bag_size, F)`` over each bag."""
+        return feats.mean(dim=1) if self.pooling == "mean" else feats.sum(dim=1)
+
+    def image_features(self, x):
+        """phi of every image of bags ``(n_bags, bag_size, H, W, C)``:
+        ``(n_bags, bag_size, phi.out_features)`` (float32), before pooling."""
         if x.ndim != 5:
             raise ValueError(
                 f"DeepSet expects (n_bags, bag_size, H, W, C), got {tuple(x.shape)}."
@@ -272,5 +281,34 @@ class DeepSet(nn.Module):
         dtype = self.autocast_dtype(x.device.type)
         with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
             feats = self.encode_images(x).reshape(n_bags, bag_size, -1)
-        feats = feats.float()
-        return feats.mean(dim=1) if self.pooling == "mean" else feats.sum(dim=1)
+        return feats.float()
+
+
+class ImageSupervisedSet(nn.Module):
+    """A :class:`DeepSet` with a linear head on the features of each image.
+
+    The training-time module of ``SetFingerprintEncoder(image_loss_weight>0)``:
+    in training mode ``forward`` returns ``(z, logits)``, the bag embeddings
+    and, for every image of every bag, scores over the training sources
+    ``(n_bags, bag_size, n_classes)`` from phi's features before pooling; in
+    evaluation mode it returns ``z`` alone, as the DeepSet does.  The head
+    serves the training loss only: the fitted encoder keeps the DeepSet.
+
+    Parameters
+    ----------
+    deepset : DeepSet
+    n_classes : int
+        Number of training sources.
+    """
+
+    def __init__(self, deepset, n_classes):
+        super().__init__()
+        self.deepset = deepset
+        self.image_head = nn.Linear(deepset.phi.out_features, int(n_classes))
+
+    def forward(self, x):
+        feats = self.deepset.image_features(x)
+        z = self.deepset.head(self.deepset.reduce(feats))
+        if not self.training:
+            return z
+        return z, self.image_head(feats)
