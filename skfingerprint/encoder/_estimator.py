@@ -107,10 +107,12 @@ class SetFingerprintEncoder(
         decorrelation score is poor.  On a small sphere the loss cannot be
         saturated by distance alone and spreads the sources in all
         directions.
-    pooling : {"mean", "sum"}, default="mean"
+    pooling : {"mean", "sum", "mean_std"}, default="mean"
         Permutation-invariant pooling of the image features of a bag.  The
         paper uses the mean.  ``"sum"`` makes the fingerprint depend on the
-        number of images, so keep bag sizes fixed with it.
+        number of images, so keep bag sizes fixed with it.  ``"mean_std"``
+        pools the mean and the standard deviation of each feature over the
+        bag (how much the images of a source vary, besides where they sit).
     bag_size : int or None, default=None
         The number of images the encoder pools into one fingerprint, in
         ``fit`` and in ``transform`` alike.  None pools every image of each
@@ -414,7 +416,7 @@ class SetFingerprintEncoder(
         "front_end": [StrOptions({"auto", "image_and_residual", "normalised_residual"})],
         "rho_hidden": [POSITIVE_INT],
         "embedding_radius": [POSITIVE_FINITE, None],
-        "pooling": [StrOptions({"mean", "sum"})],
+        "pooling": [StrOptions({"mean", "sum", "mean_std"})],
         "bag_size": [POSITIVE_INT, None],
         "n_bags_per_model": [POSITIVE_INT, StrOptions({"auto"}), None],
         "max_epochs": [POSITIVE_INT],
@@ -777,14 +779,13 @@ class SetFingerprintEncoder(
                     continue
                 tensor = pending[0] if len(pending) == 1 else torch.cat(pending, dim=1)
                 pending = []
-                pooled = module.pool(tensor.to(self.device_, non_blocking=on_cuda))
-                if module.pooling == "mean":  # the sum of the chunk's features
-                    pooled = pooled * tensor.shape[1]
-                total = pooled if total is None else total + pooled
+                sums = module.pool_sums(module.image_features(
+                    tensor.to(self.device_, non_blocking=on_cuda)))
+                total = sums if total is None else tuple(
+                    None if a is None else a + c for a, c in zip(total, sums))
                 if stop == k:
-                    if module.pooling == "mean":
-                        total = total / (k * bags.items_per_image)
-                    out[b] = module.head(total).float().cpu().numpy()[0]
+                    pooled = module.pooled_from_sums(total)
+                    out[b] = module.head(pooled).float().cpu().numpy()[0]
                     total = None
         return out
 

@@ -126,7 +126,9 @@ class DeepSet(nn.Module):
     channels : tuple of int
     n_full_res : int
     rho_hidden : int
-    pooling : {"mean", "sum"}
+    pooling : {"mean", "sum", "mean_std"}
+        ``"mean_std"``: the mean and the standard deviation over the bag of
+        each feature, side by side (twice the features into rho).
     radius : float or None
         If given, embeddings are projected onto the sphere of this radius
         (see ``SetFingerprintEncoder(embedding_radius=...)``).
@@ -147,6 +149,8 @@ class DeepSet(nn.Module):
         defaults of ``convs_per_stage`` and ``init`` are those of models
         saved before they were configurable, which load unchanged.
     """
+
+    POOLINGS = ("mean", "sum", "mean_std")
 
     def __init__(
         self,
@@ -178,8 +182,8 @@ class DeepSet(nn.Module):
             convs_per_stage=int(convs_per_stage),
             init=str(init),
         )
-        if pooling not in ("mean", "sum"):
-            raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}.")
+        if pooling not in self.POOLINGS:
+            raise ValueError(f"pooling must be one of {self.POOLINGS}, got {pooling!r}.")
         if precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(
                 f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
@@ -190,9 +194,10 @@ class DeepSet(nn.Module):
         # small between-bag differences (the artifacts) at a usable scale from
         # the first step; without it the embeddings start collapsed and the
         # contrastive gradient vanishes.
-        self.bag_norm = nn.BatchNorm1d(self.phi.out_features)
+        self.pooled_features = self.phi.out_features * (2 if pooling == "mean_std" else 1)
+        self.bag_norm = nn.BatchNorm1d(self.pooled_features)
         self.rho = nn.Sequential(
-            nn.Linear(self.phi.out_features, rho_hidden),
+            nn.Linear(self.pooled_features, rho_hidden),
             nn.LeakyReLU(0.2),
             nn.Linear(rho_hidden, rho_hidden),
             nn.LeakyReLU(0.2),
@@ -249,7 +254,7 @@ class DeepSet(nn.Module):
 
     def head(self, pooled):
         """rho (and the projection onto the sphere) of pooled phi features
-        ``(n_bags, phi.out_features)``, as :meth:`pool` returns them."""
+        ``(n_bags, pooled_features)``, as :meth:`pool` returns them."""
         z = self.rho(self.bag_norm(pooled))
         if self.radius is not None:
             z = self.radius * F.normalize(z, dim=1)
@@ -257,12 +262,36 @@ class DeepSet(nn.Module):
 
     def pool(self, x):
         """The pooled phi features of bags ``(n_bags, bag_size, H, W, C)``:
-        ``(n_bags, phi.out_features)``, before rho (float32)."""
+        ``(n_bags, pooled_features)``, before rho (float32)."""
         return self.reduce(self.image_features(x))
 
     def reduce(self, feats):
         """Pool per-image features ``(n_bags, bag_size, F)`` over each bag."""
-        return feats.mean(dim=1) if self.pooling == "mean" else feats.sum(dim=1)
+        if self.pooling == "sum":
+            return feats.sum(dim=1)
+        mean = feats.mean(dim=1)
+        if self.pooling == "mean":
+            return mean
+        var = (feats - mean[:, None]).square().mean(dim=1)
+        return torch.cat([mean, (var + 1e-6).sqrt()], dim=1)
+
+    def pool_sums(self, feats):
+        """What pooling needs of per-image features ``(n_bags, n, F)``: the
+        count ``n``, the sum over each bag and, for ``"mean_std"``, the sum
+        of squares; sums of parts of a bag add up to those of the bag."""
+        squares = feats.square().sum(dim=1) if self.pooling == "mean_std" else None
+        return feats.shape[1], feats.sum(dim=1), squares
+
+    def pooled_from_sums(self, sums):
+        """The pooled features from (possibly added) :meth:`pool_sums`."""
+        n, total, squares = sums
+        if self.pooling == "sum":
+            return total
+        mean = total / n
+        if self.pooling == "mean":
+            return mean
+        var = (squares / n - mean.square()).clamp_min(0.0)
+        return torch.cat([mean, (var + 1e-6).sqrt()], dim=1)
 
     def image_features(self, x):
         """phi of every image of bags ``(n_bags, bag_size, H, W, C)``:
