@@ -343,7 +343,8 @@ def describe(args, rows):
                   else f"the first {args.n_per_source} images")
     if args.set_name == "realworld":
         return (f"The real-world set ({n} sources, {args.n_per_source} images each, "
-                f"sampled at {args.sample_size} px, cropped to 96-{args.sample_size} px, "
+                f"sampled at {args.sample_size} px, cropped to "
+                + (f"96-{args.sample_size}" if args.sample_size > 96 else "96") + " px, "
                 "half JPEG, half PNG). Per seed, half of each source's files train "
                 "`skfingerprint fit` with its defaults"
                 + ("" if args.epochs is None else f" but {args.epochs} epoch(s)")
@@ -361,9 +362,13 @@ def describe(args, rows):
             "scores of its training bags (cross-fitted, after: what `fit` saves).")
 
 
+def ece_with_interval(row):
+    low, high = row["ece_after_95"]
+    return f"{row['after']['ece']:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def markdown(rows, total, args, env):
     both = "before" in rows[0]
-    ci = lambda r: f"{r['after']['ece']:.3f} [{r['ece_after_95'][0]:.3f}, {r['ece_after_95'][1]:.3f}]"  # noqa: E731
     lines = [f"# Calibration of the probabilities ({TITLES[data_name(args)]}"
              + (", sibling sources" if args.sources == "siblings" else "")
              + ", CLI defaults)", "",
@@ -378,7 +383,7 @@ def markdown(rows, total, args, env):
     for r in rows + [dict(total, seed="pooled", fit_seconds="")]:
         a = r["after"]
         line = (f"| {r['seed']} | {r['n_test_bags']} ({r['n_independent_test_bags']}) "
-                f"| {a['accuracy']:.3f} | {ci(r)} | {a['log_loss']:.3f} "
+                f"| {a['accuracy']:.3f} | {ece_with_interval(r)} | {a['log_loss']:.3f} "
                 f"| {a['mean_confidence']:.3f} | "
                 + (f"{r['temperature_after']:.4g}" if "temperature_after" in r else "") + " |")
         if both:
@@ -390,7 +395,7 @@ def markdown(rows, total, args, env):
     e = np.array([r["after"]["ece"] for r in rows])
     lines += ["", f"ECE (after) per seed: mean {e.mean():.3f}, std {e.std():.3f} over "
               f"{len(rows)} seed(s); pooled over the seeds' {total['n_test_bags']} test "
-              f"bags: {ci(total)}."]
+              f"bags: {ece_with_interval(total)}."]
     return "\n".join(lines) + "\n"
 
 
