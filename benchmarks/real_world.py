@@ -8,20 +8,31 @@ Two sets, made here (nothing downloaded), ``--set`` chooses:
   Euler ancestral, a noise-conditional score network with Langevin
   dynamics, an ``AutoencoderKL`` round trip of real crops, one latent U-Net
   with two samplers behind that autoencoder's decoder) and ``real`` photo
-  crops; every image cropped to a random 96-192 px (height and width drawn
-  independently, never resized) and half of every source saved as JPEG
-  (quality 80-95), half as PNG, so no format or size confound separates the
-  sources.  8 sources.
+  crops; every sample cut into ``--crops-per-image`` crops (default 4), each
+  of a random 96-192 px (height and width drawn independently, never
+  resized) at offsets on the generators' 8-pixel grid, and every other
+  file saved as JPEG (quality 80-95), the rest as PNG (half of each
+  sample's crops), so no format or size confound separates the sources.
+  8 sources x 128 samples x 4 crops = 512 images per source.
 * ``roundtrip`` (the hard case): ``real`` = crops of 96-192 px of the
   photographs that ship with scikit-image and scikit-learn, and five
   *round-trip* sources = other such crops encoded and decoded by five small
   convolutional autoencoders that differ only in their upsampling layers
   (nearest, bilinear, bicubic, transposed convolution, pixel shuffle), the
   SD-style "real content through a generator's decoder" case; sizes and
-  formats as above.  6 sources.
+  formats as above, every image a crop of its own (``--n-per-source``
+  images per source, default 96).  6 sources.
 
-Compared (trained on half of each source's images, tested on the other half;
-bags of 8 and single images):
+The split is by sample: half of each source's samples, drawn at random, train
+and the other half test, each with all its crops (``--train-crops`` caps the
+crops of a training sample), so no content is on both sides.  A bag of 8
+holds crops of 8 different samples: the crops of every sample are dealt into
+rounds (one crop of each sample a round) and each round is cut into bags, so a
+test sample is in as many bags as it has crops, never twice in one.  Per draw
+of the halves the default zoo set has 256 training bags and 256 test bags of
+8 (32 of each per source) and 2048 single test images.
+
+Compared (bags of 8 and single images):
 
 * DSF+ in patch mode (``SetFingerprintEncoder(patch_size=64)``), no resizing;
 * the resize route (``image_size=64``: Lanczos resize of every image, the
@@ -30,24 +41,40 @@ bags of 8 and single images):
 
 Fingerprints go to the paper's MLP (StandardScaler + MLP) and to the nearest
 source fingerprint (``NearestFingerprintClassifier``, the classifier that
-``skfingerprint fit`` trains, there with its default correlation metric).  The accuracy table
-is the mean over ``--split-seeds`` draws of the train/test halves (default
-3: one draw has 64 test bags, so one bag is 0.016).  ``--parts``
-selects what to run: ``accuracy`` (the table), ``align`` (crops at multiples
-of 8 vs anywhere), ``patches`` (patches_per_image), ``augment`` (training
-with post-processing augmentation or not, tested clean and re-encoded as
-JPEG q75), ``front_end`` (DSF+ with each input of phi, ``front_end=``),
-``memory`` (time and peak
-RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size in a
-fresh process).
+``skfingerprint fit`` trains, there with its default correlation metric).  The
+accuracy table pools the test bags (and images) of ``--split-seeds`` draws of
+the train/test halves (default 3: 768 test bags in all) and gives each figure
+its 95% Wilson interval (about +-0.025 at 0.85, +-0.02 at 0.9; the draws reuse
+the images and a sample's crops share bags, so it is narrower than the
+uncertainty of the set itself: the table also gives the standard deviation
+between the draws and each draw's value), then the most confused pairs of
+sources of DSF+ and of the best baseline.  ``--parts`` selects what to run:
+``accuracy`` (the table), ``align`` (crops at multiples of 8 vs anywhere),
+``patches`` (patches_per_image), ``augment`` (training with post-processing
+augmentation or not, tested clean and re-encoded as JPEG q75),
+``front_end`` (DSF+ with each input of phi, ``front_end=``), each of these
+on the draw of split seed 0 with Wilson intervals, and ``memory`` (time and
+peak RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size
+in a fresh process).
 
     python -m benchmarks.real_world                    # the zoo set: accuracy, augment, memory
-    python -m benchmarks.real_world --parts accuracy front_end augment memory  # results: 22 min
+    python -m benchmarks.real_world --parts accuracy front_end augment memory  # + front_end
     python -m benchmarks.real_world --set roundtrip    # the hard case (~40 min, 2 cores)
-    python -m benchmarks.real_world --quick            # a small version
+    python -m benchmarks.real_world --quick            # a small version (~4 min)
+
+Run time on 2 CPU cores with one torch thread, once the zoo is cached: the
+fitting and the fingerprints grow with the images, 3-4 times those of one
+crop per sample (the run of 2026-12-05, 1299 s with ``front_end``; in the
+quick runs 4 crops instead of 1 took DSF+ 3.5 times as long, all methods 2.1
+times): about 50 minutes for ``accuracy`` (3 draws), 15 each for
+``augment`` and ``front_end``, so about 65 minutes by default and 80 with
+``front_end``.  ``--crops-per-image 1`` gives the former set (one crop per
+sample, 64 test bags a draw); ``--train-crops 1`` keeps the former training
+bags (and fitting time) and tests every crop.
 
 The zoo set needs the zoo sampled at 192 px, built once and cached (28 minutes
-on 2 CPU cores; ``--quick`` samples 16 images at 96 px instead).
+on 2 CPU cores; ``--quick`` samples 16 images at 96 px instead, 2 crops each:
+16 training and 16 test bags, one draw).
 
 Results: ``benchmarks/results/real_world[_roundtrip][_quick].md/.json``.
 """
