@@ -582,9 +582,10 @@ def table_pooled(rows):
              "of 8 | nearest fingerprint: per image | test bags / images, all draws | "
              "training bags per draw | seconds per draw |", "|---|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
-        cells = [f"**{format_wilson(r[c + '_correct'], r[c + '_n'])}**; draws: sd "
-                 f"{r[c + '_sd']:.3f} (" + ", ".join(f"{v:.3f}" for v in r[c + "_per_split"])
-                 + ")" for c in COLUMNS]
+        cells = [f"**{format_wilson(r[c + '_correct'], r[c + '_n'])}**"
+                 + (f"; draws: sd {r[c + '_sd']:.3f} ("
+                    + ", ".join(f"{v:.3f}" for v in r[c + "_per_split"]) + ")"
+                    if len(r[c + "_per_split"]) > 1 else "") for c in COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['test_bags']} / "
                      f"{r['test_images']} | {r['train_bags_per_split']} | {r['seconds']} |")
     return "\n".join(lines)
@@ -755,9 +756,10 @@ def accuracy_markdown(args, rows, n_sources):
            f"{any_row['test_bags'] // draws} test bags and "
            f"{any_row['test_images'] // draws} test images a draw, "
            f"{any_row['train_bags_per_split']} training bags. The interval counts "
-           "every bag as independent: the draws reuse the same images and, with "
-           "several crops per sample, a sample's crops are in several bags (never "
-           "two in one), so it is narrower than the uncertainty of the set itself; "
+           "every bag as independent: the draws reuse the same images"
+           + (f" and a sample's {args.crops_per_image} crops are in as many bags (never "
+              "two in one)" if args.crops_per_image > 1 else "")
+           + ", so it is narrower than the uncertainty of the set itself; "
            "the spread between draws is the check. Two classifiers on the same "
            "fingerprints: the paper's MLP, fitted on the training bags, and the "
            "nearest source fingerprint (`NearestFingerprintClassifier`, the "
