@@ -499,11 +499,14 @@ def part_augment(args, data):
 
 
 def _reencoded(X, quality):
-    """The bags of paths ``X`` with every file re-encoded as JPEG ``quality``."""
+    """The bags of paths ``X`` with every file re-encoded as JPEG ``quality``,
+    written beside the set (``<set root>/jpeg<quality>/``, removed with it)."""
     from PIL import Image
 
     out = np.empty(X.shape, dtype=object)
-    root = tempfile.mkdtemp(prefix="jpeg_")
+    set_root = os.path.dirname(os.path.dirname(os.path.abspath(X.flat[0])))
+    root = os.path.join(set_root, f"jpeg{quality}")
+    os.makedirs(root, exist_ok=True)
     for idx in np.ndindex(X.shape):
         path = os.path.join(root, f"{'_'.join(map(str, idx))}.jpg")
         with Image.open(X[idx]) as im:
