@@ -78,7 +78,7 @@ def save_labelled(grid, names, args, scale=2, margin=150, header=16):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image-size", type=int, default=32)
-    parser.add_argument("--n-cols", type=int, default=4)
+    parser.add_argument("--n-cols", type=int, default=3)
     parser.add_argument("--gain", type=float, default=6.0,
                         help="amplification of the residuals")
     parser.add_argument("--out", default=DEFAULT_OUT)
