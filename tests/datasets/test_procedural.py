@@ -132,6 +132,19 @@ def test_render_shapes_determinism_and_torch_state(content):
     assert torch.equal(state, torch.get_rng_state())
 
 
+def test_read_only_content_is_left_unchanged(content):
+    import warnings
+
+    spec = make_procedural_generators(1, random_state=0).specs[0]
+    frozen = content.copy()
+    frozen.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images = render_procedural_images(spec, frozen, random_state=0)
+    np.testing.assert_array_equal(frozen, content)
+    assert images.flags.writeable
+
+
 def test_outputs_look_like_their_content(content):
     tree = make_procedural_generators(16, random_state=2)
     for spec in tree.specs:
@@ -179,7 +192,18 @@ def test_sampler_and_postprocess_variants_differ_from_their_parent(content):
         parent, child = tree.specs
         ip = render_procedural_images(parent, content, random_state=0)
         ic = render_procedural_images(child, content, random_state=0)
+        assert ic.shape == content.shape and ic.dtype == np.uint8
         assert not np.array_equal(ip, ic), relation
+
+
+@pytest.mark.parametrize("op", ["jpeg", "blur", "resize"])
+def test_each_post_processing_keeps_uint8_images(content, op):
+    spec = _without_noise(make_procedural_generators(1, random_state=0).specs[0])
+    clean = render_procedural_images(spec, content)
+    spec["postprocess"] = [[op, {"jpeg": 75, "blur": 0.6, "resize": 0.5}[op]]]
+    processed = render_procedural_images(spec, content)
+    assert processed.shape == content.shape and processed.dtype == np.uint8
+    assert 0 < np.abs(processed.astype(float) - clean).mean() < 20
 
 
 def test_shared_decoder_generators_share_the_fixed_part_of_the_trace(content):

@@ -212,8 +212,8 @@ def render(spec, content, seed, batch_size=256):
     out = np.empty(content.shape, dtype=np.uint8)
     with torch.inference_mode():
         for start in range(0, len(content), batch_size):
-            chunk = torch.from_numpy(np.ascontiguousarray(content[start:start + batch_size]))
-            x = chunk.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+            chunk = content[start:start + batch_size].astype(np.float32)  # a copy
+            x = torch.from_numpy(chunk).permute(0, 3, 1, 2) / 127.5 - 1.0
             y = net(x, gen)
             y = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
             out[start:start + batch_size] = y.permute(0, 2, 3, 1).numpy()
