@@ -49,7 +49,7 @@ def _check_image_size(image_size, name="image_size"):
 def _check_relation_weights(relation_weights):
     if relation_weights is None:
         return dict(_spec.DEFAULT_RELATION_WEIGHTS)
-    unknown = sorted(set(relation_weights) - set(_spec.RELATIONS))
+    unknown = sorted(set(relation_weights) - set(_spec.RELATIONS), key=str)
     if unknown:
         raise ValueError(
             f"relation_weights has unknown relations {unknown}; the relations are "
@@ -189,11 +189,15 @@ def make_procedural_generators(n_generators=16, *, relation_weights=None, random
     >>> tree = make_procedural_generators(6, random_state=0)
     >>> tree.names.tolist()
     ['pg0000', 'pg0001', 'pg0002', 'pg0003', 'pg0004', 'pg0005']
-    >>> bool(tree.parents[0] == -1), tree.relations[0]
-    (True, np.str_('new_architecture'))
+    >>> int(tree.parents[0]), str(tree.relations[0])
+    (-1, 'new_architecture')
     """
     weights = _check_relation_weights(relation_weights)
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if not 0 <= random_state < 2**32:
+            raise ValueError(
+                f"random_state must be between 0 and 2**32 - 1, got {random_state}."
+            )
         seed = int(random_state)
     else:
         seed = int(check_random_state(random_state).randint(_MAX_SEED))

@@ -134,7 +134,12 @@ class _Tree:
 
     def __init__(self):
         self.specs, self.architectures = [], []
+        self.members = {}  # architecture id -> indices of its generators
         self.n_decoders = self.n_latents = 0
+
+    def add(self, spec):
+        self.members.setdefault(spec["architecture_id"], []).append(len(self.specs))
+        self.specs.append(spec)
 
     def new_decoder(self):
         self.n_decoders += 1
@@ -149,7 +154,7 @@ def _derive(rng, tree, relation):
     """A new generator of the given relation to a random earlier one (a random
     architecture first, so that the first trees do not take everything)."""
     architecture_id = int(rng.randint(len(tree.architectures)))
-    members = [i for i, s in enumerate(tree.specs) if s["architecture_id"] == architecture_id]
+    members = tree.members[architecture_id]
     parent_index = members[int(rng.randint(len(members)))]
     parent = tree.specs[parent_index]
     if relation == "same_architecture":
@@ -207,7 +212,7 @@ def draw_generators(n_generators, relation_weights, rng):
         spec["relation"] = relation
         spec["name"] = f"pg{i:04d}"
         spec["lineage"] = _lineage(spec, tree.specs)
-        tree.specs.append(spec)
+        tree.add(spec)
     return tree.specs
 
 
