@@ -194,10 +194,6 @@ def make_procedural_generators(n_generators=16, *, relation_weights=None, random
     """
     weights = _check_relation_weights(relation_weights)
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if not 0 <= random_state < 2**32:
-            raise ValueError(
-                f"random_state must be between 0 and 2**32 - 1, got {random_state}."
-            )
         seed = int(random_state)
     else:
         seed = int(check_random_state(random_state).randint(_MAX_SEED))
