@@ -409,7 +409,9 @@ def make_procedural_zoo(generators=16, *, n_images_per_generator=200, image_size
         metadata : dict
             Source -> its description (a dict of plain data).
         generators : Bunch
-            The tree of :func:`make_procedural_generators`.
+            The tree of :func:`make_procedural_generators` (with only
+            ``specs``, ``names``, ``families`` and ``lineage`` when a list
+            of specs was given).
         image_size : int
         DESCR : str
 
