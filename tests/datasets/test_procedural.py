@@ -79,7 +79,8 @@ def test_family_tree_is_consistent():
             # the parent's weights plus one more perturbation: a new decoder
             assert spec["decoder"]["perturbations"][:-1] == parent["decoder"]["perturbations"]
             assert spec["decoder"]["seed"] == parent["decoder"]["seed"]
-            assert len(spec["decoder"]["perturbations"]) == len(parent["decoder"]["perturbations"]) + 1
+            n_parent = len(parent["decoder"]["perturbations"])
+            assert len(spec["decoder"]["perturbations"]) == n_parent + 1
             assert tree.decoder_ids[i] != tree.decoder_ids[p]
         if spec["relation"] in ("sampler", "postprocess"):
             assert spec["decoder"] == parent["decoder"] and spec["latent"] == parent["latent"]
