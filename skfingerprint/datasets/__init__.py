@@ -12,6 +12,11 @@ from ._audit import audit_confounds
 from ._audit_report import ConfoundAudit
 from ._image_metadata import estimate_jpeg_quality
 from ._reencoded import reencoded_copies
+from ._procedural import (
+    make_procedural_generators,
+    make_procedural_zoo,
+    render_procedural_images,
+)
 
 __all__ = [
     "make_fingerprinted_images",
@@ -26,4 +31,7 @@ __all__ = [
     "ConfoundAudit",
     "estimate_jpeg_quality",
     "reencoded_copies",
+    "make_procedural_generators",
+    "render_procedural_images",
+    "make_procedural_zoo",
 ]
