@@ -16,7 +16,8 @@ Settings are written as ``name=value`` lists, e.g.::
         "lr=0.003" "batch_size=8" --seeds 0,1
     python -m benchmarks.encoder_ablation --quick      # small zoo, 2 epochs
 
-``""`` is the library's defaults; ``CNN`` names the baseline.  Results:
+``""`` is the library's defaults; ``CNN`` names the baseline (``CNN:lr=0.001``
+with parameters of ``AttributionCNN``).  Results:
 ``benchmarks/results/encoder_ablation[_NAME][_quick].md/.json``.
 """
 
@@ -49,10 +50,11 @@ def parse_setting(text):
 
 
 def make_estimator(setting, seed, epochs):
-    if setting == "CNN":
+    if setting.startswith("CNN"):  # "CNN" or "CNN:lr=0.001,batch_size=256"
         from skfingerprint.baselines import AttributionCNN
 
-        return AttributionCNN(random_state=seed, **epochs_kw(epochs))
+        params = parse_setting(setting.partition(":")[2])
+        return AttributionCNN(random_state=seed, **{**epochs_kw(epochs), **params})
     return encoder(epochs, seed, **parse_setting(setting))
 
 
@@ -87,7 +89,7 @@ def evaluate(setting, data, seed, epochs):
         return int(np.sum(clf.predict(Zte) == yte))
 
     pooled = None
-    if setting != "CNN":
+    if not setting.startswith("CNN"):
         Ptr, Pte = pooled_features(est, Xtr), pooled_features(est, Xte)
         mean, sd = Ptr.mean(axis=0), Ptr.std(axis=0) + 1e-6
         pooled = correct((Ptr - mean) / sd, (Pte - mean) / sd)
