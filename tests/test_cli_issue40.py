@@ -161,10 +161,10 @@ def test_attribute_pools_a_large_bag_chunk_by_chunk(lineage, monkeypatch, capsys
         return model, encoder
 
     calls = []
-    pool = DeepSet.pool
+    features = DeepSet.image_features
     monkeypatch.setattr(_attribute, "load_model", small_chunks)
-    monkeypatch.setattr(DeepSet, "pool", lambda self, x: calls.append(x.shape[1]) or
-                        pool(self, x))
+    monkeypatch.setattr(DeepSet, "image_features",
+                        lambda self, x: calls.append(x.shape[1]) or features(self, x))
     assert main(["attribute", model, unknown, "--json"]) == 0
     chunked = json.loads(capsys.readouterr().out)["bags"][0]
     assert calls == [5, 5, 5, 5, 4]
