@@ -5,30 +5,14 @@ its tables; the figures themselves come from the full run
 (``benchmarks/results/audit_false_alarms.md``).
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
+from benchmark_helpers import run_quick
 
 pytestmark = pytest.mark.integration
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def test_quick_mode_writes_every_case(tmp_path):
-    if os.path.isfile(os.path.join(ROOT, "benchmarks", "__init__.py")):
-        command = [sys.executable, "-m", "benchmarks.audit_false_alarms", "--quick"]
-    else:
-        command = [sys.executable, os.path.join("benchmarks", "audit_false_alarms.py"),
-                   "--quick"]
-    env = {**os.environ, "SKFINGERPRINT_BENCHMARK_RESULTS": str(tmp_path),
-           "PYTHONPATH": ROOT}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    payload = json.loads((tmp_path / "audit_false_alarms_quick.json").read_text())
+    payload = run_quick("audit_false_alarms", tmp_path, results_name="audit_false_alarms_quick")
     assert payload["false_alarm_rate"] == 0.0
     assert payload["must_detect"] == {"format": 1.0, "size": 1.0, "alpha": 1.0}
     for kind in ("progressive", "opaque_alpha", "lossless_format"):
