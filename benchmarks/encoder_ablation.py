@@ -17,7 +17,9 @@ Settings are written as ``name=value`` lists, e.g.::
     python -m benchmarks.encoder_ablation --quick      # small zoo, 2 epochs
 
 ``""`` is the library's defaults; ``CNN`` names the baseline (``CNN:lr=0.001``
-with parameters of ``AttributionCNN``).  Results:
+with parameters of ``AttributionCNN``); ``readout=skip`` adds a linear map of
+the pooled features to rho's output (an ablation of the readout, not a
+library option).  Results:
 ``benchmarks/results/encoder_ablation[_NAME][_quick].md/.json``.
 """
 
@@ -49,13 +51,42 @@ def parse_setting(text):
     return params
 
 
+def _skip_encoder_class():
+    """``SetFingerprintEncoder`` whose embedding adds a linear map of the
+    normalised pooled features to rho's output (``readout=skip``, an
+    ablation only: such a model is not meant to be saved)."""
+    import types
+
+    from torch import nn
+    from torch.nn import functional as F
+
+    from skfingerprint import SetFingerprintEncoder
+
+    def head(self, pooled):
+        normed = self.bag_norm(pooled)
+        z = self.rho(normed) + self.skip(normed)
+        return z if self.radius is None else self.radius * F.normalize(z, dim=1)
+
+    class SkipReadoutEncoder(SetFingerprintEncoder):
+        def _build_module(self, *args):
+            module = super()._build_module(*args)
+            module.skip = nn.Linear(module.pooled_features, module.rho[-1].out_features)
+            module.head = types.MethodType(head, module)
+            return module
+
+    return SkipReadoutEncoder
+
+
 def make_estimator(setting, seed, epochs):
     if setting.startswith("CNN"):  # "CNN" or "CNN:lr=0.001,batch_size=256"
         from skfingerprint.baselines import AttributionCNN
 
         params = parse_setting(setting.partition(":")[2])
         return AttributionCNN(random_state=seed, **{**epochs_kw(epochs), **params})
-    return encoder(epochs, seed, **parse_setting(setting))
+    params = parse_setting(setting)
+    if params.pop("readout", None) == "skip":
+        return _skip_encoder_class()(random_state=seed, **{**epochs_kw(epochs), **params})
+    return encoder(epochs, seed, **params)
 
 
 def pooled_features(est, X):
