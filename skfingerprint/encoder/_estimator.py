@@ -839,8 +839,7 @@ class SetFingerprintEncoder(
     # Parameters added after models were first saved, whose default then
     # changed the behaviour: the value that describes a model saved without
     # them (its network is rebuilt from the layout recorded in the file).
-    _PARAMS_OF_OLDER_MODELS = {"convs_per_stage": 2, "front_end": "image_and_residual",
-                               "image_loss_weight": 0.0}
+    _PARAMS_OF_OLDER_MODELS = {"convs_per_stage": 2, "front_end": "image_and_residual"}
 
     def __setstate__(self, state):
         # A model saved before a parameter existed gets the value that
