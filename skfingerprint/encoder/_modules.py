@@ -272,8 +272,7 @@ class DeepSet(nn.Module):
         mean = feats.mean(dim=1)
         if self.pooling == "mean":
             return mean
-        var = (feats - mean[:, None]).square().mean(dim=1)
-        return torch.cat([mean, (var + 1e-6).sqrt()], dim=1)
+        return _mean_and_std(mean, (feats - mean[:, None]).square().mean(dim=1))
 
     def pool_sums(self, feats):
         """What pooling needs of per-image features ``(n_bags, n, F)``: the
@@ -290,8 +289,7 @@ class DeepSet(nn.Module):
         mean = total / n
         if self.pooling == "mean":
             return mean
-        var = (squares / n - mean.square()).clamp_min(0.0)
-        return torch.cat([mean, (var + 1e-6).sqrt()], dim=1)
+        return _mean_and_std(mean, (squares / n - mean.square()).clamp_min(0.0))
 
     def image_features(self, x):
         """phi of every image of bags ``(n_bags, bag_size, H, W, C)``:
@@ -311,6 +309,11 @@ class DeepSet(nn.Module):
         with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
             feats = self.encode_images(x).reshape(n_bags, bag_size, -1)
         return feats.float()
+
+
+def _mean_and_std(mean, var):
+    """``"mean_std"`` pooling: each feature's mean and standard deviation."""
+    return torch.cat([mean, (var + 1e-6).sqrt()], dim=1)
 
 
 class ImageSupervisedSet(nn.Module):

@@ -92,7 +92,9 @@ def test_weight_zero_is_the_plain_set_encoder(small_bags):
     assert first[1] > first[0]
 
 
-def test_image_loss_in_patch_mode_scores_every_patch():
+def test_image_loss_in_patch_mode_scores_every_patch(monkeypatch):
+    from skfingerprint.encoder import _estimator
+
     rng = np.random.RandomState(0)
     X = rng.randint(0, 256, size=(8, 2, 24, 24, 3), dtype=np.uint8)
     y = np.repeat(["a", "b"], 4)
@@ -103,16 +105,9 @@ def test_image_loss_in_patch_mode_scores_every_patch():
             seen.append(tuple(z[1].shape))
             return super().__call__(z, y)
 
-    enc = SetFingerprintEncoder(image_loss_weight=1.0, patch_size=8, patches_per_image=3,
-                                max_epochs=1, batch_size=8, random_state=0)
-    from skfingerprint.encoder import _estimator
-
-    original = _estimator.SetContrastiveLoss
-    _estimator.SetContrastiveLoss = Spy
-    try:
-        enc.fit(X, y)
-    finally:
-        _estimator.SetContrastiveLoss = original
+    monkeypatch.setattr(_estimator, "SetContrastiveLoss", Spy)
+    SetFingerprintEncoder(image_loss_weight=1.0, patch_size=8, patches_per_image=3,
+                          max_epochs=1, batch_size=8, random_state=0).fit(X, y)
     # every bag's 2 images x 3 patches are scored over the 2 sources
     assert seen and all(shape[1:] == (6, 2) for shape in seen)
 
