@@ -19,7 +19,10 @@ only sources that have a relative among the known sources.
 Methods: DSF+ (``SetFingerprintEncoder``: its fingerprints, and the pooled
 phi features before rho, standardised), DSF- (the encoder trained and
 applied on single images, fingerprints averaged), the CNN
-(``AttributionCNN``), spectra and PRNU.  Euclidean distances between
+(``AttributionCNN``), spectra and PRNU, and the shipped fingerprint space
+(issue 38): ``DSF+ pretrained`` (``weights="pretrained", max_epochs=0``, no
+training: zero-shot; also its pooled phi features) and ``DSF+ pretrained,
+fine-tuned`` (``weights="pretrained"``, default epochs).  Euclidean distances between
 fingerprints for the learned features, correlation distances for spectra and
 PRNU (as ``NearestFingerprintClassifier`` uses them).
 
@@ -40,7 +43,8 @@ from benchmarks._common import (
 
 SEED = 0
 METHODS = ("DSF+", "DSF+ phi", "DSF+ groups=lineage", "DSF+ groups=class",
-           "DSF+ radius=4", "DSF+ unbounded", "DSF-", "CNN", "Spectrum", "PRNU")
+           "DSF+ radius=4", "DSF+ unbounded", "DSF-", "CNN", "Spectrum", "PRNU",
+           "DSF+ pretrained", "DSF+ pretrained phi", "DSF+ pretrained, fine-tuned")
 # methods trained with the groups of the known sources (fit(X, y, groups=)):
 # the ground truth whose groups they are given
 GROUPED = {"DSF+ groups=lineage": "lineage", "DSF+ groups=class": "class"}
@@ -61,6 +65,9 @@ def _fitters(epochs):
         "CNN": lambda: AttributionCNN(random_state=SEED, **epochs_kw(epochs)),
         "Spectrum": SpectrumFingerprint,
         "PRNU": PRNUFingerprint,
+        # the shipped fingerprint space (issue 38): as it is, and fine-tuned
+        "DSF+ pretrained": lambda: encoder(None, SEED, weights="pretrained", max_epochs=0),
+        "DSF+ pretrained, fine-tuned": lambda: encoder(epochs, SEED, weights="pretrained"),
     }
 
 
@@ -77,7 +84,7 @@ def pooled_phi(enc, X):
 
 def features(name, est, X):
     """Bag features of ``X`` for method ``name`` (DSF-: mean of single images)."""
-    if name == "DSF+ phi":
+    if name in ("DSF+ phi", "DSF+ pretrained phi"):
         return pooled_phi(est, X)
     if name == "DSF-":
         n, k = X.shape[:2]
@@ -105,8 +112,9 @@ def _standardised(Ztr, *others):
 
 
 # feature spaces read from one fitted estimator
-VARIANTS = {m: ("DSF+", "DSF+ phi") if m == "DSF+" else (m,)
-            for m in METHODS if m != "DSF+ phi"}
+_PHI = {"DSF+": "DSF+ phi", "DSF+ pretrained": "DSF+ pretrained phi"}
+VARIANTS = {m: (m, _PHI[m]) if m in _PHI else (m,)
+            for m in METHODS if m not in _PHI.values()}
 
 
 def fit_and_embed(fitter, variants, fitters, Xtr, ytr, Xev, truths):
@@ -119,7 +127,7 @@ def fit_and_embed(fitter, variants, fitters, Xtr, ytr, Xev, truths):
     out = {}
     for name in variants:
         Zev = features(name, est, Xev)
-        if name == "DSF+ phi":  # raw phi statistics: put every feature on one scale
+        if name in ("DSF+ phi", "DSF+ pretrained phi"):  # raw phi statistics: put every feature on one scale
             Zev = _standardised(features(name, est, Xtr), Zev)[1]
         out[name] = Zev
     return out

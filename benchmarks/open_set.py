@@ -98,13 +98,18 @@ def load_test_and_pool(cfg, bag_size, n_train_max, zoo_loader=zoo_subset):
 
 
 def _encoder(cfg):
-    return encoder(cfg["epochs"], SEED)
+    weights = cfg.get("weights")
+    if weights is None:
+        return encoder(cfg["epochs"], SEED)
+    # the shipped fingerprint space (issue 38): --epochs 0 uses it as it is
+    epochs = cfg["epochs"] if cfg.get("weights_epochs") is None else cfg["weights_epochs"]
+    return encoder(epochs, SEED, weights=weights)
 
 
 def _encoder_settings(enc):
     """The encoder settings a run depends on (the defaults changed over time)."""
     p = enc.get_params()
-    return {k: p[k] for k in ("front_end", "n_bags_per_model", "max_epochs")}
+    return {k: p[k] for k in ("front_end", "n_bags_per_model", "max_epochs", "weights")}
 
 
 def _nfc(score):
@@ -330,6 +335,8 @@ def _config(args):
         cfg["n_train"] = tuple(int(v) for v in args.n_train.split(","))
     if args.split_repeats is not None:
         cfg["split_repeats"] = args.split_repeats
+    if args.weights is not None:
+        cfg["weights"], cfg["weights_epochs"] = args.weights, args.epochs
     return cfg
 
 
@@ -374,6 +381,11 @@ def main(argv=None, zoo_loader=zoo_subset):
                         help="leave one source out (default), or one network: all the "
                              "samplers of one U-Net together (a generator whose weights "
                              "were never seen)")
+    parser.add_argument("--weights", default=None,
+                        help="start the encoder from shipped weights, e.g. pretrained "
+                             "(results go to open_set_<weights>[_e<epochs>])")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="with --weights: training epochs (0: the shipped space as it is)")
     parser.add_argument("--synthetic", action="store_true",
                         help="make_fingerprinted_images (8 sources, 16x16) instead of the zoo")
     args = parser.parse_args(argv)
@@ -385,6 +397,8 @@ def main(argv=None, zoo_loader=zoo_subset):
     warnings.filterwarnings("ignore", category=InsufficientCalibrationWarning)
     cfg = _config(args)
     name = "open_set" + ("_synthetic" if args.synthetic else "") + (
+        "" if args.weights is None else f"_{args.weights}") + (
+        "" if args.epochs is None else f"_e{args.epochs}") + (
         "_quick" if args.quick else "")
     path = os.path.join(results_dir(), name + ".json")
     runs = {}

@@ -24,6 +24,7 @@ its defaults.
 """
 
 import argparse
+import json
 import os
 import time
 
@@ -58,6 +59,11 @@ def make_methods(cfg):
                      "euclidean"),
         "DSF-": (lambda: encoder(epochs, SEED, bag_size=1), "euclidean"),
         "DSF+": (lambda: encoder(epochs, SEED), "euclidean"),
+        # the shipped fingerprint space (issue 38): as it is, and fine-tuned
+        "DSF+ pretrained": (lambda: encoder(None, SEED, weights="pretrained", max_epochs=0),
+                            "euclidean"),
+        "DSF+ pretrained, fine-tuned": (
+            lambda: encoder(epochs, SEED, weights="pretrained"), "euclidean"),
     }
 
 
@@ -379,7 +385,7 @@ def _families_figure(Zte, yte, F, classes, true, ari, filename):
     plt.close(fig)
 
 
-def run_families(cfg, suffix):
+def run_families(cfg, suffix, only=None):
     from sklearn.metrics import adjusted_rand_score
 
     from skfingerprint import make_bags
@@ -397,7 +403,10 @@ def run_families(cfg, suffix):
     n_fam = len(set(true))
     env = environment()
     rows, payload = [], {"env": env, "seed": SEED, "bag_size": b}
-    for name, (factory, _) in make_methods(cfg).items():
+    methods = make_methods(cfg)
+    for name, (factory, _) in methods.items():
+        if only and name not in only:
+            continue
         start = time.perf_counter()
         est = factory().fit(X[half], y[half])
         Ztr, Zte = est.transform(X[half]), est.transform(X[~half])
@@ -414,6 +423,12 @@ def run_families(cfg, suffix):
         if name == "DSF+":
             _families_figure(Zte, y[~half], F, classes, true, ari,
                              f"paper_fig3_families{suffix}.png")
+    previous = os.path.join(results_dir(), f"paper_fig3_families{suffix}.json")
+    if only and os.path.exists(previous):  # the methods not rerun keep their rows
+        with open(previous) as fh:
+            old = {r["method"]: r for r in json.load(fh).get("rows", [])}
+        new = {r["method"]: r for r in rows}
+        rows = [new.get(m) or old[m] for m in methods if m in new or m in old]
     payload["rows"] = rows
     md = ["# Families (Fig. 3) on the model zoo\n",
           f"Data: model zoo preset `{cfg['preset']}`, bags of {b}, half of each "
@@ -442,7 +457,9 @@ def main(argv=None):
                         choices=["attribution", "stability", "families", "all"])
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: small zoo, 3 folds, 2 epochs (files *_quick)")
-    parser.add_argument("--methods", nargs="+", help="attribution: only these methods")
+    parser.add_argument("--methods", nargs="+",
+                        help="attribution and families: only these methods (families: "
+                             "the others keep their rows)")
     parser.add_argument("--parts", nargs="+", choices=STABILITY_PARTS,
                         default=list(STABILITY_PARTS),
                         help="stability: only these grid searches (the others keep "
@@ -453,7 +470,7 @@ def main(argv=None):
     if args.experiment in ("attribution", "all"):
         run_attribution(cfg, suffix, args.methods)
     if args.experiment in ("families", "all"):
-        run_families(cfg, suffix)
+        run_families(cfg, suffix, args.methods)
     if args.experiment in ("stability", "all"):
         run_stability(cfg, suffix, args.parts)
 

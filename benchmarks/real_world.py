@@ -319,6 +319,10 @@ def _methods(args, patch_size):
                       ("PRNU patch mode", PRNUFingerprint)):
         out[name] = cls(**patch)
     out["CNN patch mode"] = AttributionCNN(random_state=0, **patch)
+    # the shipped fingerprint space (issue 38), fine-tuned on the training bags
+    out["DSF+ patch mode, pretrained"] = _encoder(args, weights="pretrained", **patch)
+    if args.methods is not None:
+        out = {name: out[name] for name in args.methods}
     return out
 
 
@@ -648,6 +652,9 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=None,
                         help="encoder epochs (default: the library's for the zoo set; "
                              "6 for the round trips; quick 3)")
+    parser.add_argument("--methods", nargs="+", default=None, metavar="NAME",
+                        help="accuracy: only these methods (default: all), e.g. "
+                             "'DSF+ patch mode' 'DSF+ patch mode, pretrained'")
     parser.add_argument("--crop-align", type=int, default=8,
                         help="zoo set: crop offsets are multiples of this (default 8: the "
                              "generators' upsampling phase kept; 1: arbitrary crops)")
@@ -832,6 +839,7 @@ def results_name(args):
     zoo_set = args.set_name == "zoo"
     return ("real_world" + ("" if zoo_set else "_roundtrip")
             + ("" if args.crop_align == 8 or not zoo_set else f"_crop{args.crop_align}")
+            + ("" if args.methods is None else "_methods")
             + ("_quick" if args.quick else ""))
 
 

@@ -39,6 +39,8 @@ MODULES = [
     ("skfingerprint.classifiers", "skfingerprint.classifiers",
      "Nearest-fingerprint attribution, open-set rejection, enrollment of new "
      "sources."),
+    ("skfingerprint.encoder", "skfingerprint.encoder",
+     "The set encoder's modules and loss, and the shipped pretrained weights."),
     ("skfingerprint.augment", "skfingerprint.augment",
      "Post-processing of images (JPEG, resizing, blur, noise), for robustness."),
     ("skfingerprint.datasets", "skfingerprint.datasets",

@@ -80,8 +80,16 @@ def add_parser(sub, common):
 
 
 def _add_training_options(p):
-    p.add_argument("--epochs", type=positive_int, default=None,
-                   help="training epochs (default: the encoder's, 10)")
+    p.add_argument("--epochs", type=non_negative_int, default=None,
+                   help="training epochs (default: the encoder's, 10); 0 with "
+                        "--pretrained trains nothing (the shipped fingerprint space as "
+                        "it is)")
+    p.add_argument("--pretrained", nargs="?", const="pretrained", default=None,
+                   metavar="NAME",
+                   help="start from the pretrained weights that ship with skfingerprint "
+                        "(the newest, or the named ones: see "
+                        "skfingerprint.encoder.available_weights()) instead of random "
+                        "weights; fine-tuned for --epochs")
     p.add_argument("--reject-rate", type=rate, default=None, metavar="RATE",
                    help="answer 'unknown' for bags far from every source, with a "
                         "split-conformal threshold such that at most RATE of new bags of "
@@ -158,7 +166,8 @@ def _pipeline(args, mode):
         bag_size=args.bag_size,
         n_bags_per_model="auto" if args.bags_per_source is None else args.bags_per_source,
         device=args.device, random_state=args.seed, augmentation=augmentation,
-        verbose=0 if args.quiet else 1, num_workers=args.num_workers, **mode, **epochs)
+        verbose=0 if args.quiet else 1, num_workers=args.num_workers,
+        weights=args.pretrained, **mode, **epochs)
     rejecting = {}
     if args.reject_rate is not None:
         # the threshold is always calibrated on held-out bags here, where the

@@ -4,6 +4,7 @@ from ._estimator import SetFingerprintEncoder
 from ._loss import SetContrastiveLoss, image_cross_entropy, set_contrastive_loss
 from ._modules import DeepSet, ImageEncoder, ImageSupervisedSet
 from ._sampling import PKBatchSampler
+from ._weights import available_weights
 
 __all__ = [
     "SetFingerprintEncoder",
@@ -14,4 +15,5 @@ __all__ = [
     "ImageEncoder",
     "ImageSupervisedSet",
     "PKBatchSampler",
+    "available_weights",
 ]

@@ -36,6 +36,7 @@ from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
 from ..metrics import model_fingerprints
 from ._modules import DeepSet, ImageSupervisedSet
+from ._weights import check_architecture, load_weights, resolve_weights
 from ._sampling import (
     BagSpecDataset,
     EpochBagPlanner,
@@ -145,7 +146,10 @@ class SetFingerprintEncoder(
         per source, which can make bags larger than the given ones
         (``bag_size``) and balances the sources.
     max_epochs : int, default=10
-        Number of passes over the training bags.
+        Number of passes over the training bags.  0 trains nothing: with
+        ``weights``, ``fit`` only records the sources, their fingerprints and
+        the output scaling, and the shipped fingerprint space is used as it
+        is (zero-shot); without, the random initial weights are kept.
     lr : float, default=1e-3
         Learning rate of Adam.
     batch_size : int, default=32
@@ -171,6 +175,24 @@ class SetFingerprintEncoder(
         embedding.  The head serves training only: the fingerprint is the
         set embedding either way, and the fitted encoder does not keep the
         head.  0 trains on the set contrastive loss alone.  See Notes.
+    weights : str or None, default=None
+        Start training from shipped pretrained weights instead of random
+        ones: ``"pretrained"`` (the newest), or a name of
+        :func:`skfingerprint.encoder.available_weights`.  The weights ship
+        inside the package (nothing is downloaded) and are read in ``fit``,
+        never at import.  They fix the architecture: ``embedding_dim``,
+        ``channels``, ``full_res_layers``, ``convs_per_stage``,
+        ``front_end``, ``rho_hidden``, ``pooling`` and ``embedding_radius``
+        must keep the values they were trained with (the defaults), and the
+        images must be RGB; otherwise ``fit`` raises a ``ValueError`` naming
+        what differs.  ``"pretrained"`` was trained on thousands of
+        procedurally generated generators
+        (:func:`skfingerprint.datasets.make_procedural_generators`), so that
+        distance means "built alike" also for generators never seen; with
+        ``max_epochs=0`` it is used as it is, with ``max_epochs > 0`` it is
+        fine-tuned on the training bags.  See the "Pretrained fingerprint
+        space" guide for what it measures and where it helps.  The name of
+        the weights used is ``weights_``.
     image_size : int, (int, int) or None, default=None
         For bags of image file paths: resize and centre-crop every decoded
         image to this size.  None requires files of one size (outside patch
@@ -303,6 +325,9 @@ class SetFingerprintEncoder(
     source_groups_ : ndarray of shape (n_classes,)
         The group of each source of ``classes_``; set only when ``fit`` was
         given ``groups``.
+    weights_ : str or None
+        The shipped weights training started from (``"pretrained"``
+        resolved to its versioned name, e.g. ``"artifacts-v1"``), or None.
 
     See Also
     --------
@@ -362,6 +387,7 @@ class SetFingerprintEncoder(
         temperature=1.0,
         group_weight=1.0,
         image_loss_weight=0.0,
+        weights=None,
         image_size=None,
         patch_size=None,
         patches_per_image=8,
@@ -393,6 +419,7 @@ class SetFingerprintEncoder(
         self.temperature = temperature
         self.group_weight = group_weight
         self.image_loss_weight = image_loss_weight
+        self.weights = weights
         self.image_size = image_size
         self.patch_size = patch_size
         self.patches_per_image = patches_per_image
@@ -419,12 +446,13 @@ class SetFingerprintEncoder(
         "pooling": [StrOptions({"mean", "sum", "mean_std"})],
         "bag_size": [POSITIVE_INT, None],
         "n_bags_per_model": [POSITIVE_INT, StrOptions({"auto"}), None],
-        "max_epochs": [POSITIVE_INT],
+        "max_epochs": [NON_NEGATIVE_INT],
         "lr": [POSITIVE_FINITE],
         "batch_size": [POSITIVE_INT],
         "temperature": [POSITIVE_FINITE],
         "group_weight": [Interval(Real, 0, None, closed="left")],
         "image_loss_weight": [Interval(Real, 0, None, closed="left")],
+        "weights": [str, None],
         **BagInputMixin._bag_input_constraints,
         "chunk_size": [POSITIVE_INT],
         "scale_output": ["boolean"],
@@ -507,6 +535,7 @@ class SetFingerprintEncoder(
     def _fit(self, X, y, groups=None):
         """Fit, and return the fingerprints of the training bags."""
         channels = check_int_tuple("channels", self.channels)
+        weights = None if self.weights is None else resolve_weights(self.weights)
         callbacks = check_callbacks(self.callbacks, owner=type(self).__name__)
         device = resolve_device(self.device)
         bags = self._validate_bags(X, reset=True)
@@ -528,7 +557,10 @@ class SetFingerprintEncoder(
         module = self._build_module(
             bags.image_shape[2], channels, seed, self._resolve_front_end(bags)
         )
-        if self.image_loss_weight > 0:
+        if weights is not None:
+            _load_shipped_weights(module, self.weights)
+        self.weights_ = weights
+        if self.image_loss_weight > 0 and self.max_epochs > 0:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed ^ 0x1A6E)
                 module = ImageSupervisedSet(module, data.classes.size)
@@ -850,6 +882,21 @@ class SetFingerprintEncoder(
             if name != "self" and name not in state:
                 state[name] = self._PARAMS_OF_OLDER_MODELS.get(name, param.default)
         super().__setstate__(state)
+
+
+def _load_shipped_weights(module, name):
+    """Load the shipped weights ``name`` into the DeepSet ``module``."""
+    state, meta = load_weights(name)
+    check_architecture(name, meta, module.config)
+    expected = module.state_dict()
+    if set(state) != set(expected) or any(
+        tuple(state[k].shape) != tuple(expected[k].shape) for k in expected
+    ):
+        raise ValueError(
+            f"The shipped weights {name!r} do not match the layout of this version's "
+            "DeepSet; reinstall skfingerprint or use weights=None.")
+    module.load_state_dict(
+        {k: torch.as_tensor(v, dtype=expected[k].dtype) for k, v in state.items()})
 
 
 class _FitData:

@@ -1,0 +1,192 @@
+"""Shipped pretrained weights: ``SetFingerprintEncoder(weights=...)``,
+``max_epochs=0``, the files in the package and the script that made them."""
+
+import hashlib
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from skfingerprint import SetFingerprintEncoder, load, make_bags, save
+from skfingerprint.classifiers import NearestFingerprintClassifier
+from skfingerprint.cli import main
+from skfingerprint.cluster import NearestRelatives
+from skfingerprint.datasets import make_fingerprinted_images
+from skfingerprint.encoder import DeepSet, available_weights
+from skfingerprint.encoder import _weights
+
+from cli_helpers import FIT, last_error, make_tree
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def bags():
+    data = make_fingerprinted_images(n_models=3, n_images_per_model=48, image_size=16,
+                                     random_state=0)
+    return make_bags(data.images, data.labels, bag_size=8, random_state=0)
+
+
+def _shipped_deepset():
+    """The DeepSet of the shipped weights, loaded by hand (no estimator)."""
+    meta = json.load(open(os.path.join(_weights._DIR, "artifacts-v1.json")))
+    module = DeepSet(**meta["architecture"])
+    with np.load(os.path.join(_weights._DIR, "artifacts-v1.npz"), allow_pickle=False) as z:
+        module.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
+    return module.eval()
+
+
+def test_the_package_ships_versioned_weights_without_pickle():
+    names = available_weights()
+    assert names["pretrained"]["alias_of"] == "artifacts-v1"
+    assert names["artifacts-v1"]["architecture"]["channels"] == [16, 32, 64]
+    npz = os.path.join(_weights._DIR, "artifacts-v1.npz")
+    assert os.path.getsize(npz) <= 5 * 2**20
+    meta = json.load(open(npz[:-4] + ".json"))
+    with open(npz, "rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == meta["sha256"]
+    # plain arrays: the file loads with pickle refused
+    with np.load(npz, allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+    assert meta["script"].startswith("python -m benchmarks.pretrain")
+    assert meta["recipe"]["name"] == "artifacts-v1"
+
+
+def test_shipped_architecture_is_the_default_encoders():
+    """The defaults and the weights stay in step: the recipe builds the
+    default encoder's DeepSet, which is what the shipped file holds."""
+    sys.path.insert(0, ROOT)
+    from benchmarks.pretrain import _architecture
+
+    assert available_weights()["artifacts-v1"]["architecture"] == _architecture()
+
+
+def test_import_reads_no_weights():
+    code = ("import skfingerprint, skfingerprint.encoder._weights as w, sys; "
+            "sys.exit(w._read_meta.cache_info().currsize)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_zero_shot_uses_the_shipped_space_as_is(bags):
+    X, y = bags
+    enc = SetFingerprintEncoder(weights="pretrained", max_epochs=0, random_state=0).fit(X, y)
+    assert enc.weights_ == "artifacts-v1"
+    assert len(enc.net_.history) == 0
+    with torch.inference_mode():
+        raw = _shipped_deepset()(torch.from_numpy(X)).numpy()
+    expected = (raw - enc.embedding_center_) / enc.embedding_scale_
+    np.testing.assert_allclose(enc.transform(X), expected, rtol=1e-5, atol=1e-5)
+    # the same for any random_state: nothing random happens
+    other = SetFingerprintEncoder(weights="pretrained", max_epochs=0, random_state=7)
+    np.testing.assert_array_equal(other.fit(X, y).transform(X), enc.transform(X))
+
+
+def test_fine_tuning_starts_from_the_weights(bags):
+    from skorch.callbacks import Callback
+
+    class Grab(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+
+    X, y = bags
+    grab = Grab()
+    enc = SetFingerprintEncoder(weights="pretrained", max_epochs=1, random_state=0,
+                                callbacks=[grab]).fit(X, y)
+    shipped = _shipped_deepset().state_dict()
+    for k, v in shipped.items():
+        torch.testing.assert_close(grab.state[k], v)
+    moved = [k for k, v in enc._module.state_dict().items()
+             if v.dtype.is_floating_point and not torch.equal(v, shipped[k])]
+    assert moved  # and then it trains
+
+
+def test_zero_shot_works_wherever_an_encoder_does(bags):
+    X, y = bags
+    pipe = make_pipeline(SetFingerprintEncoder(weights="pretrained", max_epochs=0),
+                         NearestFingerprintClassifier()).fit(X, y)
+    assert pipe.predict(X).shape == y.shape
+    rel = NearestRelatives(SetFingerprintEncoder(weights="pretrained", max_epochs=0),
+                           metric="euclidean").fit(X, y)
+    assert rel.pairwise_source_distances_.shape == (3, 3)
+
+
+def test_round_trips_keep_the_outputs(bags, tmp_path):
+    X, y = bags
+    enc = SetFingerprintEncoder(weights="pretrained", max_epochs=0).fit(X, y)
+    assert clone(enc).get_params()["weights"] == "pretrained"
+    Z = enc.transform(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(enc)).transform(X), Z)
+    save(enc, tmp_path / "m.skfp")
+    again = load(tmp_path / "m.skfp")
+    np.testing.assert_array_equal(again.transform(X), Z)
+    assert again.weights_ == "artifacts-v1"
+
+
+def test_unknown_weights_name_lists_what_exists(bags):
+    X, y = bags
+    with pytest.raises(ValueError, match=r"'imagenet'.*artifacts-v1.*pretrained"):
+        SetFingerprintEncoder(weights="imagenet", max_epochs=0).fit(X, y)
+    with pytest.raises(TypeError, match="weights"):
+        SetFingerprintEncoder(weights=3).fit(X, y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"embedding_dim": 16}, "embedding_dim=16"),
+    ({"channels": (8, 16)}, r"channels=\[8, 16\]"),
+    ({"pooling": "mean_std"}, "pooling='mean_std'"),
+    ({"embedding_radius": None}, "embedding_radius=None"),
+    ({"front_end": "image_and_residual"}, "front_end='image_and_residual'"),
+])
+def test_weights_that_do_not_fit_the_architecture_are_refused(bags, params, message):
+    X, y = bags
+    with pytest.raises(ValueError, match=message):
+        SetFingerprintEncoder(weights="pretrained", max_epochs=0, **params).fit(X, y)
+
+
+def test_grey_images_are_refused_with_the_fix(bags):
+    X, y = bags
+    with pytest.raises(ValueError, match="channel.*RGB"):
+        SetFingerprintEncoder(weights="pretrained", max_epochs=0).fit(X[..., :1], y)
+
+
+def test_max_epochs_zero_without_weights_keeps_the_initial_weights(bags):
+    X, y = bags
+    a = SetFingerprintEncoder(max_epochs=0, random_state=0).fit(X, y)
+    b = SetFingerprintEncoder(max_epochs=1, random_state=0, lr=1e-12).fit(X, y)
+    assert len(a.net_.history) == 0 and a.weights_ is None
+    for (k, v), w in zip(a._module.state_dict().items(), b._module.state_dict().values()):
+        if v.dtype.is_floating_point and "running" not in k:
+            torch.testing.assert_close(v, w)
+
+
+def test_cli_fit_pretrained_zero_epochs(tmp_path, capsys):
+    root = make_tree(tmp_path / "tree", n=6, size=16)
+    model = str(tmp_path / "model.skfp")
+    at = FIT.index("--epochs")
+    argv = FIT[:at] + FIT[at + 2:]
+    assert main(["fit", root, *argv, "--pretrained", "--epochs", "0", "-o", model]) == 0
+    enc = load(model).steps[0][1]
+    assert enc.weights_ == "artifacts-v1" and len(enc.net_.history) == 0
+    assert main(["fit", root, *argv, "--pretrained", "nope", "-o", model, "--force"]) == 2
+    assert "artifacts-v1" in last_error(capsys)
+
+
+def test_the_pretraining_script_runs_in_a_tiny_configuration(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmarks.pretrain", "--tiny",
+                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
+    assert done.returncode == 0, done.stderr[-2000:]
+    meta = json.load(open(tmp_path / "tiny.json"))
+    module = DeepSet(**meta["architecture"])
+    with np.load(tmp_path / "tiny.npz", allow_pickle=False) as z:
+        state = {k: torch.from_numpy(z[k]) for k in z.files}
+    module.load_state_dict(state)  # the layout of the library's DeepSet
+    assert meta["loss_curve"][-1][0] == meta["recipe"]["steps"]
+    assert 0.0 <= meta["heldout_accuracy"]["accuracy"] <= 1.0
