@@ -881,6 +881,8 @@ class SetFingerprintEncoder(
         for name, param in inspect.signature(type(self).__init__).parameters.items():
             if name != "self" and name not in state:
                 state[name] = self._PARAMS_OF_OLDER_MODELS.get(name, param.default)
+        if "classes_" in state:  # fitted before shipped weights existed
+            state.setdefault("weights_", None)
         super().__setstate__(state)
 
 

@@ -190,3 +190,17 @@ def test_the_pretraining_script_runs_in_a_tiny_configuration(tmp_path):
     module.load_state_dict(state)  # the layout of the library's DeepSet
     assert meta["loss_curve"][-1][0] == meta["recipe"]["steps"]
     assert 0.0 <= meta["heldout_accuracy"]["accuracy"] <= 1.0
+
+
+def test_model_saved_before_weights_existed_loads_and_predicts_the_same(bags, tmp_path):
+    X, y = bags
+    enc = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
+    expected = enc.transform(X)
+    state = enc.__getstate__()
+    del state["weights"], state["weights_"]  # what a file saved before they existed holds
+    old = SetFingerprintEncoder.__new__(SetFingerprintEncoder)
+    old.__setstate__(state)
+    assert old.get_params()["weights"] is None and old.weights_ is None
+    np.testing.assert_array_equal(old.transform(X), expected)
+    save(old, tmp_path / "old.skfp")
+    np.testing.assert_array_equal(load(tmp_path / "old.skfp").transform(X), expected)
