@@ -354,6 +354,11 @@ def _units(parser, args, zoo):
     return units
 
 
+def _epochs_text(cfg):
+    epochs = cfg["epochs"] if cfg.get("weights_epochs") is None else cfg["weights_epochs"]
+    return "" if epochs is None else f", max_epochs={epochs}"
+
+
 def _description(args, cfg, zoo):
     desc = ("Stand-in for the zoo: `make_fingerprinted_images(n_models=8, n_families=3, "
             "image_size=16, random_state=0)`" if args.synthetic else
@@ -363,7 +368,8 @@ def _description(args, cfg, zoo):
         f"{len(zoo.sources)} sources; per source {cfg['n_test']} held-out test "
         "bags and a pool of training bags, disjoint. "
         "`SetFingerprintEncoder(random_state=0"
-        + ("" if cfg["epochs"] is None else f", max_epochs={cfg['epochs']}")
+        + ("" if cfg.get("weights") is None else f", weights={cfg['weights']!r}")
+        + _epochs_text(cfg)
         + ")`, `NearestFingerprintClassifier('euclidean')`. Times are upper "
         "bounds: the machine (2 CPU cores) may have run other jobs meanwhile.")
 
