@@ -48,6 +48,8 @@ METHODS = ("DSF+", "DSF+ phi", "DSF+ groups=lineage", "DSF+ groups=class",
 # methods trained with the groups of the known sources (fit(X, y, groups=)):
 # the ground truth whose groups they are given
 GROUPED = {"DSF+ groups=lineage": "lineage", "DSF+ groups=class": "class"}
+# fitted encoder -> the variant that reads its pooled phi features (before rho)
+_PHI = {"DSF+": "DSF+ phi", "DSF+ pretrained": "DSF+ pretrained phi"}
 
 
 def _fitters(epochs):
@@ -84,7 +86,7 @@ def pooled_phi(enc, X):
 
 def features(name, est, X):
     """Bag features of ``X`` for method ``name`` (DSF-: mean of single images)."""
-    if name in ("DSF+ phi", "DSF+ pretrained phi"):
+    if name in _PHI.values():
         return pooled_phi(est, X)
     if name == "DSF-":
         n, k = X.shape[:2]
@@ -112,7 +114,6 @@ def _standardised(Ztr, *others):
 
 
 # feature spaces read from one fitted estimator
-_PHI = {"DSF+": "DSF+ phi", "DSF+ pretrained": "DSF+ pretrained phi"}
 VARIANTS = {m: (m, _PHI[m]) if m in _PHI else (m,)
             for m in METHODS if m not in _PHI.values()}
 
@@ -127,7 +128,7 @@ def fit_and_embed(fitter, variants, fitters, Xtr, ytr, Xev, truths):
     out = {}
     for name in variants:
         Zev = features(name, est, Xev)
-        if name in ("DSF+ phi", "DSF+ pretrained phi"):  # raw phi statistics: put every feature on one scale
+        if name in _PHI.values():  # raw phi statistics: put every feature on one scale
             Zev = _standardised(features(name, est, Xtr), Zev)[1]
         out[name] = Zev
     return out

@@ -84,12 +84,15 @@ def _add_training_options(p):
                    help="training epochs (default: the encoder's, 10); 0 with "
                         "--pretrained trains nothing (the shipped fingerprint space as "
                         "it is)")
-    p.add_argument("--pretrained", nargs="?", const="pretrained", default=None,
-                   metavar="NAME",
-                   help="start from the pretrained weights that ship with skfingerprint "
-                        "(the newest, or the named ones: see "
-                        "skfingerprint.encoder.available_weights()) instead of random "
-                        "weights; fine-tuned for --epochs")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--pretrained", dest="weights", action="store_const",
+                       const="pretrained", default=None,
+                       help="start from the pretrained weights that ship with "
+                            "skfingerprint instead of random weights; fine-tuned for "
+                            "--epochs")
+    start.add_argument("--weights", dest="weights", metavar="NAME",
+                       help="as --pretrained, with the shipped weights of this name "
+                            "(skfingerprint.encoder.available_weights())")
     p.add_argument("--reject-rate", type=rate, default=None, metavar="RATE",
                    help="answer 'unknown' for bags far from every source, with a "
                         "split-conformal threshold such that at most RATE of new bags of "
@@ -167,7 +170,7 @@ def _pipeline(args, mode):
         n_bags_per_model="auto" if args.bags_per_source is None else args.bags_per_source,
         device=args.device, random_state=args.seed, augmentation=augmentation,
         verbose=0 if args.quiet else 1, num_workers=args.num_workers,
-        weights=args.pretrained, **mode, **epochs)
+        weights=args.weights, **mode, **epochs)
     rejecting = {}
     if args.reject_rate is not None:
         # the threshold is always calibrated on held-out bags here, where the
@@ -292,6 +295,10 @@ def _audit(data, args):
 def run(args):
     from .. import save
 
+    if args.epochs == 0 and args.weights is None:
+        raise CommandError("--epochs 0 trains nothing: it uses the shipped pretrained "
+                           "space as it is, so give --pretrained too (or train for 1 "
+                           "epoch or more).")
     check_output_file(args.output, force=args.force)
     data, X, y = folder_bags(args.root, image_size=args.image_size, bag_size=args.bag_size,
                              seed=args.seed, layout=args.layout, reencode=args.reencode)

@@ -174,8 +174,10 @@ def test_cli_fit_pretrained_zero_epochs(tmp_path, capsys):
     assert main(["fit", root, *argv, "--pretrained", "--epochs", "0", "-o", model]) == 0
     enc = load(model).steps[0][1]
     assert enc.weights_ == "artifacts-v1" and len(enc.net_.history) == 0
-    assert main(["fit", root, *argv, "--pretrained", "nope", "-o", model, "--force"]) == 2
+    assert main(["fit", root, *argv, "--weights", "nope", "-o", model, "--force"]) == 2
     assert "artifacts-v1" in last_error(capsys)
+    assert main(["fit", root, *argv, "--epochs", "0", "-o", model, "--force"]) == 2
+    assert "--pretrained" in last_error(capsys)
 
 
 def test_the_pretraining_script_runs_in_a_tiny_configuration(tmp_path):
