@@ -271,10 +271,12 @@ def _cnn(**kw):
 
 PARAM_CASES = {
     "SetFingerprintEncoder": (_enc, [
+        # max_epochs=0 trains nothing (the shipped weights as they are): allowed
+        *[(name, value, ValueError, rf"'{name}' parameter.*int in the range \[0, inf\)")
+          for name, value in [("max_epochs", -1), ("max_epochs", 1.5),
+                              ("max_epochs", "3"), ("max_epochs", None)]],
         *[(name, value, ValueError, rf"'{name}' parameter.*int in the range \[1, inf\)")
-          for name, value in [("max_epochs", 0), ("max_epochs", -1), ("max_epochs", 1.5),
-                              ("max_epochs", "3"), ("max_epochs", None),
-                              ("batch_size", 0), ("embedding_dim", 0), ("embedding_dim", -3),
+          for name, value in [("batch_size", 0), ("embedding_dim", 0), ("embedding_dim", -3),
                               ("embedding_dim", 2.0), ("rho_hidden", 0), ("chunk_size", 0),
                               ("patches_per_image", 0)]],
         *[(name, value, ValueError, rf"'{name}' parameter.*float in the range \(0.0, inf\)")
@@ -1229,7 +1231,9 @@ CLI_CASES = [
      "argument --bag-size: expected a positive integer, got '0'"),
     ("fit-bag_size_text", "fit T --bag-size x -o R/m.skfp",
      "argument --bag-size: expected a positive integer, got 'x'"),
-    ("fit-epochs_0", "fit T --bag-size 2 --epochs 0 -o R/m.skfp", "argument --epochs"),
+    ("fit-epochs_0", "fit T --bag-size 2 --epochs 0 -o R/m.skfp",
+     "re:--epochs 0 trains nothing: .* give --pretrained too"),
+    ("fit-epochs_negative", "fit T --bag-size 2 --epochs -1 -o R/m.skfp", "argument --epochs"),
     ("fit-image_size_0", "fit T --bag-size 2 --image-size 0 -o R/m.skfp",
      "argument --image-size"),
     ("fit-bags_per_source_0", "fit T --bag-size 2 --bags-per-source 0 -o R/m.skfp",
