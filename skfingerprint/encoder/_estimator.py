@@ -187,12 +187,13 @@ class SetFingerprintEncoder(
         images must be RGB; otherwise ``fit`` raises a ``ValueError`` naming
         what differs.  ``"pretrained"`` was trained on thousands of
         procedurally generated generators
-        (:func:`skfingerprint.datasets.make_procedural_generators`), so that
-        distance means "built alike" also for generators never seen; with
+        (:func:`skfingerprint.datasets.make_procedural_generators`), to
+        separate them and to make distance follow their family tree; with
         ``max_epochs=0`` it is used as it is, with ``max_epochs > 0`` it is
-        fine-tuned on the training bags.  See the "Pretrained fingerprint
-        space" guide for what it measures and where it helps.  The name of
-        the weights used is ``weights_``.
+        fine-tuned on the training bags.  The "Pretrained fingerprint space"
+        guide says what carries over to real generators and where training
+        from scratch is better.  The name of the weights used is
+        ``weights_``.
     image_size : int, (int, int) or None, default=None
         For bags of image file paths: resize and centre-crop every decoded
         image to this size.  None requires files of one size (outside patch
