@@ -1,0 +1,37 @@
+"""Smoke test of ``benchmarks.few_shot`` on a synthetic stand-in for the zoo
+(2-epoch fits, tiny images): every method, training size and classifier is
+in the table.  The figures are measured by real runs."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def few_shot(monkeypatch, tmp_path, one_thread):
+    from benchmarks import few_shot
+    from skfingerprint import make_bags
+    from skfingerprint.datasets import make_fingerprinted_images
+
+    monkeypatch.setenv("SKFINGERPRINT_BENCHMARK_RESULTS", str(tmp_path))
+
+    def fake_bags(preset, n_per_source, bag_size, seed=0):
+        data = make_fingerprinted_images(n_models=4, n_images_per_model=96, image_size=8,
+                                         random_state=0)
+        X, y = make_bags(data.images, data.labels, bag_size=bag_size, random_state=seed)
+        return data, X, y
+
+    monkeypatch.setattr(few_shot, "zoo_bags", fake_bags)
+    return few_shot
+
+
+def test_few_shot_runs_every_method_and_size(few_shot, tmp_path):
+    assert few_shot.main(["--quick"]) == 0
+    rows = json.loads((tmp_path / "few_shot_quick.json").read_text())["rows"]
+    expected = {f"{m}|{n}|{c}" for m in few_shot.METHODS for n in (2, 5)
+                for c in ("nearest", "MLP")}
+    assert set(rows) == expected
+    # every held-out bag of every seed is counted once per cell
+    assert {r["n"] for r in rows.values()} == {4 * 4}
+    md = (tmp_path / "few_shot_quick.md").read_text()
+    assert "| 5 | MLP |" in md and "zero-shot" in md
