@@ -97,13 +97,15 @@ def load_test_and_pool(cfg, bag_size, n_train_max, zoo_loader=zoo_subset):
     return zoo, X, y, np.concatenate(test), pool
 
 
+def _epochs(cfg):
+    """The encoder's epochs: ``--epochs`` with shipped weights (0: the
+    shipped space as it is), else the run's setting (None: the default)."""
+    return cfg["epochs"] if cfg.get("weights_epochs") is None else cfg["weights_epochs"]
+
+
 def _encoder(cfg):
     weights = cfg.get("weights")
-    if weights is None:
-        return encoder(cfg["epochs"], SEED)
-    # the shipped fingerprint space (issue 38): --epochs 0 uses it as it is
-    epochs = cfg["epochs"] if cfg.get("weights_epochs") is None else cfg["weights_epochs"]
-    return encoder(epochs, SEED, weights=weights)
+    return encoder(_epochs(cfg), SEED, **({} if weights is None else {"weights": weights}))
 
 
 def _encoder_settings(enc):
@@ -354,11 +356,6 @@ def _units(parser, args, zoo):
     return units
 
 
-def _epochs_text(cfg):
-    epochs = cfg["epochs"] if cfg.get("weights_epochs") is None else cfg["weights_epochs"]
-    return "" if epochs is None else f", max_epochs={epochs}"
-
-
 def _description(args, cfg, zoo):
     desc = ("Stand-in for the zoo: `make_fingerprinted_images(n_models=8, n_families=3, "
             "image_size=16, random_state=0)`" if args.synthetic else
@@ -369,7 +366,7 @@ def _description(args, cfg, zoo):
         "bags and a pool of training bags, disjoint. "
         "`SetFingerprintEncoder(random_state=0"
         + ("" if cfg.get("weights") is None else f", weights={cfg['weights']!r}")
-        + _epochs_text(cfg)
+        + ("" if _epochs(cfg) is None else f", max_epochs={_epochs(cfg)}")
         + ")`, `NearestFingerprintClassifier('euclidean')`. Times are upper "
         "bounds: the machine (2 CPU cores) may have run other jobs meanwhile.")
 

@@ -94,9 +94,9 @@ def _render(cfg, n_generators, seed):
     sources = list(data.sources)
     index = {s: i for i, s in enumerate(sources)}
     y = np.array([index[s] for s in data.labels])
-    root_decoder = {s: data.lineage[s][1] if s != "real" else "real" for s in sources}
-    names = sorted(set(root_decoder.values()))
-    decoder = np.array([names.index(root_decoder[s]) for s in sources])
+    # the root decoder of each source (its lineage's second entry) as an int
+    decoder = np.unique([data.lineage[s][1] if s != "real" else "real" for s in sources],
+                        return_inverse=True)[1]
     arch = np.array([0] + [1 + int(a) for a in tree.architecture_ids])
     return data.images, y, decoder, arch
 

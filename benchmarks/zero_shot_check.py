@@ -37,12 +37,12 @@ def _deepset(path):
     import torch
 
     from skfingerprint.encoder import DeepSet
+    from skfingerprint.encoder._weights import read_state
 
     with open(path[:-4] + ".json") as fh:
         meta = json.load(fh)
     module = DeepSet(**meta["architecture"])
-    with np.load(path, allow_pickle=False) as z:
-        module.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in read_state(path).items()})
     return module.eval()
 
 

@@ -36,7 +36,7 @@ from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
 from ..metrics import model_fingerprints
 from ._modules import DeepSet, ImageSupervisedSet
-from ._weights import check_architecture, load_weights, resolve_weights
+from ._weights import load_into, resolve_weights
 from ._sampling import (
     BagSpecDataset,
     EpochBagPlanner,
@@ -559,7 +559,7 @@ class SetFingerprintEncoder(
             bags.image_shape[2], channels, seed, self._resolve_front_end(bags)
         )
         if weights is not None:
-            _load_shipped_weights(module, self.weights)
+            load_into(module, self.weights)
         self.weights_ = weights
         if self.image_loss_weight > 0 and self.max_epochs > 0:
             with torch.random.fork_rng(devices=[]):
@@ -885,21 +885,6 @@ class SetFingerprintEncoder(
         if "classes_" in state:  # fitted before shipped weights existed
             state.setdefault("weights_", None)
         super().__setstate__(state)
-
-
-def _load_shipped_weights(module, name):
-    """Load the shipped weights ``name`` into the DeepSet ``module``."""
-    state, meta = load_weights(name)
-    check_architecture(name, meta, module.config)
-    expected = module.state_dict()
-    if set(state) != set(expected) or any(
-        tuple(state[k].shape) != tuple(expected[k].shape) for k in expected
-    ):
-        raise ValueError(
-            f"The shipped weights {name!r} do not match the layout of this version's "
-            "DeepSet; reinstall skfingerprint or use weights=None.")
-    module.load_state_dict(
-        {k: torch.as_tensor(v, dtype=expected[k].dtype) for k, v in state.items()})
 
 
 class _FitData:

@@ -119,15 +119,34 @@ def load_weights(name):
         No shipped weights have this name, or their file is damaged.
     """
     resolved = resolve_weights(name)
-    path = os.path.join(_DIR, f"{resolved}.npz")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            state = {key: np.array(npz[key]) for key in npz.files}
+        state = read_state(os.path.join(_DIR, f"{resolved}.npz"))
     except (OSError, ValueError) as exc:
         raise ValueError(
-            f"The shipped weights {resolved!r} could not be read from {path} ({exc}); "
-            "reinstall skfingerprint.") from exc
+            f"The shipped weights {resolved!r} could not be read ({exc}); reinstall "
+            "skfingerprint.") from exc
     return state, dict(_read_meta(resolved))
+
+
+def read_state(path):
+    """The state dict in the ``.npz`` file ``path``, read without pickle."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {key: np.array(npz[key]) for key in npz.files}
+
+
+def load_into(module, name):
+    """Load the shipped weights ``name`` into the DeepSet ``module``, after
+    checking that its architecture is the one they were trained with."""
+    import torch
+
+    state, meta = load_weights(name)
+    check_architecture(name, meta, module.config)
+    try:
+        module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    except RuntimeError as exc:  # missing, unexpected or resized tensors
+        raise ValueError(
+            f"The shipped weights {name!r} do not match the layout of this version's "
+            "DeepSet; reinstall skfingerprint or use weights=None.") from exc
 
 
 def check_architecture(name, meta, architecture):

@@ -62,7 +62,6 @@ def test_the_package_ships_versioned_weights_without_pickle():
 def test_shipped_architecture_is_the_default_encoders():
     """The defaults and the weights stay in step: the recipe builds the
     default encoder's DeepSet, which is what the shipped file holds."""
-    sys.path.insert(0, ROOT)
     from benchmarks.pretrain import _architecture
 
     assert available_weights()["artifacts-v1"]["architecture"] == _architecture()
