@@ -19,7 +19,10 @@ Settings are written as ``name=value`` lists, e.g.::
 ``""`` is the library's defaults; ``CNN`` names the baseline (``CNN:lr=0.001``
 with parameters of ``AttributionCNN``); ``readout=skip`` adds a linear map of
 the pooled features to rho's output (an ablation of the readout, not a
-library option).  Results:
+library option); ``augmentation=NAME`` takes a named post-processing
+augmentation (``rpp``, the default of ``"auto"``; ``rpp_p25``,
+``rpp_per_bag``, ``jpeg_only``, ``jpeg_only_p25``, ``jpeg_noise``: see
+:func:`augmentations`).  Results:
 ``benchmarks/results/encoder_ablation[_NAME][_quick].md/.json``.
 """
 
@@ -77,6 +80,21 @@ def _skip_encoder_class():
     return SkipReadoutEncoder
 
 
+def augmentations():
+    """Named augmentations for ``augmentation=<name>`` in a setting."""
+    from skfingerprint.augment import RandomPostProcessing
+
+    return {
+        "rpp": RandomPostProcessing(resize_scale=None),  # the default of "auto"
+        "rpp_p25": RandomPostProcessing(resize_scale=None, p=0.25),
+        "rpp_per_bag": RandomPostProcessing(resize_scale=None, per_image=False),
+        "jpeg_only": RandomPostProcessing(resize_scale=None, blur_sigma=None, noise_sigma=None),
+        "jpeg_only_p25": RandomPostProcessing(resize_scale=None, blur_sigma=None,
+                                              noise_sigma=None, p=0.25),
+        "jpeg_noise": RandomPostProcessing(resize_scale=None, blur_sigma=None),
+    }
+
+
 def make_estimator(setting, seed, epochs):
     if setting.startswith("CNN"):  # "CNN" or "CNN:lr=0.001,batch_size=256"
         from skfingerprint.baselines import AttributionCNN
@@ -84,6 +102,9 @@ def make_estimator(setting, seed, epochs):
         params = parse_setting(setting.partition(":")[2])
         return AttributionCNN(random_state=seed, **{**epochs_kw(epochs), **params})
     params = parse_setting(setting)
+    named = augmentations()
+    if isinstance(params.get("augmentation"), str) and params["augmentation"] in named:
+        params["augmentation"] = named[params["augmentation"]]
     if params.pop("readout", None) == "skip":
         return _skip_encoder_class()(random_state=seed, **{**epochs_kw(epochs), **params})
     return encoder(epochs, seed, **params)

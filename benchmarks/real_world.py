@@ -490,7 +490,8 @@ def part_augment(args, data):
     jpeg_te = _reencoded(Xte, 75)
     rows = {}
     for name, aug in (("none", None),
-                      ("RandomPostProcessing(resize_scale=None)",
+                      ("'auto' (the default: JPEG and noise)", "auto"),
+                      ("RandomPostProcessing(resize_scale=None) (JPEG, blur and noise)",
                        RandomPostProcessing(resize_scale=None))):
         enc = _encoder(args, patch_size=64, patches_per_image=args.patches, augmentation=aug)
         t = time.perf_counter()
@@ -655,6 +656,8 @@ def parse_args(argv=None):
     parser.add_argument("--methods", nargs="+", default=None, metavar="NAME",
                         help="accuracy: only these methods (default: all), e.g. "
                              "'DSF+ patch mode' 'DSF+ patch mode, pretrained'")
+    parser.add_argument("--suffix", default="",
+                        help="appended to the results' file name (keeps earlier runs)")
     parser.add_argument("--crop-align", type=int, default=8,
                         help="zoo set: crop offsets are multiples of this (default 8: the "
                              "generators' upsampling phase kept; 1: arbitrary crops)")
@@ -840,6 +843,7 @@ def results_name(args):
     return ("real_world" + ("" if zoo_set else "_roundtrip")
             + ("" if args.crop_align == 8 or not zoo_set else f"_crop{args.crop_align}")
             + ("" if args.methods is None else "_methods")
+            + (f"_{args.suffix}" if args.suffix else "")
             + ("_quick" if args.quick else ""))
 
 

@@ -3,29 +3,36 @@
 Bag-level attribution accuracy (bags of 10, the model zoo) when the
 held-out bags are clean, JPEG-compressed (quality 95, 75, 50), resized to
 half size and back, or blurred (Gaussian, sigma = 1 pixel), for DSF+
-(``SetFingerprintEncoder``) trained on clean bags and trained with
-``augmentation=RandomPostProcessing()`` (random JPEG, resizing, blur and
-noise of each training image), and for the baselines (residual spectra,
+(``SetFingerprintEncoder``) trained on clean bags: at its defaults (whose
+``augmentation="auto"`` perturbs the training images with random JPEG and
+noise), without augmentation, and with ``RandomPostProcessing()`` (random
+JPEG, resizing, blur and noise), and for the baselines (residual spectra,
 PRNU, a single-image CNN), all trained on clean bags.  Each method's
 features feed a ``NearestFingerprintClassifier`` and an MLP, both fitted on
 the clean training bags.  One stratified 50/50 split of the bags::
 
     python -m benchmarks.robustness [--quick] [--skip-cnn]
+    python -m benchmarks.robustness --bag-size 32 --images-per-source 2000  # issue 37
 
 Writes ``benchmarks/results/robustness.md`` and ``.json`` (``_quick``
 suffix with ``--quick``: the small zoo of 16x16 images, 100 images per
-source, 3 epochs).  Full mode: the default zoo (32x32, cached), 500 images
-per source (25 training and 25 test bags per source), default epochs.
+source, 3 epochs; ``_bag<N>`` with another ``--bag-size``; ``_methods``
+with ``--methods``).  Full mode: the default zoo (32x32, cached), 500
+images per source (25 training and 25 test bags per source), default
+epochs.  ``--methods`` runs only the methods named (e.g. ``DSF+ "DSF+
+augmentation=None"``).
 """
 
 import argparse
+import shlex
+import sys
 import time
 
 import numpy as np
 
 from benchmarks._common import (
-    encoder, env_markdown, environment, epochs_kw, paper_mlp, stratified_halves,
-    write_results, zoo_bags)
+    encoder, env_markdown, environment, epochs_kw, format_wilson, paper_mlp,
+    stratified_halves, write_results, zoo_bags)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=500, bag_size=10, epochs=None)
@@ -50,6 +57,8 @@ def make_methods(cfg, skip_cnn=False):
     ep = epochs_kw(cfg["epochs"])
     methods = {
         "DSF+": (lambda: encoder(cfg["epochs"], SEED), "euclidean"),
+        "DSF+ augmentation=None": (lambda: encoder(
+            cfg["epochs"], SEED, augmentation=None), "euclidean"),
         "DSF+ with augmentation": (lambda: encoder(
             cfg["epochs"], SEED, augmentation=RandomPostProcessing()), "euclidean"),
         "Spectrum (Durall/Frank)": (lambda: SpectrumFingerprint(), "correlation"),
@@ -59,6 +68,16 @@ def make_methods(cfg, skip_cnn=False):
     if skip_cnn:
         del methods["CNN (Yu)"]
     return methods
+
+
+def results_name(args):
+    """``robustness[_bag<N>][_methods][_quick]``."""
+    name = "robustness"
+    if args.bag_size is not None and args.bag_size != FULL["bag_size"]:
+        name += f"_bag{args.bag_size}"
+    if args.methods:
+        name += "_methods"
+    return name + ("_quick" if args.quick else "")
 
 
 def post_processed(X_test):
@@ -96,7 +115,7 @@ def evaluate(factory, metric, X_tr, y_tr, X_cond, y_te):
     return rec
 
 
-def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, quick):
+def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, command):
     chance = 1.0 / len(zoo.sources)
     n_per = cfg["images_per_source"] // cfg["bag_size"]
     md = [
@@ -108,10 +127,13 @@ def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, quick):
         f"{chance:.3f}). Every method is fitted on the clean training bags"
         + ("" if cfg["epochs"] is None else f" (`max_epochs={cfg['epochs']}` for the "
            "networks)")
-        + "; \"DSF+ with augmentation\" perturbs each training image at random "
-        "(`SetFingerprintEncoder(augmentation=RandomPostProcessing())`: JPEG quality "
-        "50-100, resize x0.5-1, blur sigma 0-1, noise sigma 0-2/255, each with "
-        "probability 0.5). The test bags are post-processed with "
+        + "; \"DSF+\" is the encoder at the library's defaults (whose "
+        "`augmentation=\"auto\"` perturbs each training image at random: "
+        "`RandomPostProcessing(resize_scale=None, blur_sigma=None)`, JPEG quality "
+        "50-100 and noise sigma 0-2/255, each with probability 0.5), \"DSF+ "
+        "augmentation=None\" is trained on the clean images as they are, "
+        "\"DSF+ with augmentation\" adds blur sigma 0-1 and resizing x0.5-1 "
+        "(`augmentation=RandomPostProcessing()`). The test bags are post-processed with "
         "`skfingerprint.augment.PostProcess`. The test perturbations lie within "
         "the range of the training augmentation, a favourable setting for it. "
         f"Total run time {seconds / 60:.1f} min.\n",
@@ -119,14 +141,16 @@ def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, quick):
     for clf_name, key in (("`NearestFingerprintClassifier`", "nfc"),
                           ("`StandardScaler -> MLPClassifier((128, 64))`", "mlp")):
         md += [
-            f"Bag-level accuracy, {clf_name} on the features:\n",
+            f"Bag-level accuracy, {clf_name} on the features (95% Wilson "
+            f"interval over the {n_test} test bags):\n",
             "| method | " + " | ".join(CONDITIONS) + " |",
             "|---|" + "---|" * len(CONDITIONS),
         ]
         for name, rec in results.items():
             extra = f" ({rec['metric']})" if key == "nfc" else ""
             md.append(f"| {name}{extra} | "
-                      + " | ".join(f"{rec[key][c]:.3f}" for c in CONDITIONS) + " |")
+                      + " | ".join(format_wilson(round(rec[key][c] * n_test), n_test)
+                                   for c in CONDITIONS) + " |")
         md.append("")
     md += [
         "Seconds: fit + transform of the training bags, and transform + predict "
@@ -138,7 +162,7 @@ def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, quick):
            for name, rec in results.items()]
     md += ["", f"Post-processing all test bags: {perturb_s:.1f} s.", "",
            env_markdown(environment()),
-           f"Reproduce: `python -m benchmarks.robustness{' --quick' if quick else ''}`\n"]
+           f"Reproduce: `{command}`\n"]
     return "\n".join(md)
 
 
@@ -147,20 +171,39 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="small zoo, 100 images per source, 3 epochs: a smoke run")
     parser.add_argument("--skip-cnn", action="store_true", help="leave out the CNN baseline")
+    parser.add_argument("--bag-size", type=int, default=None,
+                        help="images per bag (default 10)")
+    parser.add_argument("--images-per-source", type=int, default=None,
+                        help="the first N images of every source (default 500)")
+    parser.add_argument("--methods", nargs="+", default=None, metavar="NAME",
+                        help="run only these methods (names of the table)")
     args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.bag_size is not None:
+        cfg["bag_size"] = args.bag_size
+    if args.images_per_source is not None:
+        cfg["images_per_source"] = args.images_per_source
+    methods = make_methods(cfg, args.skip_cnn)
+    if args.methods:
+        unknown = sorted(set(args.methods) - set(methods))
+        if unknown:
+            parser.error(f"unknown methods {unknown}; choose from {sorted(methods)}")
+        methods = {name: methods[name] for name in args.methods}
     t_all = time.perf_counter()
     zoo, X, y = zoo_bags(cfg["preset"], cfg["images_per_source"], cfg["bag_size"], SEED)
     train, test = stratified_halves(y, SEED)
     X_cond, perturb_s = post_processed(X[test])
     results = {}
-    for name, (factory, metric) in make_methods(cfg, args.skip_cnn).items():
+    for name, (factory, metric) in methods.items():
         results[name] = rec = evaluate(factory, metric, X[train], y[train], X_cond, y[test])
         print(f"{name}: " + ", ".join(f"{c} {rec['mlp'][c]:.2f}" for c in CONDITIONS)
               + f" (MLP); fit {rec['fit_seconds']:.1f} s", flush=True)
     seconds = time.perf_counter() - t_all
-    md = markdown(cfg, zoo, results, len(train), len(test), seconds, perturb_s, args.quick)
-    write_results("robustness" + ("_quick" if args.quick else ""), md, {
+    command = "python -m benchmarks.robustness " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    md = markdown(cfg, zoo, results, len(train), len(test), seconds, perturb_s,
+                  command.strip())
+    write_results(results_name(args), md, {
         "env": environment(), "config": cfg, "seed": SEED, "seconds": seconds,
         "conditions": {k: v for k, v in CONDITIONS.items()}, "results": results})
     print(f"done in {seconds / 60:.1f} min")

@@ -45,6 +45,14 @@ def torch_threads(n_threads, *, at_most=False):
         torch.set_num_threads(before)
 
 
+def cpu_threads():
+    """torch's thread count, at most the CPUs usable: the threads a step's
+    CPU work (decoding, augmentation) may take while the network waits."""
+    import torch
+
+    return max(1, min(torch.get_num_threads(), available_cpus()))
+
+
 def decode_threads(bags):
     """Threads that read the items of ``bags`` (1: read in the calling thread).
 
@@ -53,11 +61,9 @@ def decode_threads(bags):
     cross-validation fold process, which runs torch on one thread) gave,
     and at most the CPUs usable.
     """
-    import torch
-
     if bags.kind != "paths":
         return 1
-    return max(1, min(torch.get_num_threads(), available_cpus()))
+    return cpu_threads()
 
 
 def read_ahead(get, n_items, threads, ahead):

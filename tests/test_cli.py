@@ -78,6 +78,16 @@ def test_fit_saves_a_safe_pipeline(fitted):
     assert encoder.bag_size == 4 and encoder.max_epochs == 2
     # The common image size is recorded, so other sizes are resized to it.
     assert tuple(encoder.image_size) == (16, 16)
+    # the encoder's own default augmentation (one meaning for "augment")
+    assert encoder.augmentation == "auto"
+
+
+def test_fit_no_augment_trains_on_the_images_as_they_are(fitted, tmp_path):
+    root, _, _ = fitted
+    model = str(tmp_path / "plain.skfp")
+    assert main(["fit", root, "--bag-size", "4", "--epochs", "1", "--seed", "0",
+                 "--device", "cpu", "--threads", "1", "-q", "--no-augment", "-o", model]) == 0
+    assert load(model).steps[0][1].augmentation is None
 
 
 def test_attribute_json(fitted, capsys):

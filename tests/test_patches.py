@@ -156,7 +156,7 @@ def test_pipeline_fit_decodes_each_training_image_once_per_epoch_plus_once(
     assert sorted(counts.tolist()) == [epochs + 1] * 7 + [epochs + 2]
 
 
-def test_auto_augmentation_is_post_processing_in_patch_mode_only(small_bags):
+def test_auto_augmentation_is_post_processing_for_images(small_bags):
     from skfingerprint.augment import RandomPostProcessing
 
     X, y = small_bags[0][:16], small_bags[1][:16]
@@ -165,10 +165,23 @@ def test_auto_augmentation_is_post_processing_in_patch_mode_only(small_bags):
     def fit(**kw):
         return SetFingerprintEncoder(**kw).fit(X, y).transform(X)
 
-    np.testing.assert_array_equal(
-        fit(**patch), fit(**patch, augmentation=RandomPostProcessing(resize_scale=None)))
+    jpeg_and_noise = RandomPostProcessing(resize_scale=None, blur_sigma=None)
+    np.testing.assert_array_equal(fit(**patch), fit(**patch, augmentation=jpeg_and_noise))
     assert not np.array_equal(fit(**patch), fit(**patch, augmentation=None))
-    np.testing.assert_array_equal(fit(**TINY), fit(**TINY, augmentation=None))
+    # whole images too: JPEG and noise, no blur, no resizing
+    np.testing.assert_array_equal(fit(**TINY), fit(**TINY, augmentation=jpeg_and_noise))
+    assert not np.array_equal(fit(**TINY), fit(**TINY, augmentation=None))
+
+
+def test_auto_augmentation_leaves_scalar_items_alone():
+    rng = np.random.RandomState(0)
+    X = rng.rand(12, 4)
+    y = np.repeat(["a", "b", "c"], 4)
+
+    def fit(**kw):
+        return SetFingerprintEncoder(max_epochs=2, random_state=0, **kw).fit(X, y).transform(X)
+
+    np.testing.assert_array_equal(fit(), fit(augmentation=None))
 
 
 @pytest.mark.parametrize("name", ["PRNUFingerprint", "SpectrumFingerprint", "AttributionCNN"])

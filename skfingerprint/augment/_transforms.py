@@ -450,6 +450,9 @@ class RandomPostProcessing(BaseEstimator):
         self.per_image = per_image
         self.interpolation = interpolation
 
+    # a call reads only its arguments: the encoders augment bags in threads
+    _thread_safe = True
+
     def _ranges(self):
         """Validate the parameters; return ``(p, ranges)`` in the order of the operations."""
         self._validate_params()

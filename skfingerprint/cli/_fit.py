@@ -133,7 +133,7 @@ def _add_data_options(p):
                         "changed; give 'attribute' the same --reencode)")
     p.add_argument("--no-augment", action="store_true",
                    help="train without post-processing augmentation (default: random JPEG "
-                        "quality 50-100, blur and noise, so that fingerprints survive "
+                        "quality 50-100 and noise, so that fingerprints survive "
                         "re-encoding)")
     p.add_argument("--bags-per-source", type=positive_int, default=None,
                    help="draw this many fresh random bags per source every epoch "
@@ -160,11 +160,10 @@ def _pipeline(args, mode):
     from sklearn.pipeline import Pipeline
 
     from .. import SetFingerprintEncoder
-    from ..augment import RandomPostProcessing
     from ..classifiers import NearestFingerprintClassifier
 
     epochs = {} if args.epochs is None else {"max_epochs": args.epochs}
-    augmentation = None if args.no_augment else RandomPostProcessing(resize_scale=None)
+    augmentation = None if args.no_augment else "auto"
     encoder = SetFingerprintEncoder(
         bag_size=args.bag_size,
         n_bags_per_model="auto" if args.bags_per_source is None else args.bags_per_source,

@@ -31,7 +31,7 @@ from .._validation import (
     check_int_tuple,
     resolve_device,
 )
-from .._threads import decode_threads, read_ahead, torch_threads
+from .._threads import cpu_threads, decode_threads, read_ahead, torch_threads
 from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
 from ..metrics import model_fingerprints
@@ -283,10 +283,16 @@ class SetFingerprintEncoder(
         reach the network (never in ``transform``), e.g.
         :class:`skfingerprint.augment.RandomPostProcessing` to learn
         fingerprints that survive JPEG compression, resizing, blur and noise.
-        ``"auto"``: in patch mode (the mode for real-world images, which are
-        re-encoded), ``RandomPostProcessing(resize_scale=None)`` (JPEG
-        quality 50-100, blur and noise, each with probability 1/2); with
-        whole images, none, as in the paper.  None never augments.  Called
+        ``"auto"``: for images, whole or in patch mode,
+        ``RandomPostProcessing(resize_scale=None, blur_sigma=None)`` (JPEG
+        quality 50-100 and noise of up to 2 grey levels, each with
+        probability 1/2, image by image), because the images met after
+        training are re-encoded more often than not; none for bags of scalar
+        items.  (Blur and resizing are left out: they erase the
+        high-frequency traces that tell sibling samplers apart.)  None never
+        augments: the paper's setting, for fingerprints of clean images that
+        are fragile to JPEG.  The "Robustness" section of the benchmarks
+        documents the choice.  Called
         as ``augmentation(images, rng)`` with the images of one bag,
         an array of shape ``(bag_size, H, W, C)`` (uint8; float32 in [0, 1]
         for floating input), and a ``numpy.random.Generator`` seeded from
@@ -468,15 +474,15 @@ class SetFingerprintEncoder(
         "augmentation": [callable, None, StrOptions({"auto"})],
     }
 
-    def _resolve_augmentation(self, patch):
+    def _resolve_augmentation(self, bags):
         """The augmentation callable (or None) that ``augmentation`` stands for."""
         if not (isinstance(self.augmentation, str) and self.augmentation == "auto"):
             return self.augmentation
-        if patch is None:
+        if bags.is_scalar:
             return None
         from ..augment import RandomPostProcessing
 
-        return RandomPostProcessing(resize_scale=None)
+        return RandomPostProcessing(resize_scale=None, blur_sigma=None)
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -549,7 +555,7 @@ class SetFingerprintEncoder(
             seed = _broadcast_seed(self.accelerator, seed)
         self.device_ = device
         sampler = self._batch_sampler(data, seed)
-        augmentation = self._resolve_augmentation(bags.patch)
+        augmentation = self._resolve_augmentation(bags)
         if augmentation is not None or bags.patch is not None:
             # a seed per bag and epoch (augmentation, random crops):
             # deterministic in any DataLoader worker
@@ -570,6 +576,7 @@ class SetFingerprintEncoder(
         fit_net(self, BagSpecDataset(
             bags, augmentation=augmentation,
             threads=decode_threads(bags) if workers == 0 else 1,
+            augment_threads=cpu_threads() if workers == 0 else 1,
         ))
         if self.accelerator is not None:
             _average_buffers(self._module, self.accelerator)

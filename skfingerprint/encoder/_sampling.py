@@ -189,14 +189,20 @@ class BagSpecDataset(torch.utils.data.Dataset):
     :class:`SeededBatches` attaches; in patch mode the random crops are drawn
     from it first), and must return an array of the same shape and dtype.
     In patch mode or with bags of varying size, the bags of a batch are read
-    by up to ``threads`` threads (the augmentation runs in the calling
-    thread).
+    by up to ``threads`` threads.  The bags of a batch are augmented by up to
+    ``augment_threads`` threads when the augmentation says it is thread-safe
+    (a true ``_thread_safe`` attribute, as the library's
+    :class:`~skfingerprint.augment.RandomPostProcessing`: Pillow's JPEG codec
+    releases the GIL), else in the calling thread; each bag draws from its
+    own generator, so the result does not depend on the number of threads.
     """
 
-    def __init__(self, bags, augmentation=None, threads=1):
+    def __init__(self, bags, augmentation=None, threads=1, augment_threads=1):
         self.bags = bags
         self.augmentation = augmentation
         self.threads = threads
+        self.augment_threads = (
+            augment_threads if getattr(augmentation, "_thread_safe", False) else 1)
 
     def __len__(self):
         return self.bags.n_bags
@@ -225,7 +231,8 @@ class BagSpecDataset(torch.utils.data.Dataset):
 
             images = map_in_threads(take, zip(specs, rngs), self.threads)
         if self.augmentation is not None:
-            images = [self._augment(images[i], rngs[i]) for i in range(len(specs))]
+            images = map_in_threads(lambda i: self._augment(images[i], rngs[i]),
+                                    range(len(specs)), self.augment_threads)
         return [(images[i], specs[i][0]) for i in range(len(specs))]
 
     def _augment(self, images, rng):

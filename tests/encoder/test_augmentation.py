@@ -98,3 +98,25 @@ def test_clone_pickle_and_safe_save_round_trip(small_bags, tmp_path):
     np.testing.assert_array_equal(
         clone(loaded).fit_transform(X, y), clone(enc).fit_transform(X, y)
     )
+
+
+def test_library_augmentation_runs_in_threads_with_the_same_result(small_bags):
+    from skfingerprint._bags import check_bags
+    from skfingerprint.encoder._sampling import BagSpecDataset
+
+    X, _ = small_bags
+    bags = check_bags(X)
+    rng = np.random.default_rng(0)
+    k = X.shape[1]
+    # (label, the bag of each item, the item in that bag, seed)
+    specs = [(0, np.full(k, b), rng.permutation(k), 100 + b) for b in range(8)]
+    aug = RandomPostProcessing(resize_scale=None, p=1.0)
+    one = BagSpecDataset(bags, augmentation=aug, augment_threads=1)
+    four = BagSpecDataset(bags, augmentation=aug, augment_threads=4)
+    assert four.augment_threads == 4
+    for (a, la), (b, lb) in zip(one.__getitems__(specs), four.__getitems__(specs)):
+        np.testing.assert_array_equal(a, b)
+        assert la == lb
+    # a callable of the user's is called in the calling thread only
+    assert BagSpecDataset(bags, augmentation=CountingAugmentation(),
+                          augment_threads=4).augment_threads == 1
