@@ -302,6 +302,14 @@ class SetFingerprintEncoder(
         ``num_workers > 0`` with a non-fork start method, and for the model
         to be saved (:func:`skfingerprint.save` trusts
         ``RandomPostProcessing``; your own class needs ``trusted=``).
+        ``RandomPostProcessing`` augments the bags of a step in as many
+        threads as torch uses (the same result for any number); other
+        callables are called in the calling thread, one bag at a time.
+
+        .. versionchanged:: 0.1
+           ``"auto"`` augments whole images too (it used to in patch mode
+           only), with JPEG and noise but no blur; pass
+           ``augmentation=None`` for the earlier whole-image fits.
 
     Attributes
     ----------
