@@ -41,6 +41,7 @@ from ._sampling import (
     BagSpecDataset,
     EpochBagPlanner,
     PKBatchSampler,
+    ReadAheadLoader,
     SeededBatches,
     collate_bags,
 )
@@ -304,7 +305,9 @@ class SetFingerprintEncoder(
         ``RandomPostProcessing``; your own class needs ``trusted=``).
         ``RandomPostProcessing`` augments the bags of a step in as many
         threads as torch uses (the same result for any number); other
-        callables are called in the calling thread, one bag at a time.
+        callables are called in one thread, one bag at a time.  Without
+        DataLoader workers, the next batch is read and augmented in a
+        thread while the network trains on the current one.
 
         .. versionchanged:: 0.1
            ``"auto"`` augments whole images too (it used to in patch mode
@@ -637,7 +640,7 @@ class SetFingerprintEncoder(
             lr=float(self.lr),
             max_epochs=int(self.max_epochs),
             batch_size=1,
-            iterator_train=torch.utils.data.DataLoader,
+            iterator_train=ReadAheadLoader,
             iterator_train__batch_sampler=sampler,
             iterator_train__batch_size=1,
             iterator_train__shuffle=False,

@@ -246,6 +246,39 @@ class BagSpecDataset(torch.utils.data.Dataset):
         return out
 
 
+class ReadAheadLoader(torch.utils.data.DataLoader):
+    """A ``DataLoader`` that, without worker processes, prepares the next
+    batch in a thread while the network trains on the current one.
+
+    Reading, cropping and augmenting a batch is NumPy and Pillow work that
+    releases the GIL in its codecs and copies, and the network's step is
+    torch work that releases it too, so the two overlap.  The batches and
+    their order are those of the plain ``DataLoader``: the sampler and every
+    bag's generator decide them, not the thread.  An error raised while a
+    batch is prepared is raised where the batch is taken.
+    """
+
+    def __iter__(self):
+        batches = super().__iter__()
+        if self.num_workers > 0:  # the workers read ahead already
+            return batches
+        return _one_ahead(batches)
+
+
+def _one_ahead(iterator):
+    import concurrent.futures
+
+    end = object()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(next, iterator, end)
+        while True:
+            batch = pending.result()
+            if batch is end:
+                return
+            pending = pool.submit(next, iterator, end)
+            yield batch
+
+
 def collate_bags(samples):
     """Stack ``(images, label)`` pairs into ``(uint8/float tensor, long tensor)``."""
     images = np.stack([s[0] for s in samples])

@@ -120,3 +120,32 @@ def test_library_augmentation_runs_in_threads_with_the_same_result(small_bags):
     # a callable of the user's is called in the calling thread only
     assert BagSpecDataset(bags, augmentation=CountingAugmentation(),
                           augment_threads=4).augment_threads == 1
+
+
+@pytest.mark.parametrize("augmentation", ["auto", None])
+def test_reading_ahead_in_a_thread_changes_no_result(small_bags, monkeypatch, augmentation):
+    import torch
+
+    from skfingerprint.encoder import _estimator
+
+    X, y = small_bags
+
+    def fit():
+        enc = SetFingerprintEncoder(augmentation=augmentation, **FAST).fit(X, y)
+        return enc.transform(X), enc.net_.history[:, "train_loss"]
+
+    ahead = fit()
+    monkeypatch.setattr(_estimator, "ReadAheadLoader", torch.utils.data.DataLoader)
+    plain = fit()
+    np.testing.assert_array_equal(ahead[0], plain[0])
+    assert ahead[1] == plain[1]
+
+
+def test_an_error_preparing_a_batch_is_raised_by_fit(small_bags):
+    X, y = small_bags
+
+    def broken(images, rng):
+        raise RuntimeError("cannot augment this bag")
+
+    with pytest.raises(RuntimeError, match="cannot augment this bag"):
+        SetFingerprintEncoder(augmentation=broken, **FAST).fit(X, y)
