@@ -20,9 +20,9 @@ Settings are written as ``name=value`` lists, e.g.::
 with parameters of ``AttributionCNN``); ``readout=skip`` adds a linear map of
 the pooled features to rho's output (an ablation of the readout, not a
 library option); ``augmentation=NAME`` takes a named post-processing
-augmentation (``rpp``, the default of ``"auto"``; ``rpp_p25``,
-``rpp_per_bag``, ``jpeg_only``, ``jpeg_only_p25``, ``jpeg_noise``: see
-:func:`augmentations`).  Results:
+augmentation (``rpp``: JPEG, blur and noise, the earlier ``"auto"``;
+``rpp_p25``, ``rpp_per_bag``, ``jpeg_only``, ``jpeg_only_p25``;
+``jpeg_noise``, the current ``"auto"``: see :func:`augmentations`).  Results:
 ``benchmarks/results/encoder_ablation[_NAME][_quick].md/.json``.
 """
 
@@ -85,7 +85,7 @@ def augmentations():
     from skfingerprint.augment import RandomPostProcessing
 
     return {
-        "rpp": RandomPostProcessing(resize_scale=None),  # the default of "auto"
+        "rpp": RandomPostProcessing(resize_scale=None),  # "auto" until 2026-12-06
         "rpp_p25": RandomPostProcessing(resize_scale=None, p=0.25),
         "rpp_per_bag": RandomPostProcessing(resize_scale=None, per_image=False),
         "jpeg_only": RandomPostProcessing(resize_scale=None, blur_sigma=None, noise_sigma=None),

@@ -94,6 +94,21 @@ def read_ahead(get, n_items, threads, ahead):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def one_ahead(iterator):
+    """The items of ``iterator``, each next one computed in a thread while
+    the caller works on the current one (an error is raised where its item
+    is taken)."""
+    end = object()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(next, iterator, end)
+        while True:
+            item = pending.result()
+            if item is end:
+                return
+            pending = pool.submit(next, iterator, end)
+            yield item
+
+
 def map_in_threads(fn, items, threads):
     """``[fn(item) for item in items]``, computed by up to ``threads`` threads."""
     items = list(items)

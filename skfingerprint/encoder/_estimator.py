@@ -292,7 +292,7 @@ class SetFingerprintEncoder(
         items.  (Blur and resizing are left out: they erase the
         high-frequency traces that tell sibling samplers apart.)  None never
         augments: the paper's setting, for fingerprints of clean images that
-        are fragile to JPEG.  The "Robustness" section of the benchmarks
+        are fragile to JPEG.  The benchmarks' section "Robust by default"
         documents the choice.  Called
         as ``augmentation(images, rng)`` with the images of one bag,
         an array of shape ``(bag_size, H, W, C)`` (uint8; float32 in [0, 1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._threads import map_in_threads
+from .._threads import map_in_threads, one_ahead
 
 __all__ = ["EpochBagPlanner", "PKBatchSampler", "SeededBatches", "BagSpecDataset"]
 
@@ -262,21 +262,7 @@ class ReadAheadLoader(torch.utils.data.DataLoader):
         batches = super().__iter__()
         if self.num_workers > 0:  # the workers read ahead already
             return batches
-        return _one_ahead(batches)
-
-
-def _one_ahead(iterator):
-    import concurrent.futures
-
-    end = object()
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(next, iterator, end)
-        while True:
-            batch = pending.result()
-            if batch is end:
-                return
-            pending = pool.submit(next, iterator, end)
-            yield batch
+        return one_ahead(batches)
 
 
 def collate_bags(samples):

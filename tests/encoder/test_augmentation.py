@@ -117,7 +117,7 @@ def test_library_augmentation_runs_in_threads_with_the_same_result(small_bags):
     for (a, la), (b, lb) in zip(one.__getitems__(specs), four.__getitems__(specs)):
         np.testing.assert_array_equal(a, b)
         assert la == lb
-    # a callable of the user's is called in the calling thread only
+    # a callable of the user's is never called from two threads at once
     assert BagSpecDataset(bags, augmentation=CountingAugmentation(),
                           augment_threads=4).augment_threads == 1
 
