@@ -18,8 +18,9 @@ Settings are written as ``name=value`` lists, e.g.::
 
 ``""`` is the library's defaults; ``CNN`` names the baseline (``CNN:lr=0.001``
 with parameters of ``AttributionCNN``); ``readout=skip`` adds a linear map of
-the pooled features to rho's output (an ablation of the readout, not a
-library option); ``augmentation=NAME`` takes a named post-processing
+the pooled features to rho's output, ``readout=linear`` makes rho one linear
+map and ``readout=identity`` drops it (ablations of the readout, not library
+options); ``augmentation=NAME`` takes a named post-processing
 augmentation (``rpp``: JPEG, blur and noise, the earlier ``"auto"``;
 ``rpp_p25``, ``rpp_per_bag``, ``jpeg_only``, ``jpeg_only_p25``;
 ``jpeg_noise``, the current ``"auto"``: see :func:`augmentations`).  Results:
@@ -54,10 +55,14 @@ def parse_setting(text):
     return params
 
 
-def _skip_encoder_class():
-    """``SetFingerprintEncoder`` whose embedding adds a linear map of the
-    normalised pooled features to rho's output (``readout=skip``, an
-    ablation only: such a model is not meant to be saved)."""
+def _readout_encoder_class(readout):
+    """``SetFingerprintEncoder`` with another readout after the pooling (an
+    ablation only: such a model is not meant to be saved).
+
+    ``skip``: rho's output plus a linear map of the normalised pooled
+    features; ``linear``: rho is one linear map (no hidden layer);
+    ``identity``: no rho, the embedding is the normalised pooled features
+    (``embedding_dim`` is then phi's pooled width)."""
     import types
 
     from torch import nn
@@ -70,14 +75,23 @@ def _skip_encoder_class():
         z = self.rho(normed) + self.skip(normed)
         return z if self.radius is None else self.radius * F.normalize(z, dim=1)
 
-    class SkipReadoutEncoder(SetFingerprintEncoder):
+    class ReadoutEncoder(SetFingerprintEncoder):
         def _build_module(self, *args):
             module = super()._build_module(*args)
-            module.skip = nn.Linear(module.pooled_features, module.rho[-1].out_features)
-            module.head = types.MethodType(head, module)
+            if readout == "skip":
+                module.skip = nn.Linear(module.pooled_features, module.rho[-1].out_features)
+                module.head = types.MethodType(head, module)
+            elif readout == "linear":
+                module.rho = nn.Sequential(
+                    nn.Linear(module.pooled_features, module.rho[-1].out_features))
+            elif readout == "identity":
+                module.rho = nn.Sequential(nn.Identity())
+                self.embedding_dim = module.pooled_features
+            else:
+                raise ValueError(f"unknown readout {readout!r}")
             return module
 
-    return SkipReadoutEncoder
+    return ReadoutEncoder
 
 
 def augmentations():
@@ -105,8 +119,10 @@ def make_estimator(setting, seed, epochs):
     named = augmentations()
     if isinstance(params.get("augmentation"), str) and params["augmentation"] in named:
         params["augmentation"] = named[params["augmentation"]]
-    if params.pop("readout", None) == "skip":
-        return _skip_encoder_class()(random_state=seed, **{**epochs_kw(epochs), **params})
+    readout = params.pop("readout", None)
+    if readout is not None:
+        return _readout_encoder_class(readout)(
+            random_state=seed, **{**epochs_kw(epochs), **params})
     return encoder(epochs, seed, **params)
 
 

@@ -277,7 +277,7 @@ PARAM_CASES = {
                               ("max_epochs", "3"), ("max_epochs", None)]],
         *[(name, value, ValueError, rf"'{name}' parameter.*int in the range \[1, inf\)")
           for name, value in [("batch_size", 0), ("embedding_dim", 0), ("embedding_dim", -3),
-                              ("embedding_dim", 2.0), ("rho_hidden", 0), ("chunk_size", 0),
+                              ("embedding_dim", 2.0), ("chunk_size", 0),
                               ("patches_per_image", 0)]],
         *[(name, value, ValueError, rf"'{name}' parameter.*float in the range \(0.0, inf\)")
           for name in ("temperature", "lr") for value in (0, -1.0, np.nan, np.inf, "1")],
@@ -290,6 +290,9 @@ PARAM_CASES = {
         ("channels", 16, ValueError, r"'channels' parameter.*tuple"),
         ("channels", (16.5,), ValueError, r"'channels' parameter.*tuple of positive"),
         ("full_res_layers", -1, ValueError, r"'full_res_layers' parameter.*range \[0, inf\)"),
+        # 0 is a linear rho
+        ("rho_hidden", -1, ValueError, r"'rho_hidden' parameter.*range \[0, inf\).*'auto'"),
+        ("rho_hidden", "wide", ValueError, r"'rho_hidden' parameter.*among \{'auto'\}"),
         ("pooling", "max", ValueError, r"'pooling' parameter.*among \{"),
         ("embedding_radius", 0, ValueError, r"'embedding_radius' parameter.*or None"),
         ("embedding_radius", np.nan, ValueError, r"'embedding_radius' parameter.*or None"),

@@ -126,6 +126,8 @@ class DeepSet(nn.Module):
     channels : tuple of int
     n_full_res : int
     rho_hidden : int
+        Width of rho's two hidden layers; 0: rho is one linear map of the
+        (standardised) pooled features.
     pooling : {"mean", "sum", "mean_std"}
         ``"mean_std"``: the mean and the standard deviation over the bag of
         each feature, side by side (twice the features into rho).
@@ -196,13 +198,18 @@ class DeepSet(nn.Module):
         # contrastive gradient vanishes.
         self.pooled_features = self.phi.out_features * (2 if pooling == "mean_std" else 1)
         self.bag_norm = nn.BatchNorm1d(self.pooled_features)
-        self.rho = nn.Sequential(
-            nn.Linear(self.pooled_features, rho_hidden),
-            nn.LeakyReLU(0.2),
-            nn.Linear(rho_hidden, rho_hidden),
-            nn.LeakyReLU(0.2),
-            nn.Linear(rho_hidden, embedding_dim),
-        )
+        if int(rho_hidden) < 0:
+            raise ValueError(f"rho_hidden must be >= 0, got {rho_hidden!r}.")
+        if int(rho_hidden) == 0:  # a linear readout of the pooled features
+            self.rho = nn.Sequential(nn.Linear(self.pooled_features, embedding_dim))
+        else:
+            self.rho = nn.Sequential(
+                nn.Linear(self.pooled_features, rho_hidden),
+                nn.LeakyReLU(0.2),
+                nn.Linear(rho_hidden, rho_hidden),
+                nn.LeakyReLU(0.2),
+                nn.Linear(rho_hidden, embedding_dim),
+            )
         self.pooling = pooling
         self.chunk_size = int(chunk_size)
         self.radius = None if radius is None else float(radius)

@@ -372,3 +372,40 @@ def test_the_progress_bar_counts_the_steps_of_an_epoch(small_bags, capsys):
     totals = {int(t) for t in re.findall(r"\d+/(\d+) \[", err)}
     steps = {len(enc.net_.history[e, "batches"]) for e in range(3)}
     assert totals == steps and len(X) not in totals  # steps, not bags
+
+
+def test_rho_hidden_auto_is_a_linear_rho_and_an_int_an_mlp(small_bags):
+    from torch import nn
+
+    X, y = small_bags
+
+    def linears(enc):
+        return [m for m in enc._module.rho if isinstance(m, nn.Linear)]
+
+    linear = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
+    assert linear.rho_hidden == "auto"  # the parameter is kept as given
+    assert [tuple(m.weight.shape) for m in linears(linear)] == [
+        (32, linear._module.pooled_features)]
+    assert linear._module.config["rho_hidden"] == 0
+    explicit = SetFingerprintEncoder(rho_hidden=0, max_epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(explicit.transform(X), linear.transform(X))
+    mlp = SetFingerprintEncoder(rho_hidden=16, max_epochs=1, random_state=0).fit(X, y)
+    assert [tuple(m.weight.shape)[0] for m in linears(mlp)] == [16, 16, 32]
+
+
+def test_model_saved_with_the_earlier_mlp_rho_loads_and_predicts_the_same(
+        small_bags, tmp_path):
+    """Files written before rho_hidden="auto" hold rho_hidden=128 (the default
+    then): they keep their MLP rho through pickle and the safe format."""
+    import pickle
+
+    from skfingerprint import load, save
+
+    X, y = small_bags
+    enc = SetFingerprintEncoder(rho_hidden=128, max_epochs=1, random_state=0).fit(X, y)
+    expected = enc.transform(X)
+    save(enc, tmp_path / "mlp.skfp")
+    loaded = load(tmp_path / "mlp.skfp")
+    assert loaded.rho_hidden == 128 and loaded._module.config["rho_hidden"] == 128
+    np.testing.assert_array_equal(loaded.transform(X), expected)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(enc)).transform(X), expected)
