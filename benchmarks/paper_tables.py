@@ -26,6 +26,7 @@ its defaults.
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -64,7 +65,14 @@ def make_methods(cfg):
                             "euclidean"),
         "DSF+ pretrained, fine-tuned": (
             lambda: encoder(epochs, SEED, weights="pretrained"), "euclidean"),
+        # only when named (--methods): DSF+ with the defaults of 2026-12-05,
+        # before the JPEG and noise augmentation and the linear rho (issue 37)
+        "DSF+ 2026-12-05 defaults": (
+            lambda: encoder(epochs, SEED, rho_hidden=128, augmentation=None), "euclidean"),
     }
+
+
+ONLY_WHEN_NAMED = ("DSF+ 2026-12-05 defaults",)
 
 
 def class_means(Z, y, classes):
@@ -103,7 +111,7 @@ def score_fold(factory, metric, X, y, tr, te, classes):
     }
 
 
-def run_attribution(cfg, suffix, only=None):
+def run_attribution(cfg, suffix, only=None, reproduce=None):
     from sklearn.model_selection import StratifiedKFold
 
     from skfingerprint import make_bags
@@ -114,6 +122,8 @@ def run_attribution(cfg, suffix, only=None):
     methods = make_methods(cfg)
     if only:
         methods = {k: v for k, v in methods.items() if k in only}
+    else:
+        methods = {k: v for k, v in methods.items() if k not in ONLY_WHEN_NAMED}
     results = {}  # (method, bag size) -> metrics per fold
     seconds = {}
     t_all = time.perf_counter()
@@ -138,13 +148,16 @@ def run_attribution(cfg, suffix, only=None):
                       f"({fit_s:.1f} s)", flush=True)
     wall = time.perf_counter() - t_all
     write_attribution(cfg, suffix, results, list(methods), images.shape[1:3], classes,
-                      wall)
+                      wall, reproduce)
     return results
 
 
-def write_attribution(cfg, suffix, results, names, image_shape, classes, wall):
+def write_attribution(cfg, suffix, results, names, image_shape, classes, wall,
+                      reproduce=None):
     """Tables 3 and 2 of ``results`` ((method, bag size) -> metrics per fold)."""
     env = environment()
+    reproduce = reproduce or ("python -m benchmarks.paper_tables attribution"
+                              + (" --quick" if suffix else ""))
     n_src = len(classes)
     epochs_note = "" if cfg["epochs"] is None else f" but max_epochs={cfg['epochs']}"
     data_md = (
@@ -178,8 +191,7 @@ def write_attribution(cfg, suffix, results, names, image_shape, classes, wall):
                           f"{mean_sd(r['nc_acc'])} | {mean_sd(r['nc_auc'])} | "
                           f"{np.mean(r['seconds']):.1f} |")
     t3 += ["", f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(env),
-           f"Reproduce: `python -m benchmarks.paper_tables attribution"
-           f"{' --quick' if suffix else ''}`\n"]
+           f"Reproduce: `{reproduce}`\n"]
 
     t2 = ["# Table 2 on the model zoo: decorrelation of held-out fingerprints\n", data_md,
           "`decorrelation_score(Z_test, y_test, fingerprints=<class means of the training "
@@ -192,9 +204,7 @@ def write_attribution(cfg, suffix, results, names, image_shape, classes, wall):
         t2.append(f"| {m} | " + " | ".join(
             mean_sd(results[m, b]["decorrelation"]) if (m, b) in results else "-"
             for b in cfg["bag_sizes"]) + " |")
-    t2 += ["", env_markdown(env),
-           f"Reproduce: `python -m benchmarks.paper_tables attribution"
-           f"{' --quick' if suffix else ''}`\n"]
+    t2 += ["", env_markdown(env), f"Reproduce: `{reproduce}`\n"]
     write_results("paper_table3_attribution" + suffix, "\n".join(t3), payload)
     write_results("paper_table2_decorrelation" + suffix, "\n".join(t2),
                   {"env": env, "decorrelation": {
@@ -405,7 +415,7 @@ def run_families(cfg, suffix, only=None):
     rows, payload = [], {"env": env, "seed": SEED, "bag_size": b}
     methods = make_methods(cfg)
     for name, (factory, _) in methods.items():
-        if only and name not in only:
+        if (only and name not in only) or (not only and name in ONLY_WHEN_NAMED):
             continue
         start = time.perf_counter()
         est = factory().fit(X[half], y[half])
@@ -464,11 +474,26 @@ def main(argv=None):
                         default=list(STABILITY_PARTS),
                         help="stability: only these grid searches (the others keep "
                              "their results)")
+    parser.add_argument("--bag-sizes", default=None,
+                        help="attribution: only these bag sizes, e.g. 10,50")
+    parser.add_argument("--name", default="",
+                        help="attribution: write the tables with this suffix (e.g. a "
+                             "run of some methods or bag sizes beside the full tables)")
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     suffix = "_quick" if args.quick else ""
     if args.experiment in ("attribution", "all"):
-        run_attribution(cfg, suffix, args.methods)
+        reproduce = None
+        if args.bag_sizes or args.name:
+            cfg_a = dict(cfg)
+            if args.bag_sizes:
+                cfg_a["bag_sizes"] = tuple(int(b) for b in args.bag_sizes.split(","))
+            reproduce = "python -m benchmarks.paper_tables " + " ".join(
+                f'"{a}"' if " " in a else a for a in (sys.argv[1:] if argv is None else argv))
+            run_attribution(cfg_a, (f"_{args.name}" if args.name else "") + suffix,
+                            args.methods, reproduce)
+        else:
+            run_attribution(cfg, suffix, args.methods)
     if args.experiment in ("families", "all"):
         run_families(cfg, suffix, args.methods)
     if args.experiment in ("stability", "all"):
