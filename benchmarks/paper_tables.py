@@ -65,14 +65,15 @@ def make_methods(cfg):
                             "euclidean"),
         "DSF+ pretrained, fine-tuned": (
             lambda: encoder(epochs, SEED, weights="pretrained"), "euclidean"),
-        # only when named (--methods): DSF+ with the defaults of 2026-12-05,
-        # before the JPEG and noise augmentation and the linear rho (issue 37)
+        # only when named (--methods), for issue 37: DSF+ with the defaults
+        # of 2026-12-05 (no augmentation of whole images), and with a linear rho
         "DSF+ 2026-12-05 defaults": (
-            lambda: encoder(epochs, SEED, rho_hidden=128, augmentation=None), "euclidean"),
+            lambda: encoder(epochs, SEED, augmentation=None), "euclidean"),
+        "DSF+ linear rho": (lambda: encoder(epochs, SEED, rho_hidden=0), "euclidean"),
     }
 
 
-ONLY_WHEN_NAMED = ("DSF+ 2026-12-05 defaults",)
+ONLY_WHEN_NAMED = ("DSF+ 2026-12-05 defaults", "DSF+ linear rho")
 
 
 def class_means(Z, y, classes):

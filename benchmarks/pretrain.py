@@ -57,9 +57,6 @@ RECIPE = {
     "bags_per_source": 2,
     "bag_size": 8,
     "lr": 2e-3,
-    # rho's hidden width: SetFingerprintEncoder(rho_hidden="auto") takes it
-    # from the weights (a fresh encoder's "auto" is a linear rho, 0)
-    "rho_hidden": 128,
     "weight_decoder": 0.5,
     "weight_architecture": 0.25,
     "weight_image": 0.5,
@@ -73,8 +70,7 @@ TINY = {**RECIPE, "name": "tiny", "n_generators": 10, "images_per_generator": 8,
 
 
 def _architecture():
-    """The DeepSet parameters of ``SetFingerprintEncoder()``'s defaults on RGB
-    images, with the recipe's ``rho_hidden``."""
+    """The DeepSet parameters of ``SetFingerprintEncoder()``'s defaults on RGB images."""
     from skfingerprint import SetFingerprintEncoder
 
     enc = SetFingerprintEncoder()
@@ -82,7 +78,7 @@ def _architecture():
         in_channels=3, embedding_dim=int(enc.embedding_dim),
         channels=[int(c) for c in enc.channels], n_full_res=int(enc.full_res_layers),
         convs_per_stage=int(enc.convs_per_stage), init="pytorch",
-        rho_hidden=int(RECIPE["rho_hidden"]), pooling=str(enc.pooling),
+        rho_hidden=int(enc.rho_hidden), pooling=str(enc.pooling),
         radius=float(enc.embedding_radius), front_end="normalised_residual",
     )
 

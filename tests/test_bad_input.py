@@ -291,8 +291,8 @@ PARAM_CASES = {
         ("channels", (16.5,), ValueError, r"'channels' parameter.*tuple of positive"),
         ("full_res_layers", -1, ValueError, r"'full_res_layers' parameter.*range \[0, inf\)"),
         # 0 is a linear rho
-        ("rho_hidden", -1, ValueError, r"'rho_hidden' parameter.*range \[0, inf\).*'auto'"),
-        ("rho_hidden", "wide", ValueError, r"'rho_hidden' parameter.*among \{'auto'\}"),
+        ("rho_hidden", -1, ValueError, r"'rho_hidden' parameter.*range \[0, inf\)"),
+        ("rho_hidden", "wide", ValueError, r"'rho_hidden' parameter.*range \[0, inf\)"),
         ("pooling", "max", ValueError, r"'pooling' parameter.*among \{"),
         ("embedding_radius", 0, ValueError, r"'embedding_radius' parameter.*or None"),
         ("embedding_radius", np.nan, ValueError, r"'embedding_radius' parameter.*or None"),

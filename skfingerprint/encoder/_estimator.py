@@ -36,7 +36,7 @@ from .._validation import available_cpus as _available_cpus
 from ._loss import SetContrastiveLoss
 from ..metrics import model_fingerprints
 from ._modules import DeepSet, ImageSupervisedSet
-from ._weights import load_into, resolve_weights, weights_architecture
+from ._weights import load_into, resolve_weights
 from ._sampling import (
     BagSpecDataset,
     EpochBagPlanner,
@@ -61,8 +61,8 @@ class SetFingerprintEncoder(
     """Learn fingerprints of generative models from bags of their images.
 
     A DeepSet ``F(bag) = rho(pool_{x in bag} phi(x))`` (phi: a fully
-    convolutional per-image CNN, pool: mean or sum, rho: a linear map or an
-    MLP of the standardised pooled features) trained with
+    convolutional per-image CNN, pool: mean or sum, rho: an MLP, or a linear
+    map, of the standardised pooled features) trained with
     the set contrastive loss of the paper: bags of the same source attract,
     bags of other sources repel (softmax over negative squared Euclidean
     distances).  ``transform`` maps each bag to a fingerprint vector, ready
@@ -99,20 +99,14 @@ class SetFingerprintEncoder(
         ``"auto"``: ``"normalised_residual"`` for images,
         ``"image_and_residual"`` for bags of scalar items (1x1 images have no
         residual).
-    rho_hidden : int or "auto", default="auto"
-        Width of the two hidden layers of rho; 0 makes rho one linear map
-        of the pooled features (standardised over the bags of a batch).
-        ``"auto"``: 0 when training from random weights, the width the
-        shipped ``weights`` were trained with otherwise (128 for
-        ``"pretrained"``).  A linear rho keeps the evidence that phi pools
-        over a bag: on the zoo's hardest sibling samplers it attributes
-        bags of 32 better than the two-hidden-layer MLP of the paper
-        (``rho_hidden=128``, the default before, with which models saved
-        earlier load unchanged); the "Benchmarks" page of the documentation
-        has the measurements.
-
-        .. versionchanged:: 0.1
-           The default is ``"auto"`` (a linear rho) instead of 128.
+    rho_hidden : int, default=128
+        Width of the two hidden layers of rho (the paper's MLP); 0 makes rho
+        one linear map of the pooled features (standardised over the bags
+        of a batch).  The linear rho attributes the zoo's hardest sibling
+        samplers better at bags of 32 (it keeps evidence that the MLP loses),
+        but its fingerprints are less decorrelated and, at bags of 10, no
+        more accurate: the "Benchmarks" page of the documentation has the
+        measurements.
     embedding_radius : float or None, default=1.5
         Radius of the sphere onto which the bag embeddings are projected
         before the loss; None leaves them unbounded.  The loss is Eq. 1-2 of
@@ -197,8 +191,7 @@ class SetFingerprintEncoder(
         never at import.  They fix the architecture: ``embedding_dim``,
         ``channels``, ``full_res_layers``, ``convs_per_stage``,
         ``front_end``, ``rho_hidden``, ``pooling`` and ``embedding_radius``
-        must keep the values they were trained with (the defaults; the
-        default ``rho_hidden="auto"`` takes the weights' rho), and the
+        must keep the values they were trained with (the defaults), and the
         images must be RGB; otherwise ``fit`` raises a ``ValueError`` naming
         what differs.  ``"pretrained"`` was trained on thousands of
         procedurally generated generators
@@ -408,7 +401,7 @@ class SetFingerprintEncoder(
         full_res_layers=1,
         convs_per_stage=1,
         front_end="auto",
-        rho_hidden="auto",
+        rho_hidden=128,
         embedding_radius=1.5,
         pooling="mean",
         bag_size=None,
@@ -473,7 +466,7 @@ class SetFingerprintEncoder(
         "full_res_layers": [NON_NEGATIVE_INT],
         "convs_per_stage": [POSITIVE_INT],
         "front_end": [StrOptions({"auto", "image_and_residual", "normalised_residual"})],
-        "rho_hidden": [NON_NEGATIVE_INT, StrOptions({"auto"})],
+        "rho_hidden": [NON_NEGATIVE_INT],
         "embedding_radius": [POSITIVE_FINITE, None],
         "pooling": [StrOptions({"mean", "sum", "mean_std"})],
         "bag_size": [POSITIVE_INT, None],
@@ -704,15 +697,6 @@ class SetFingerprintEncoder(
         self.fingerprints_ = model_fingerprints(Z, data.y_idx)[1].astype(np.float32)
         return Z
 
-    def _resolve_rho_hidden(self):
-        """``rho_hidden`` ("auto" resolved): the width the shipped ``weights``
-        were trained with, else 0 (a linear rho)."""
-        if not (isinstance(self.rho_hidden, str) and self.rho_hidden == "auto"):
-            return int(self.rho_hidden)
-        if self.weights is None:
-            return 0
-        return int(weights_architecture(self.weights)["rho_hidden"])
-
     def _resolve_front_end(self, bags):
         """``front_end`` ("auto" resolved), refused where it cannot work."""
         if self.front_end == "auto":
@@ -736,7 +720,7 @@ class SetFingerprintEncoder(
                 n_full_res=int(self.full_res_layers),
                 convs_per_stage=int(self.convs_per_stage),
                 init="pytorch",
-                rho_hidden=self._resolve_rho_hidden(),
+                rho_hidden=int(self.rho_hidden),
                 pooling=self.pooling,
                 chunk_size=int(self.chunk_size),
                 radius=self.embedding_radius,

@@ -97,12 +97,6 @@ def resolve_weights(name):
     return resolved
 
 
-def weights_architecture(name):
-    """The DeepSet configuration that the shipped weights ``name`` were
-    trained with (their ``.json``; the weights themselves are not read)."""
-    return dict(_read_meta(resolve_weights(name))["architecture"])
-
-
 def load_weights(name):
     """The state dict and the description of shipped weights ``name``.
 

@@ -374,38 +374,27 @@ def test_the_progress_bar_counts_the_steps_of_an_epoch(small_bags, capsys):
     assert totals == steps and len(X) not in totals  # steps, not bags
 
 
-def test_rho_hidden_auto_is_a_linear_rho_and_an_int_an_mlp(small_bags):
-    from torch import nn
-
-    X, y = small_bags
-
-    def linears(enc):
-        return [m for m in enc._module.rho if isinstance(m, nn.Linear)]
-
-    linear = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
-    assert linear.rho_hidden == "auto"  # the parameter is kept as given
-    assert [tuple(m.weight.shape) for m in linears(linear)] == [
-        (32, linear._module.pooled_features)]
-    assert linear._module.config["rho_hidden"] == 0
-    explicit = SetFingerprintEncoder(rho_hidden=0, max_epochs=1, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(explicit.transform(X), linear.transform(X))
-    mlp = SetFingerprintEncoder(rho_hidden=16, max_epochs=1, random_state=0).fit(X, y)
-    assert [tuple(m.weight.shape)[0] for m in linears(mlp)] == [16, 16, 32]
-
-
-def test_model_saved_with_the_earlier_mlp_rho_loads_and_predicts_the_same(
-        small_bags, tmp_path):
-    """Files written before rho_hidden="auto" hold rho_hidden=128 (the default
-    then): they keep their MLP rho through pickle and the safe format."""
+def test_rho_hidden_0_is_a_linear_rho_and_the_default_the_mlp(small_bags, tmp_path):
     import pickle
+
+    from torch import nn
 
     from skfingerprint import load, save
 
     X, y = small_bags
-    enc = SetFingerprintEncoder(rho_hidden=128, max_epochs=1, random_state=0).fit(X, y)
-    expected = enc.transform(X)
-    save(enc, tmp_path / "mlp.skfp")
-    loaded = load(tmp_path / "mlp.skfp")
-    assert loaded.rho_hidden == 128 and loaded._module.config["rho_hidden"] == 128
-    np.testing.assert_array_equal(loaded.transform(X), expected)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(enc)).transform(X), expected)
+
+    def widths(enc):
+        return [tuple(m.weight.shape) for m in enc._module.rho if isinstance(m, nn.Linear)]
+
+    mlp = SetFingerprintEncoder(rho_hidden=16, max_epochs=1, random_state=0).fit(X, y)
+    assert [w[0] for w in widths(mlp)] == [16, 16, 32]
+    assert SetFingerprintEncoder().rho_hidden == 128  # the paper's MLP by default
+    linear = SetFingerprintEncoder(rho_hidden=0, max_epochs=1, random_state=0).fit(X, y)
+    assert widths(linear) == [(32, linear._module.pooled_features)]
+    assert linear._module.config["rho_hidden"] == 0
+    Z = linear.transform(X)
+    assert Z.shape == (len(X), 32) and np.isfinite(Z).all()
+    # the linear rho round-trips like the MLP (its config rebuilds it)
+    save(linear, tmp_path / "linear.skfp")
+    np.testing.assert_array_equal(load(tmp_path / "linear.skfp").transform(X), Z)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(linear)).transform(X), Z)
