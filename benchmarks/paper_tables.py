@@ -7,6 +7,10 @@ figures) to ``benchmarks/results/``::
     python -m benchmarks.paper_tables stability [--quick]     # Fig. 4, Table A.3
     python -m benchmarks.paper_tables families [--quick]      # Fig. 3 + ARI
     python -m benchmarks.paper_tables all [--quick]
+    python -m benchmarks.paper_tables attribution --methods DSF+ \
+        "DSF+ 2026-12-05 defaults" --bag-sizes 10,50 --name issue37
+                                                # some methods and bag sizes,
+                                                # written beside the full tables
 
 ``attribution`` runs one stratified 10-fold cross-validation over disjoint
 bags per bag size (1, 10, 50); in each fold every method is fitted on the
@@ -20,7 +24,9 @@ Methods: PRNU (Marra et al. 2019) with correlation matching, residual
 spectra (Durall et al. 2020 / Frank et al. 2020), a supervised single-image
 CNN (Yu et al. 2019 style), DSF- (``SetFingerprintEncoder(bag_size=1)``: one
 image per bag) and DSF+ (``SetFingerprintEncoder()`` on the bags), each with
-its defaults.
+its defaults.  Two methods run only when ``--methods`` names them: "DSF+
+2026-12-05 defaults" (no augmentation of whole images, the defaults before
+issue 37) and "DSF+ linear rho" (``rho_hidden=0``).
 """
 
 import argparse
