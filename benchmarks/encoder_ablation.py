@@ -60,7 +60,9 @@ def _readout_encoder_class(readout):
     ablation only: such a model is not meant to be saved).
 
     ``skip``: rho's output plus a linear map of the normalised pooled
-    features; ``linear``: rho is one linear map (no hidden layer);
+    features; ``linear``: rho is one linear map (no hidden layer), the
+    library's ``rho_hidden=0`` built from other initial weights (the MLP's
+    draws come first), kept so that its recorded rows reproduce;
     ``identity``: no rho, the embedding is the normalised pooled features
     (``embedding_dim`` is then phi's pooled width)."""
     import types

@@ -490,17 +490,14 @@ def main(argv=None):
     cfg = dict(QUICK if args.quick else FULL)
     suffix = "_quick" if args.quick else ""
     if args.experiment in ("attribution", "all"):
-        reproduce = None
-        if args.bag_sizes or args.name:
-            cfg_a = dict(cfg)
-            if args.bag_sizes:
-                cfg_a["bag_sizes"] = tuple(int(b) for b in args.bag_sizes.split(","))
-            reproduce = "python -m benchmarks.paper_tables " + " ".join(
-                f'"{a}"' if " " in a else a for a in (sys.argv[1:] if argv is None else argv))
-            run_attribution(cfg_a, (f"_{args.name}" if args.name else "") + suffix,
-                            args.methods, reproduce)
-        else:
-            run_attribution(cfg, suffix, args.methods)
+        cfg_a = dict(cfg)
+        if args.bag_sizes:
+            cfg_a["bag_sizes"] = tuple(int(b) for b in args.bag_sizes.split(","))
+        # a partial run names its own command; the full one the usual
+        reproduce = "python -m benchmarks.paper_tables " + " ".join(
+            f'"{a}"' if " " in a else a for a in (sys.argv[1:] if argv is None else argv))
+        run_attribution(cfg_a, (f"_{args.name}" if args.name else "") + suffix, args.methods,
+                        reproduce if args.bag_sizes or args.name else None)
     if args.experiment in ("families", "all"):
         run_families(cfg, suffix, args.methods)
     if args.experiment in ("stability", "all"):
