@@ -84,6 +84,23 @@ def test_jpeg_changes_pixels_and_quality_is_monotone():
     np.testing.assert_allclose(jpeg(x / 255.0, 50), jpeg(x, 50) / 255.0)
 
 
+@pytest.mark.parametrize("shape", [(32, 32, 3), (27, 21, 3), (17, 33, 1)])
+@pytest.mark.parametrize("quality", [35, 75, 100])
+def test_jpeg_gives_the_pixels_of_a_jpeg_file_read_back(tmp_path, shape, quality):
+    # what a user gets from saving the image as a JPEG file and opening it
+    from PIL import Image
+
+    x = _smooth_images((3,) + shape, seed=quality)
+    mode = "RGB" if shape[-1] == 3 else "L"
+    for i, img in enumerate(x):
+        path = tmp_path / f"{i}.jpg"
+        Image.fromarray(img if mode == "RGB" else img[..., 0], mode).save(
+            path, quality=quality)
+        with Image.open(path) as f:
+            read = np.asarray(f.convert(mode)).reshape(shape)
+        np.testing.assert_array_equal(jpeg(img, quality), read)
+
+
 def _high_frequency_energy(x):
     spec = np.abs(np.fft.fft2(x.astype(float) - x.mean(axis=(-3, -2), keepdims=True),
                               axes=(-3, -2))) ** 2

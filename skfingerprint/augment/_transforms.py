@@ -172,8 +172,12 @@ def _jpeg(arr, quality, subsampling="4:2:0"):
 
         buffer = io.BytesIO()
         pil.save(buffer, format="JPEG", quality=quality, subsampling=subsampling)
-        buffer.seek(0)
-        return Image.open(buffer).convert(pil.mode)
+        # the JPEG decoder on the bytes we wrote: what Image.open(...).convert
+        # gives, without probing the file's format and converting a copy (the
+        # round trip of a small image costs half as much; the augmentation of
+        # the encoders runs it for every other training image)
+        return Image.frombytes(pil.mode, pil.size, buffer.getvalue(), "jpeg",
+                               pil.mode, "")
 
     if arr.dtype == np.uint8:
         return _per_image(arr, lambda img: _pil_uint8(img, encode))
@@ -315,6 +319,14 @@ def gaussian_noise(images, sigma, random_state=None):
         Of the shape and dtype of ``images``, clipped to the valid range
         (uint8 results are rounded).
 
+    Notes
+    -----
+    .. versionchanged:: 0.1
+       The noise of uint8 images is drawn in single precision, in grey
+       levels (half the cost; the sum is rounded to a level anyway), so a
+       seed gives other noise than in earlier development versions.
+       Floating images draw it in double precision, as before.
+
     Examples
     --------
     >>> import numpy as np
@@ -332,6 +344,13 @@ def gaussian_noise(images, sigma, random_state=None):
 def _gaussian_noise(arr, sigma, rng):
     if sigma == 0.0:
         return arr.copy()
+    if arr.dtype == np.uint8:
+        # in grey levels and single precision: the sum is rounded to a level
+        # anyway, and the draw costs half as much (the augmentation of the
+        # encoders adds noise to every other training image)
+        noise = rng.standard_normal(arr.shape, dtype=np.float32)
+        noisy = arr.astype(np.float32) + noise * np.float32(sigma * 255.0)
+        return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
     noisy = _to_unit(arr) + rng.normal(0.0, sigma, size=arr.shape)
     return _from_unit(noisy, arr.dtype)
 
@@ -465,8 +484,9 @@ class RandomPostProcessing(BaseEstimator):
 
     def _draw(self, rng, p, ranges):
         """The operations of one unit: a list of (operation, strength)."""
-        coins = rng.random(4)
-        values = rng.random(4)
+        # the four coins, then the four strengths (one call: the same stream)
+        draws = rng.random(8).tolist()
+        coins, values = draws[:4], draws[4:]
         ops = []
         for k, (name, rng_k) in enumerate(zip(("resize", "blur", "noise", "jpeg"), ranges)):
             if rng_k is None or coins[k] >= p:
