@@ -153,9 +153,11 @@ def run_attribution(cfg, suffix, only=None, reproduce=None):
                 print(f"b={b} fold={fold} {name}: mlp {rec['mlp_acc'][-1]:.3f} "
                       f"nc {rec['nc_acc'][-1]:.3f} dec {rec['decorrelation'][-1]:.3f} "
                       f"({fit_s:.1f} s)", flush=True)
-    wall = time.perf_counter() - t_all
-    write_attribution(cfg, suffix, results, list(methods), images.shape[1:3], classes,
-                      wall, reproduce)
+        # the tables of the bag sizes done so far: a long run stopped early
+        # keeps them (the last write holds every bag size)
+        done = dict(cfg, bag_sizes=cfg["bag_sizes"][:cfg["bag_sizes"].index(b) + 1])
+        write_attribution(done, suffix, results, list(methods), images.shape[1:3],
+                          classes, time.perf_counter() - t_all, reproduce)
     return results
 
 
