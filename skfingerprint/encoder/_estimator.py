@@ -300,7 +300,7 @@ class SetFingerprintEncoder(
         high-frequency traces that tell sibling samplers apart.)  None never
         augments: the paper's setting, for fingerprints of clean images that
         are fragile to JPEG; on clean images it attributes small bags
-        somewhat better and fits about twice as fast.  The benchmarks'
+        somewhat better and fits in about 0.6-0.65 of the time.  The benchmarks'
         sections "Robust by default" and "A linear rho, and the defaults on the
         paper's protocol" document the choice.  Called
         as ``augmentation(images, rng)`` with the images of one bag,
