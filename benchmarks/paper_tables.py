@@ -24,9 +24,11 @@ Methods: PRNU (Marra et al. 2019) with correlation matching, residual
 spectra (Durall et al. 2020 / Frank et al. 2020), a supervised single-image
 CNN (Yu et al. 2019 style), DSF- (``SetFingerprintEncoder(bag_size=1)``: one
 image per bag) and DSF+ (``SetFingerprintEncoder()`` on the bags), each with
-its defaults.  Two methods run only when ``--methods`` names them: "DSF+
-2026-12-05 defaults" (no augmentation of whole images, the defaults before
-issue 37) and "DSF+ linear rho" (``rho_hidden=0``).
+its defaults.  Three methods run only when ``--methods`` names them: "DSF+
+2026-12-05 defaults" (no augmentation of whole images and end-to-end
+training, the defaults before issue 37), "DSF+ end-to-end"
+(``phi_training="bags"``, the paper's training, the default until
+2026-12-07) and "DSF+ linear rho" (``rho_hidden=0``).
 """
 
 import argparse
@@ -72,14 +74,18 @@ def make_methods(cfg):
         "DSF+ pretrained, fine-tuned": (
             lambda: encoder(epochs, SEED, weights="pretrained"), "euclidean"),
         # only when named (--methods), for issue 37: DSF+ with the defaults
-        # of 2026-12-05 (no augmentation of whole images), and with a linear rho
+        # of 2026-12-05 (no augmentation of whole images, end-to-end
+        # training), with those of 2026-12-06 (end-to-end training, the
+        # paper's), and with a linear rho
         "DSF+ 2026-12-05 defaults": (
-            lambda: encoder(epochs, SEED, augmentation=None), "euclidean"),
+            lambda: encoder(epochs, SEED, augmentation=None, phi_training="bags"),
+            "euclidean"),
+        "DSF+ end-to-end": (lambda: encoder(epochs, SEED, phi_training="bags"), "euclidean"),
         "DSF+ linear rho": (lambda: encoder(epochs, SEED, rho_hidden=0), "euclidean"),
     }
 
 
-ONLY_WHEN_NAMED = ("DSF+ 2026-12-05 defaults", "DSF+ linear rho")
+ONLY_WHEN_NAMED = ("DSF+ 2026-12-05 defaults", "DSF+ end-to-end", "DSF+ linear rho")
 
 
 def class_means(Z, y, classes):

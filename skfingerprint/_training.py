@@ -110,7 +110,7 @@ def _stopped_early(net):
     return False
 
 
-def fit_net(estimator, dataset):
+def fit_net(estimator, dataset, *, net=None, stage=None):
     """``estimator.net_.fit(dataset)``, reporting a ``KeyboardInterrupt``.
 
     After an interrupt during training (Ctrl-C, or a callback raising
@@ -120,7 +120,21 @@ def fit_net(estimator, dataset):
     steps.  If none did, ``net_`` is removed (the estimator stays unfitted)
     and the interrupt is raised again.  A stop by skorch's ``EarlyStopping``
     is not an interrupt and gives no warning.
+
+    ``net`` (with ``stage``, its name in messages) trains another net, a
+    first stage of training that ``net_`` continues: an interrupt there,
+    at any epoch, leaves the estimator unfitted and is raised again.
     """
+    if net is not None:
+        net.fit(dataset, y=None)
+        if completed_epochs(net.history) < int(net.max_epochs):
+            if hasattr(estimator, "net_"):
+                del estimator.net_
+            raise KeyboardInterrupt(
+                f"{stage} of {type(estimator).__name__} was interrupted; nothing "
+                "was fitted."
+            )
+        return
     net = estimator.net_
     progress = _progress_callback()
     net.callbacks = [*(net.callbacks or []), ("skfingerprint_fit_progress", progress)]

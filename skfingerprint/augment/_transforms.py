@@ -473,7 +473,28 @@ class RandomPostProcessing(BaseEstimator):
     _thread_safe = True
 
     def _ranges(self):
-        """Validate the parameters; return ``(p, ranges)`` in the order of the operations."""
+        """Validate the parameters; return ``(p, ranges)`` in the order of the operations.
+
+        The result is kept for the parameters' current values: a call on a
+        bag of one image would otherwise spend more time validating than
+        augmenting (a set parameter is validated again at the next call).
+        """
+        key = repr((self.p, self.resize_scale, self.blur_sigma, self.noise_sigma,
+                    self.jpeg_quality))
+        cached = getattr(self, "_ranges_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        result = self._validated_ranges()
+        self._ranges_cache = (key, result)
+        return result
+
+    def __getstate__(self):
+        # the cache of _ranges is not part of what is saved
+        state = super().__getstate__()
+        state.pop("_ranges_cache", None)
+        return state
+
+    def _validated_ranges(self):
         self._validate_params()
         return float(self.p), (
             _check_range("resize_scale", self.resize_scale, _SCALE),

@@ -33,12 +33,13 @@ from .._validation import (
 )
 from .._threads import cpu_threads, decode_threads, read_ahead, torch_threads
 from .._validation import available_cpus as _available_cpus
-from ._loss import SetContrastiveLoss
+from ._loss import ImageCrossEntropyLoss, SetContrastiveLoss
 from ..metrics import model_fingerprints
-from ._modules import DeepSet, ImageSupervisedSet
+from ._modules import DeepSet, ImageSourceClassifier, ImageSupervisedSet, PooledFeatureSet
 from ._weights import load_into, resolve_weights
 from ._sampling import (
     BagSpecDataset,
+    FeatureBagDataset,
     EpochBagPlanner,
     PKBatchSampler,
     ReadAheadLoader,
@@ -65,8 +66,10 @@ class SetFingerprintEncoder(
     map, of the standardised pooled features) trained with
     the set contrastive loss of the paper: bags of the same source attract,
     bags of other sources repel (softmax over negative squared Euclidean
-    distances).  ``transform`` maps each bag to a fingerprint vector, ready
-    for any scikit-learn classifier, metric or clustering.
+    distances).  By default phi first learns from every image on its own
+    (``phi_training="images"``), then rho from bags.  ``transform`` maps
+    each bag to a fingerprint vector, ready for any scikit-learn
+    classifier, metric or clustering.
 
     The estimator owns a skorch ``NeuralNet`` (``net_``) that trains the
     torch module; it is not a subclass of it, so ``get_params`` holds only
@@ -154,12 +157,15 @@ class SetFingerprintEncoder(
         per source, which can make bags larger than the given ones
         (``bag_size``) and balances the sources.
     max_epochs : int, default=10
-        Number of passes over the training bags.  0 trains nothing: with
+        Number of passes over the training bags (and, with
+        ``phi_training="images"``, also over the training images in phi's
+        per-image stage before).  0 trains nothing: with
         ``weights``, ``fit`` only records the sources, their fingerprints and
         the output scaling, and the shipped fingerprint space is used as it
         is (zero-shot); without, the random initial weights are kept.
     lr : float, default=1e-3
-        Learning rate of Adam.
+        Learning rate of Adam in the training on bags (of rho, or of phi
+        and rho together with ``phi_training="bags"``).
     batch_size : int, default=32
         Bags per optimisation step.  Every batch holds at least two bags of
         each source it contains (P sources x K bags), so each anchor has a
@@ -182,7 +188,40 @@ class SetFingerprintEncoder(
         training signal of its own, besides its share in its bag's
         embedding.  The head serves training only: the fingerprint is the
         set embedding either way, and the fitted encoder does not keep the
-        head.  0 trains on the set contrastive loss alone.  See Notes.
+        head.  0 trains on the set contrastive loss alone.  It applies to
+        the end-to-end training (``phi_training="bags"``); with
+        ``phi_training="images"`` a weight above 0 is a ``ValueError``.  See
+        Notes.
+    phi_training : {"images", "bags"}, default="images"
+        How phi, the per-image network, learns.  ``"images"``: in two
+        stages.  First phi learns to tell the source of every training image
+        (every patch in patch mode), image by image: a training-only head (a
+        hidden layer of 128 units and a linear layer over the training
+        sources) scores each image, with the cross-entropy against its bag's
+        source as the loss, ``image_batch_size`` images per step at
+        ``image_lr``, for ``max_epochs`` passes over the images (the
+        recipe of the per-image CNN baseline, ``AttributionCNN``).  Then phi
+        is frozen, and rho learns from phi's pooled features with the set
+        contrastive loss, on bags as with ``"bags"``.  Every image is a
+        training signal of its own, not just a share of its bag's, which is
+        what separates sibling generators (the samplers of one network, the
+        models behind one decoder); the fingerprint is still rho of the
+        pooled features.  ``"bags"``: the paper's training, phi and rho
+        together, end to end, by the set contrastive loss alone (with
+        ``image_loss_weight``, plus a per-image term).  The "Benchmarks"
+        page of the documentation compares the two.
+
+        .. versionchanged:: 0.1
+           ``"images"`` is the default; it was ``"bags"`` before this
+           parameter existed (models saved before load as ``"bags"``).
+    image_batch_size : int, default=64
+        Images (patches in patch mode, ``patches_per_image`` of one image)
+        per optimisation step of phi's per-image stage
+        (``phi_training="images"``); at least two images of each source of
+        a step.
+    image_lr : float, default=3e-3
+        Learning rate of Adam in phi's per-image stage
+        (``phi_training="images"``).
     weights : str or None, default=None
         Start training from shipped pretrained weights instead of random
         ones: ``"pretrained"`` (the newest), or a name of
@@ -274,7 +313,9 @@ class SetFingerprintEncoder(
         0 prints nothing; 1 prints a progress bar of the optimisation steps
         of each epoch and the loss per epoch.
     callbacks : list of skorch callbacks or None, default=None
-        Passed to the skorch net, e.g. ``skorch.callbacks.Checkpoint``.
+        Passed to the skorch net of the training on bags (``net_``), e.g.
+        ``skorch.callbacks.Checkpoint``; phi's per-image stage of
+        ``phi_training="images"`` trains a net of its own without them.
     accelerator : accelerate.Accelerator or None, default=None
         Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
         e.g. on several GPUs or processes started by ``accelerate launch`` or
@@ -378,6 +419,12 @@ class SetFingerprintEncoder(
     of every bag in the batch (patches in patch mode), with ``y`` the
     source of its bag and ``W, b`` a linear head trained along.
 
+    With ``phi_training="images"`` (the default) that loss trains rho (and
+    the standardisation of the pooled features) only: phi was trained before
+    by the mean cross-entropy ``-log softmax(h(phi(x)))_{y}`` over the
+    training images ``x`` (patches in patch mode), ``h`` a training-only head
+    with one hidden layer, ``y`` the source of the image's bag.
+
     No part of the training bags is held out silently for validation; pass
     your own split through cross-validation.
 
@@ -414,6 +461,9 @@ class SetFingerprintEncoder(
         temperature=1.0,
         group_weight=1.0,
         image_loss_weight=0.0,
+        phi_training="images",
+        image_batch_size=64,
+        image_lr=3e-3,
         weights=None,
         image_size=None,
         patch_size=None,
@@ -446,6 +496,9 @@ class SetFingerprintEncoder(
         self.temperature = temperature
         self.group_weight = group_weight
         self.image_loss_weight = image_loss_weight
+        self.phi_training = phi_training
+        self.image_batch_size = image_batch_size
+        self.image_lr = image_lr
         self.weights = weights
         self.image_size = image_size
         self.patch_size = patch_size
@@ -479,6 +532,9 @@ class SetFingerprintEncoder(
         "temperature": [POSITIVE_FINITE],
         "group_weight": [Interval(Real, 0, None, closed="left")],
         "image_loss_weight": [Interval(Real, 0, None, closed="left")],
+        "phi_training": [StrOptions({"images", "bags"})],
+        "image_batch_size": [POSITIVE_INT],
+        "image_lr": [POSITIVE_FINITE],
         "weights": [str, None],
         **BagInputMixin._bag_input_constraints,
         "chunk_size": [POSITIVE_INT],
@@ -565,6 +621,14 @@ class SetFingerprintEncoder(
         weights = None if self.weights is None else resolve_weights(self.weights)
         callbacks = check_callbacks(self.callbacks, owner=type(self).__name__)
         device = resolve_device(self.device)
+        if self.phi_training == "images" and self.image_loss_weight > 0:
+            raise ValueError(
+                f"image_loss_weight={self.image_loss_weight!r} adds a per-image term to "
+                "the end-to-end training of phi and rho (phi_training='bags'); with "
+                "phi_training='images' phi is already trained image by image, then "
+                "frozen. Set phi_training='bags' to use image_loss_weight, or "
+                "image_loss_weight=0."
+            )
         bags = self._validate_bags(X, reset=True)
         data = _FitData.check(self, bags, y, groups)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -587,17 +651,25 @@ class SetFingerprintEncoder(
         if weights is not None:
             load_into(module, self.weights)
         self.weights_ = weights
-        if self.image_loss_weight > 0 and self.max_epochs > 0:
+        dataset = BagSpecDataset(
+            bags, augmentation=augmentation,
+            threads=decode_threads(bags) if workers == 0 else 1,
+            augment_threads=cpu_threads() if workers == 0 else 1,
+        )
+        if self.max_epochs > 0 and self.phi_training == "images":
+            self._train_phi_on_images(module, data, dataset, workers, seed)
+            # phi is fixed from here: its features of every training image,
+            # once, are all that rho's training on bags needs
+            dataset = FeatureBagDataset(self._image_features(module, dataset, seed))
+            module = PooledFeatureSet(module, bags.items_per_image)
+            workers = 0
+        elif self.image_loss_weight > 0 and self.max_epochs > 0:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed ^ 0x1A6E)
                 module = ImageSupervisedSet(module, data.classes.size)
         self.net_ = self._make_net(module, data, sampler, callbacks, workers, seed)
         # an interrupt (Ctrl-C) keeps the last weights, with a warning
-        fit_net(self, BagSpecDataset(
-            bags, augmentation=augmentation,
-            threads=decode_threads(bags) if workers == 0 else 1,
-            augment_threads=cpu_threads() if workers == 0 else 1,
-        ))
+        fit_net(self, dataset)
         if self.accelerator is not None:
             _average_buffers(self._module, self.accelerator)
         return self._finish_fit(data)
@@ -618,8 +690,55 @@ class SetFingerprintEncoder(
         planner = EpochBagPlanner(data.bags.bag_size, data.y_idx, data.k, per_source)
         return PKBatchSampler(planner, self.batch_size, np.random.RandomState(seed ^ 0x5EED))
 
-    def _make_net(self, module, data, sampler, callbacks, workers, seed):
-        """The skorch net that trains ``module`` on the batches of ``sampler``."""
+    def _train_phi_on_images(self, module, data, dataset, workers, seed):
+        """First stage of ``phi_training="images"``: phi (in ``module``, a
+        DeepSet, trained in place) learns to tell each image's source."""
+        n_images = data.counts * data.bags.bag_size  # every image once an epoch
+        planner = EpochBagPlanner(data.bags.bag_size, data.y_idx, 1, n_images)
+        sampler = PKBatchSampler(planner, self.image_batch_size,
+                                 np.random.RandomState(seed ^ 0x1A6E))
+        if dataset.augmentation is not None or data.bags.patch is not None:
+            sampler = SeededBatches(sampler, seed ^ 0x1A6F)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed ^ 0x1A6E)
+            classifier = ImageSourceClassifier(module, data.classes.size)
+        callbacks = []
+        net = self._make_net(classifier, data, sampler, callbacks, workers, seed,
+                             criterion=ImageCrossEntropyLoss,
+                             lr=float(self.image_lr))
+        fit_net(self, dataset, net=net, stage="the per-image training of phi")
+
+    def _image_features(self, module, dataset, seed):
+        """phi's pooling sums of every training image ``(n_bags, bag_size, F)``
+        (with the sums of squares appended for ``pooling="mean_std"``): each
+        image read once, as in training (augmented, and cropped in patch
+        mode, with a seed of its own)."""
+        bags = dataset.bags
+        n_given = bags.bag_size
+        specs = [
+            (0, np.array([b]), np.array([i]), (seed ^ 0xFEA7, b, i))
+            for b in range(bags.n_bags) for i in range(n_given)
+        ]
+        step = max(1, module.chunk_size // bags.items_per_image)  # images a pass
+        module.eval()
+        device = self.device_
+        rows = []
+        with torch.inference_mode():
+            for start in range(0, len(specs), step):
+                part = dataset.__getitems__(specs[start:start + step])
+                x = torch.from_numpy(np.stack([p[0] for p in part])).to(device)
+                feats = module.image_features(x)
+                _, total, squares = module.pool_sums(feats)
+                if squares is not None:
+                    total = torch.cat([total, squares], dim=1)
+                rows.append(total.float().cpu().numpy())
+        module.train()
+        return np.concatenate(rows).reshape(bags.n_bags, n_given, -1)
+
+    def _make_net(self, module, data, sampler, callbacks, workers, seed, *,
+                  criterion=None, lr=None):
+        """The skorch net that trains ``module`` on the batches of ``sampler``
+        (with the set contrastive loss and ``lr`` unless given)."""
         from skorch import NeuralNet
 
         accelerator = self.accelerator
@@ -637,16 +756,18 @@ class SetFingerprintEncoder(
             }
             sampler = _VariableSizeBatches(sampler)
         groups = data.source_groups
-        return net_class(
-            module=module,
-            criterion=functools.partial(
+        if criterion is None:
+            criterion = functools.partial(
                 SetContrastiveLoss, temperature=float(self.temperature),
                 source_groups=None if groups is None else groups[1],
                 group_weight=float(self.group_weight),
                 image_weight=float(self.image_loss_weight),
-            ),
+            )
+        return net_class(
+            module=module,
+            criterion=criterion,
             optimizer=torch.optim.Adam,
-            lr=float(self.lr),
+            lr=float(self.lr) if lr is None else lr,
             max_epochs=int(self.max_epochs),
             batch_size=1,
             iterator_train=ReadAheadLoader,
@@ -674,6 +795,8 @@ class SetFingerprintEncoder(
         if isinstance(trained, ImageSupervisedSet):
             # the per-image head served the loss only: keep the DeepSet
             self.net_.module_ = trained.deepset
+        elif isinstance(trained, PooledFeatureSet):
+            self.net_.module_ = trained.release()
         self.classes_ = data.classes
         if data.source_groups is not None:
             self.source_groups_ = data.source_groups[0]
@@ -899,7 +1022,8 @@ class SetFingerprintEncoder(
     # Parameters added after models were first saved, whose default then
     # changed the behaviour: the value that describes a model saved without
     # them (its network is rebuilt from the layout recorded in the file).
-    _PARAMS_OF_OLDER_MODELS = {"convs_per_stage": 2, "front_end": "image_and_residual"}
+    _PARAMS_OF_OLDER_MODELS = {"convs_per_stage": 2, "front_end": "image_and_residual",
+                               "phi_training": "bags"}
 
     def __setstate__(self, state):
         # A model saved before a parameter existed gets the value that

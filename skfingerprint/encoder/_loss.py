@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["set_contrastive_loss", "SetContrastiveLoss", "image_cross_entropy"]
+__all__ = ["set_contrastive_loss", "SetContrastiveLoss", "image_cross_entropy",
+           "ImageCrossEntropyLoss"]
 
 
 def set_contrastive_loss(z, y, *, temperature=1.0, reduction="mean"):
@@ -182,6 +183,32 @@ def image_cross_entropy(logits, y):
         raise ValueError(f"logits has {logits.shape[0]} bags but y has {y.shape[0]} labels.")
     targets = y.repeat_interleave(logits.shape[1])
     return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), targets)
+
+
+class ImageCrossEntropyLoss:
+    """The criterion of phi's per-image training (:func:`image_cross_entropy`).
+
+    The loss of the first stage of
+    ``SetFingerprintEncoder(phi_training="images")``: called with the scores
+    of every image of every bag ``(n_bags, k, n_classes)``
+    (:class:`ImageSourceClassifier`) and the integer source of each bag, it
+    returns the mean cross-entropy over all images.  Under data-parallel
+    training each process's loss is local (the gradients are averaged).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfingerprint.encoder import ImageCrossEntropyLoss
+    >>> logits = torch.zeros(2, 3, 4)  # 2 bags of 3 images, 4 sources
+    >>> round(float(ImageCrossEntropyLoss()(logits, torch.tensor([0, 3]))), 4)  # log(4)
+    1.3863
+    """
+
+    def __call__(self, logits, y):
+        return image_cross_entropy(logits, y)
+
+    def __repr__(self):
+        return "ImageCrossEntropyLoss()"
 
 
 def _gather_for_loss(z, y):

@@ -7,7 +7,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-__all__ = ["ImageEncoder", "DeepSet", "ImageSupervisedSet"]
+__all__ = ["ImageEncoder", "DeepSet", "ImageSupervisedSet", "ImageSourceClassifier",
+           "PooledFeatureSet"]
 
 _RESIDUAL_GAIN = 4.0
 
@@ -351,3 +352,86 @@ class ImageSupervisedSet(nn.Module):
         if not self.training:
             return z
         return z, self.image_head(feats)
+
+
+class ImageSourceClassifier(nn.Module):
+    """phi of a :class:`DeepSet` with a head that scores each image's source.
+
+    The training-time module of the first stage of
+    ``SetFingerprintEncoder(phi_training="images")``: ``forward`` takes bags
+    ``(n_bags, k, H, W, C)`` (usually bags of one image, or the patches of
+    one image) and returns scores over the training sources for every image
+    ``(n_bags, k, n_classes)``, through a hidden layer of ``hidden`` units
+    (ReLU) on phi's features, the layout of the per-image CNN baseline's
+    penultimate layer.  The head serves that training only: the fitted
+    encoder keeps the DeepSet.
+
+    Parameters
+    ----------
+    deepset : DeepSet
+    n_classes : int
+        Number of training sources.
+    hidden : int, default=128
+        Width of the head's hidden layer.
+    """
+
+    def __init__(self, deepset, n_classes, hidden=128):
+        super().__init__()
+        self.deepset = deepset
+        self.head = nn.Sequential(
+            nn.Linear(deepset.phi.out_features, int(hidden)),
+            nn.ReLU(),
+            nn.Linear(int(hidden), int(n_classes)),
+        )
+
+    def forward(self, x):
+        return self.head(self.deepset.image_features(x))
+
+
+class PooledFeatureSet(nn.Module):
+    """rho of a :class:`DeepSet` on bags of precomputed per-image features.
+
+    The training-time module of the second stage of
+    ``SetFingerprintEncoder(phi_training="images")``, where phi is fixed and
+    its features were computed once for every training image.  ``forward``
+    takes bags ``(n_bags, k, F)`` of per-image pooling sums (phi's features
+    summed over the image's ``items_per_image`` items, the patches in patch
+    mode), with the sums of their squares appended (``(n_bags, k, 2F)``)
+    for ``pooling="mean_std"``, and returns the bag embeddings that the
+    DeepSet gives the same bags of images: the sums of a bag add up
+    (:meth:`DeepSet.pooled_from_sums`).  Only the standardisation of the
+    pooled features and rho train.
+
+    Parameters
+    ----------
+    deepset : DeepSet
+    items_per_image : int
+        Items (patches) behind each image's sums.
+    """
+
+    def __init__(self, deepset, items_per_image=1):
+        super().__init__()
+        self.deepset = deepset
+        self.items_per_image = int(items_per_image)
+        # phi is fixed, so the pooled features do not drift: the running
+        # statistics of their standardisation are the plain average over
+        # every training batch (not a moving average that still remembers
+        # its initial variance of 1 after a few dozen steps)
+        self._momentum = deepset.bag_norm.momentum
+        deepset.bag_norm.reset_running_stats()
+        deepset.bag_norm.momentum = None
+
+    def release(self):
+        """The DeepSet, its standardisation's momentum as it was."""
+        self.deepset.bag_norm.momentum = self._momentum
+        return self.deepset
+
+    def forward(self, x):
+        x = x.float()
+        n = x.shape[1] * self.items_per_image
+        if self.deepset.pooling == "mean_std":
+            half = x.shape[2] // 2
+            sums = (n, x[..., :half].sum(dim=1), x[..., half:].sum(dim=1))
+        else:
+            sums = (n, x.sum(dim=1), None)
+        return self.deepset.head(self.deepset.pooled_from_sums(sums))

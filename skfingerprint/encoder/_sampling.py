@@ -246,6 +246,28 @@ class BagSpecDataset(torch.utils.data.Dataset):
         return out
 
 
+class FeatureBagDataset(torch.utils.data.Dataset):
+    """Dataset indexed by planned bags over precomputed per-image features.
+
+    ``features`` has shape ``(n_bags, bag_size, F)``: a row per training
+    image, at the image's place in the training bags.  A planned bag
+    ``(label, bag_indices, item_indices, ...)`` gives its images' rows
+    ``(k, F)`` and its label, as :class:`BagSpecDataset` gives its images.
+    """
+
+    def __init__(self, features):
+        self.features = features
+
+    def __len__(self):
+        return self.features.shape[0]
+
+    def __getitem__(self, spec):
+        return self.__getitems__([spec])[0]
+
+    def __getitems__(self, specs):
+        return [(self.features[s[1], s[2]], s[0]) for s in specs]
+
+
 class ReadAheadLoader(torch.utils.data.DataLoader):
     """A ``DataLoader`` that, without worker processes, prepares the next
     batch in a thread while the network trains on the current one.

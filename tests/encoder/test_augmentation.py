@@ -24,7 +24,7 @@ class CountingAugmentation:
 def test_augmentation_is_applied_in_fit_only(small_bags):
     X, y = small_bags
     aug = CountingAugmentation()
-    enc = SetFingerprintEncoder(augmentation=aug, **FAST).fit(X, y)
+    enc = SetFingerprintEncoder(augmentation=aug, phi_training="bags", **FAST).fit(X, y)
     assert enc.augmentation is aug  # stored unchanged
     n_bags = len(aug.calls)
     assert n_bags == 2 * len(X)  # every bag, every epoch
@@ -35,6 +35,18 @@ def test_augmentation_is_applied_in_fit_only(small_bags):
     assert len(aug.calls) == n_bags  # never in transform
     plain = SetFingerprintEncoder(**FAST).fit(X, y)
     assert not np.allclose(plain.transform(X), enc.transform(X))
+
+
+def test_images_are_augmented_in_both_stages_of_phi_training_images(small_bags):
+    X, y = small_bags
+    aug = CountingAugmentation()
+    SetFingerprintEncoder(augmentation=aug, **FAST).fit(X, y)
+    n_images = X.shape[0] * X.shape[1]
+    # phi's per-image stage sees every image every epoch, one at a time; rho's
+    # stage, the features of every image computed once, from one more draw
+    assert len(aug.calls) == 2 * n_images + n_images
+    assert {c[:2] for c in aug.calls} == {((1,) + X.shape[2:], np.dtype(np.uint8))}
+    assert len({c[2] for c in aug.calls}) == len(aug.calls)
 
 
 def test_deterministic_with_random_post_processing(small_bags):
@@ -76,8 +88,10 @@ def test_bad_augmentation(small_bags):
     X, y = small_bags
     with pytest.raises(ValueError, match="augmentation.*callable"):
         SetFingerprintEncoder(augmentation="jpeg", **FAST).fit(X, y)
-    with pytest.raises(ValueError, match="shape and dtype"):
-        SetFingerprintEncoder(augmentation=lambda x, rng: x[:1], **FAST).fit(X, y)
+    for phi_training in ("images", "bags"):
+        with pytest.raises(ValueError, match="shape and dtype"):
+            SetFingerprintEncoder(augmentation=lambda x, rng: x[..., :1],
+                                  phi_training=phi_training, **FAST).fit(X, y)
 
 
 def test_clone_pickle_and_safe_save_round_trip(small_bags, tmp_path):

@@ -367,11 +367,18 @@ def test_the_progress_bar_counts_the_steps_of_an_epoch(small_bags, capsys):
 
     X, y = small_bags
     enc = SetFingerprintEncoder(max_epochs=3, batch_size=16, verbose=1,
-                                random_state=0).fit(X, y)
+                                phi_training="bags", random_state=0).fit(X, y)
     err = capsys.readouterr().err
     totals = {int(t) for t in re.findall(r"\d+/(\d+) \[", err)}
     steps = {len(enc.net_.history[e, "batches"]) for e in range(3)}
     assert totals == steps and len(X) not in totals  # steps, not bags
+    # phi's per-image stage has a bar of its own: 384 images, 64 a step
+    enc = SetFingerprintEncoder(max_epochs=3, batch_size=16, verbose=1,
+                                random_state=0).fit(X, y)
+    err = capsys.readouterr().err
+    totals = {int(t) for t in re.findall(r"\d+/(\d+) \[", err)}
+    steps = {len(enc.net_.history[e, "batches"]) for e in range(3)}
+    assert totals == steps | {X.shape[0] * X.shape[1] // 64}
 
 
 def test_rho_hidden_0_is_a_linear_rho_and_the_default_the_mlp(small_bags, tmp_path):

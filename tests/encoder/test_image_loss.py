@@ -1,4 +1,5 @@
-"""The per-image term of the training loss (``image_loss_weight``)."""
+"""The per-image term of the end-to-end training loss (``image_loss_weight``,
+with ``phi_training="bags"``)."""
 
 import pickle
 
@@ -78,10 +79,10 @@ def test_image_supervised_set_scores_every_image_in_training_only():
 
 def test_weight_zero_is_the_plain_set_encoder(small_bags):
     X, y = small_bags
-    plain = SetFingerprintEncoder(image_loss_weight=0.0, max_epochs=2, random_state=0)
+    plain = SetFingerprintEncoder(phi_training="bags", image_loss_weight=0.0, max_epochs=2, random_state=0)
     plain.fit(X, y)
     assert type(plain._module) is DeepSet
-    with_head = SetFingerprintEncoder(image_loss_weight=1.0, max_epochs=2, random_state=0)
+    with_head = SetFingerprintEncoder(phi_training="bags", image_loss_weight=1.0, max_epochs=2, random_state=0)
     with_head.fit(X, y)
     # the head is training-only: the fitted encoder keeps the DeepSet alone
     assert type(with_head._module) is DeepSet
@@ -106,7 +107,7 @@ def test_image_loss_in_patch_mode_scores_every_patch(monkeypatch):
             return super().__call__(z, y)
 
     monkeypatch.setattr(_estimator, "SetContrastiveLoss", Spy)
-    SetFingerprintEncoder(image_loss_weight=1.0, patch_size=8, patches_per_image=3,
+    SetFingerprintEncoder(phi_training="bags", image_loss_weight=1.0, patch_size=8, patches_per_image=3,
                           max_epochs=1, batch_size=8, random_state=0).fit(X, y)
     # every bag's 2 images x 3 patches are scored over the 2 sources
     assert seen and all(shape[1:] == (6, 2) for shape in seen)
@@ -115,12 +116,12 @@ def test_image_loss_in_patch_mode_scores_every_patch(monkeypatch):
 def test_negative_weight_is_a_clear_error(small_bags):
     X, y = small_bags
     with pytest.raises(ValueError, match="image_loss_weight"):
-        SetFingerprintEncoder(image_loss_weight=-0.5, max_epochs=1).fit(X, y)
+        SetFingerprintEncoder(phi_training="bags", image_loss_weight=-0.5, max_epochs=1).fit(X, y)
 
 
 def test_round_trips_keep_the_weight_and_the_fingerprints(small_bags, tmp_path):
     X, y = small_bags
-    enc = SetFingerprintEncoder(image_loss_weight=0.5, max_epochs=1, random_state=0)
+    enc = SetFingerprintEncoder(phi_training="bags", image_loss_weight=0.5, max_epochs=1, random_state=0)
     enc.fit(X, y)
     expected = enc.transform(X)
     assert clone(enc).get_params()["image_loss_weight"] == 0.5
@@ -134,7 +135,7 @@ def test_round_trips_keep_the_weight_and_the_fingerprints(small_bags, tmp_path):
 
 def test_model_saved_before_the_parameter_loads_and_predicts_the_same(small_bags, tmp_path):
     X, y = small_bags
-    enc = SetFingerprintEncoder(image_loss_weight=0.0, max_epochs=1, random_state=0)
+    enc = SetFingerprintEncoder(phi_training="bags", image_loss_weight=0.0, max_epochs=1, random_state=0)
     enc.fit(X, y)
     expected = enc.transform(X)
     state = enc.__getstate__()

@@ -97,13 +97,34 @@ def test_fine_tuning_starts_from_the_weights(bags):
     X, y = bags
     grab = Grab()
     enc = SetFingerprintEncoder(weights="pretrained", max_epochs=1, random_state=0,
-                                callbacks=[grab]).fit(X, y)
+                                phi_training="bags", callbacks=[grab]).fit(X, y)
     shipped = _shipped_deepset().state_dict()
     for k, v in shipped.items():
         torch.testing.assert_close(grab.state[k], v)
     moved = [k for k, v in enc._module.state_dict().items()
              if v.dtype.is_floating_point and not torch.equal(v, shipped[k])]
     assert moved  # and then it trains
+
+
+def test_fine_tuning_image_by_image_starts_phi_from_the_weights(bags, monkeypatch):
+    from skfingerprint.encoder import _estimator
+
+    seen = []
+    original = _estimator.SetFingerprintEncoder._train_phi_on_images
+
+    def spy(self, module, *args, **kwargs):
+        seen.append({k: v.clone() for k, v in module.state_dict().items()})
+        original(self, module, *args, **kwargs)
+
+    monkeypatch.setattr(_estimator.SetFingerprintEncoder, "_train_phi_on_images", spy)
+    X, y = bags
+    enc = SetFingerprintEncoder(weights="pretrained", max_epochs=1, random_state=0).fit(X, y)
+    shipped = _shipped_deepset().state_dict()
+    assert len(seen) == 1
+    for k, v in shipped.items():
+        torch.testing.assert_close(seen[0][k], v)
+    assert not torch.equal(enc._module.phi.features[0].weight,
+                           shipped["phi.features.0.weight"])
 
 
 def test_zero_shot_works_wherever_an_encoder_does(bags):
@@ -158,7 +179,8 @@ def test_grey_images_are_refused_with_the_fix(bags):
 def test_max_epochs_zero_without_weights_keeps_the_initial_weights(bags):
     X, y = bags
     a = SetFingerprintEncoder(max_epochs=0, random_state=0).fit(X, y)
-    b = SetFingerprintEncoder(max_epochs=1, random_state=0, lr=1e-12).fit(X, y)
+    b = SetFingerprintEncoder(max_epochs=1, random_state=0, lr=1e-12,
+                              image_lr=1e-12).fit(X, y)
     assert len(a.net_.history) == 0 and a.weights_ is None
     for (k, v), w in zip(a._module.state_dict().items(), b._module.state_dict().values()):
         if v.dtype.is_floating_point and "running" not in k:
