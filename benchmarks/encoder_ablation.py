@@ -12,8 +12,8 @@ using the splits of ``benchmarks.zoo_siblings``.
 
 Settings are written as ``name=value`` lists, e.g.::
 
-    python -m benchmarks.encoder_ablation --settings "" "image_loss_weight=1" \\
-        "lr=0.003" "batch_size=8" --seeds 0,1
+    python -m benchmarks.encoder_ablation --settings "" "phi_training=bags" \\
+        "phi_training=bags,image_loss_weight=1" "image_lr=0.001" --seeds 0,1
     python -m benchmarks.encoder_ablation --quick      # small zoo, 2 epochs
 
 ``""`` is the library's defaults; ``CNN`` names the baseline (``CNN:lr=0.001``

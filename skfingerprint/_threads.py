@@ -110,6 +110,22 @@ def one_ahead(iterator):
 
 
 def map_in_threads(fn, items, threads):
-    """``[fn(item) for item in items]``, computed by up to ``threads`` threads."""
+    """``[fn(item) for item in items]``, computed by up to ``threads`` threads.
+
+    Each thread takes a contiguous share of the items (one task per thread,
+    not per item: many small items, such as bags of one image, would
+    otherwise cost more in dispatch than in work).
+    """
     items = list(items)
-    return list(read_ahead(lambda i: fn(items[i]), len(items), threads, ahead=len(items)))
+    parts = min(int(threads), len(items))
+    if parts <= 1:
+        return [fn(item) for item in items]
+    bounds = [len(items) * p // parts for p in range(parts + 1)]
+
+    def share(p):
+        return [fn(items[i]) for i in range(bounds[p], bounds[p + 1])]
+
+    out = []
+    for part in read_ahead(share, parts, parts, ahead=parts):
+        out.extend(part)
+    return out

@@ -55,6 +55,22 @@ def test_map_in_threads_keeps_order():
     assert map_in_threads(lambda v: -v, [], 3) == []
 
 
+def test_map_in_threads_gives_each_thread_one_contiguous_share():
+    import threading
+
+    seen = {}
+
+    def record(v):
+        seen[v] = threading.get_ident()
+        return v
+
+    assert map_in_threads(record, range(10), 3) == list(range(10))
+    # three tasks, not ten: the items of one share ran in one thread, in order
+    shares = [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
+    for share in shares:
+        assert len({seen[v] for v in share}) == 1
+
+
 def test_decode_threads_follow_the_kind_and_torch_threads(file_bags, monkeypatch):
     X, _ = file_bags
     paths = check_bags(X, patch=check_patch_settings(16, 2))

@@ -215,10 +215,12 @@ class SetFingerprintEncoder(
            ``"images"`` is the default; it was ``"bags"`` before this
            parameter existed (models saved before load as ``"bags"``).
     image_batch_size : int, default=64
-        Images (patches in patch mode, ``patches_per_image`` of one image)
-        per optimisation step of phi's per-image stage
-        (``phi_training="images"``); at least two images of each source of
-        a step.
+        Images per optimisation step of phi's per-image stage
+        (``phi_training="images"``; each with its ``patches_per_image``
+        patches in patch mode).  A step draws ``K = max(2, image_batch_size
+        // n_sources)`` images of each of up to ``image_batch_size // K``
+        sources, as the bag batches do (e.g. 2 images of each of 22 sources:
+        44 images).
     image_lr : float, default=3e-3
         Learning rate of Adam in phi's per-image stage
         (``phi_training="images"``).
