@@ -121,21 +121,13 @@ def fit_net(estimator, dataset, *, net=None, stage=None):
     and the interrupt is raised again.  A stop by skorch's ``EarlyStopping``
     is not an interrupt and gives no warning.
 
-    ``net`` (with ``stage``, its name in messages) trains another net, a
-    first stage of training that ``net_`` continues: an interrupt there,
-    at any epoch, leaves the estimator unfitted and is raised again.
+    ``net`` trains another net instead, a first stage of training named
+    ``stage`` (e.g. ``"phi's per-image training"``) that ``net_`` continues:
+    an interrupt there is reported the same way, and the caller goes on
+    with the next stage.
     """
-    if net is not None:
-        net.fit(dataset, y=None)
-        if completed_epochs(net.history) < int(net.max_epochs):
-            if hasattr(estimator, "net_"):
-                del estimator.net_
-            raise KeyboardInterrupt(
-                f"{stage} of {type(estimator).__name__} was interrupted; nothing "
-                "was fitted."
-            )
-        return
-    net = estimator.net_
+    if net is None:
+        net = estimator.net_
     progress = _progress_callback()
     net.callbacks = [*(net.callbacks or []), ("skfingerprint_fit_progress", progress)]
     net.fit(dataset, y=None)
@@ -145,27 +137,29 @@ def fit_net(estimator, dataset, *, net=None, stage=None):
     owner = type(estimator).__name__
     if done >= total or _stopped_early(net):
         return
+    of_stage = "" if stage is None else f" of {stage}"
     if done == 0:
-        del estimator.net_
+        if hasattr(estimator, "net_"):
+            del estimator.net_
+        where = "its first epoch" if stage is None else f"the first epoch{of_stage}"
         raise KeyboardInterrupt(
-            f"training of {owner} was interrupted during its first epoch; "
-            "nothing was fitted."
+            f"training of {owner} was interrupted during {where}; nothing was fitted."
         )
+    who = f"; {owner} uses" if stage is None else ", which keeps"
     if len(history) > done and history[-1].get("batches"):
         where = (
-            f"during epoch {done + 1} of {total}, after {done} complete epoch(s) "
-            f"(KeyboardInterrupt); {owner} uses the weights of the last completed "
-            "batch"
+            f"during epoch {done + 1} of {total}{of_stage}, after {done} complete "
+            f"epoch(s) (KeyboardInterrupt){who} the weights of the last completed batch"
         )
     else:
         where = (
-            f"after epoch {done} of {total} (KeyboardInterrupt); {owner} uses the "
+            f"after epoch {done} of {total}{of_stage} (KeyboardInterrupt){who} the "
             "weights of the last completed epoch"
         )
-    warnings.warn(
-        f"Training interrupted {where}, and its fitted attributes were computed "
-        "with them. net_.history holds the epochs that ran; fit again to train "
-        "all max_epochs.",
-        UserWarning,
-        stacklevel=3,
-    )
+    if stage is None:
+        then = (", and its fitted attributes were computed with them. net_.history "
+                "holds the epochs that ran; fit again to train all max_epochs.")
+    else:
+        then = (f"; {owner} goes on with its next stage of training (interrupt "
+                "again to stop that one too).")
+    warnings.warn(f"Training interrupted {where}{then}", UserWarning, stacklevel=3)

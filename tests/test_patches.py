@@ -149,11 +149,16 @@ def test_pipeline_fit_decodes_each_training_image_once_per_epoch_plus_once(
     monkeypatch.setattr(bags_module, "read_image",
                         lambda p, **kw: reads.append(p) or real(p, **kw))
     epochs = 2
-    Pipeline([("fp", SetFingerprintEncoder(**dict(TINY, max_epochs=epochs))),
-              ("clf", NearestCentroid())]).fit(X, y)
-    counts = np.unique(reads, return_counts=True)[1]
-    # one header read of the first file by check_bags, then epochs + 1 passes
-    assert sorted(counts.tolist()) == [epochs + 1] * 7 + [epochs + 2]
+    for phi_training, passes in (("bags", epochs + 1), ("images", epochs + 2)):
+        reads.clear()
+        Pipeline([("fp", SetFingerprintEncoder(**dict(TINY, max_epochs=epochs,
+                                                      phi_training=phi_training))),
+                  ("clf", NearestCentroid())]).fit(X, y)
+        counts = np.unique(reads, return_counts=True)[1]
+        # one header read of the first file by check_bags, then a pass per
+        # epoch and one for the fingerprints; phi's per-image training reads
+        # every image once more, for the features rho trains on
+        assert sorted(counts.tolist()) == [passes] * 7 + [passes + 1]
 
 
 def test_auto_augmentation_is_post_processing_for_images(small_bags):

@@ -45,6 +45,8 @@ def bags():
 
 
 def _encoder(**kw):
+    # end-to-end training unless told: one net, whose epochs the callbacks see
+    kw = {"phi_training": "bags", **kw}
     return SetFingerprintEncoder(8, channels=(8, 16), rho_hidden=16, device="cpu",
                                  random_state=0, **kw)
 
@@ -73,6 +75,29 @@ def test_interrupt_after_an_epoch_keeps_a_usable_estimator(make, bags):
     if name == "SetFingerprintEncoder":
         np.testing.assert_allclose(est.fingerprints_, two.fingerprints_, rtol=1e-5,
                                    atol=1e-6)
+
+
+def test_interrupt_in_phis_per_image_stage_goes_on_with_rho(bags, monkeypatch):
+    from skorch.callbacks import EpochTimer
+
+    original = EpochTimer.on_epoch_begin
+    nets = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        original(self, net, **kwargs)
+        if len(net.history) == 3 and not nets:  # the first net: phi's stage
+            nets.append(net)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochTimer, "on_epoch_begin", on_epoch_begin)
+    est = _encoder(max_epochs=4, phi_training="images")
+    with pytest.warns(UserWarning, match=(
+            r"Training interrupted after epoch 2 of 4 of phi's per-image training "
+            r"\(KeyboardInterrupt\), which keeps the weights of the last completed epoch; "
+            "SetFingerprintEncoder goes on")):
+        est.fit(X := bags[0], bags[1])
+    # rho's stage then ran all its epochs
+    assert len(est.net_.history) == 4 and np.isfinite(est.transform(X)).all()
 
 
 def test_interrupt_inside_an_epoch_uses_the_last_batch(bags):

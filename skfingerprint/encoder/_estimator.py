@@ -39,8 +39,8 @@ from ._modules import DeepSet, ImageSourceClassifier, ImageSupervisedSet, Pooled
 from ._weights import load_into, resolve_weights
 from ._sampling import (
     BagSpecDataset,
-    FeatureBagDataset,
     EpochBagPlanner,
+    FeatureBagDataset,
     PKBatchSampler,
     ReadAheadLoader,
     SeededBatches,
@@ -708,7 +708,10 @@ class SetFingerprintEncoder(
         net = self._make_net(classifier, data, sampler, callbacks, workers, seed,
                              criterion=ImageCrossEntropyLoss,
                              lr=float(self.image_lr))
-        fit_net(self, dataset, net=net, stage="the per-image training of phi")
+        try:
+            fit_net(self, dataset, net=net, stage="phi's per-image training")
+        finally:
+            classifier.release()
 
     def _image_features(self, module, dataset, seed):
         """phi's pooling sums of every training image ``(n_bags, bag_size, F)``

@@ -364,7 +364,9 @@ class ImageSourceClassifier(nn.Module):
     ``(n_bags, k, n_classes)``, through a hidden layer of ``hidden`` units
     (ReLU) on phi's features, the layout of the per-image CNN baseline's
     penultimate layer.  The head serves that training only: the fitted
-    encoder keeps the DeepSet.
+    encoder keeps the DeepSet.  The DeepSet's other weights (the pooling's
+    standardisation, rho) do not require gradients while this module holds
+    them (:meth:`release` gives the DeepSet back).
 
     Parameters
     ----------
@@ -383,9 +385,23 @@ class ImageSourceClassifier(nn.Module):
             nn.ReLU(),
             nn.Linear(int(hidden), int(n_classes)),
         )
+        # the pooling's standardisation and rho take no part here: their
+        # weights need no gradient (data-parallel training refuses parameters
+        # that require one and never get it)
+        phi = {id(p) for p in deepset.phi.parameters()}
+        self._idle = [p for p in deepset.parameters()
+                      if p.requires_grad and id(p) not in phi]
+        for param in self._idle:
+            param.requires_grad_(False)
 
     def forward(self, x):
         return self.head(self.deepset.image_features(x))
+
+    def release(self):
+        """The DeepSet, as trainable as before."""
+        for param in self._idle:
+            param.requires_grad_(True)
+        return self.deepset
 
 
 class PooledFeatureSet(nn.Module):
@@ -400,7 +416,8 @@ class PooledFeatureSet(nn.Module):
     for ``pooling="mean_std"``, and returns the bag embeddings that the
     DeepSet gives the same bags of images: the sums of a bag add up
     (:meth:`DeepSet.pooled_from_sums`).  Only the standardisation of the
-    pooled features and rho train.
+    pooled features and rho train: phi's weights do not require gradients
+    while this module holds them (:meth:`release` gives the DeepSet back).
 
     Parameters
     ----------
@@ -420,10 +437,17 @@ class PooledFeatureSet(nn.Module):
         self._momentum = deepset.bag_norm.momentum
         deepset.bag_norm.reset_running_stats()
         deepset.bag_norm.momentum = None
+        # phi takes no part here: its weights need no gradient (data-parallel
+        # training refuses parameters that require one and never get it)
+        for param in deepset.phi.parameters():
+            param.requires_grad_(False)
 
     def release(self):
-        """The DeepSet, its standardisation's momentum as it was."""
+        """The DeepSet, as trainable as before, its standardisation's
+        momentum as it was."""
         self.deepset.bag_norm.momentum = self._momentum
+        for param in self.deepset.phi.parameters():
+            param.requires_grad_(True)
         return self.deepset
 
     def forward(self, x):

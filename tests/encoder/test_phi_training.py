@@ -224,6 +224,6 @@ def test_interrupt_during_the_image_stage_leaves_the_encoder_unfitted(small_bags
 
     monkeypatch.setattr(_estimator, "ImageCrossEntropyLoss", Interrupt)
     enc = SetFingerprintEncoder(max_epochs=1, random_state=0)
-    with pytest.raises(KeyboardInterrupt, match="per-image training of phi"):
+    with pytest.raises(KeyboardInterrupt, match="first epoch of phi's per-image training"):
         enc.fit(X, y)
     assert not hasattr(enc, "net_")
