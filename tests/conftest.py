@@ -7,6 +7,15 @@ from skfingerprint.datasets import make_fingerprinted_images
 
 
 @pytest.fixture(scope="session")
+def noise_bags_24px():
+    """8 bags of 2 random 24x24 images over 2 sources: room for patches of 8."""
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(8, 2, 24, 24, 3), dtype=np.uint8)
+    X.setflags(write=False)
+    return X, np.repeat(["a", "b"], 4)
+
+
+@pytest.fixture(scope="session")
 def small_bags():
     """4 synthetic models, bags of 8 images of 16x16: fast to train on."""
     data = make_fingerprinted_images(

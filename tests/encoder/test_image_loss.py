@@ -93,12 +93,10 @@ def test_weight_zero_is_the_plain_set_encoder(small_bags):
     assert first[1] > first[0]
 
 
-def test_image_loss_in_patch_mode_scores_every_patch(monkeypatch):
+def test_image_loss_in_patch_mode_scores_every_patch(monkeypatch, noise_bags_24px):
     from skfingerprint.encoder import _estimator
 
-    rng = np.random.RandomState(0)
-    X = rng.randint(0, 256, size=(8, 2, 24, 24, 3), dtype=np.uint8)
-    y = np.repeat(["a", "b"], 4)
+    X, y = noise_bags_24px
     seen = []
 
     class Spy(SetContrastiveLoss):

@@ -139,10 +139,8 @@ def test_phi_learns_to_tell_the_sources_image_by_image(small_bags, monkeypatch):
     assert np.mean([v for _, v in losses[-24:]]) < np.mean([v for _, v in losses[:24]])
 
 
-def test_patch_mode_scores_every_patch_of_an_image(monkeypatch):
-    rng = np.random.RandomState(0)
-    X = rng.randint(0, 256, size=(8, 2, 24, 24, 3), dtype=np.uint8)
-    y = np.repeat(["a", "b"], 4)
+def test_patch_mode_scores_every_patch_of_an_image(monkeypatch, noise_bags_24px):
+    X, y = noise_bags_24px
     shapes = []
 
     class Spy(ImageCrossEntropyLoss):
