@@ -219,3 +219,17 @@ def status_mib(field, pid="self"):
     except OSError:
         pass
     return float("nan")
+
+
+def worst_pairs(confusion, classes, k=5):
+    """The ``k`` most confused pairs of sources of a confusion matrix (rows
+    the true source): ``(a, b, a called b, b called a, bags of a and b)``,
+    the largest share ``(a called b + b called a) / (bags of a and b)``
+    first; pairs never confused are left out."""
+    C = np.asarray(confusion)
+    n = C.sum(axis=1)
+    pairs = [(classes[i], classes[j], int(C[i, j]), int(C[j, i]), int(n[i] + n[j]))
+             for i in range(len(classes)) for j in range(i + 1, len(classes))
+             if C[i, j] + C[j, i] > 0]
+    pairs.sort(key=lambda p: (-(p[2] + p[3]) / p[4], p[0], p[1]))
+    return pairs[:k]

@@ -93,7 +93,7 @@ import numpy as np
 
 from benchmarks._common import (
     encoder, env_markdown, environment, format_mean_sd, format_wilson, halves_per_source,
-    paper_mlp, wilson_interval, write_results)
+    paper_mlp, wilson_interval, worst_pairs, write_results)
 
 UPSAMPLERS = ("nearest", "bilinear", "bicubic", "tconv", "pixelshuffle")
 
@@ -425,20 +425,6 @@ def over_splits(seeds, paths, labels, methods, *, groups=None, train_crops=None)
             rows[name]["confusion"][c] = np.sum(
                 [r["confusion"][c] for r in rs], axis=0).tolist()
     return rows
-
-
-def worst_pairs(confusion, classes, k=5):
-    """The ``k`` most confused pairs of sources of a confusion matrix (rows
-    the true source): ``(a, b, a called b, b called a, bags of a and b)``,
-    the largest share ``(a called b + b called a) / (bags of a and b)``
-    first; pairs never confused are left out."""
-    C = np.asarray(confusion)
-    n = C.sum(axis=1)
-    pairs = [(classes[i], classes[j], int(C[i, j]), int(C[j, i]), int(n[i] + n[j]))
-             for i in range(len(classes)) for j in range(i + 1, len(classes))
-             if C[i, j] + C[j, i] > 0]
-    pairs.sort(key=lambda p: (-(p[2] + p[3]) / p[4], p[0], p[1]))
-    return pairs[:k]
 
 
 def best_baseline(rows, column="bag"):

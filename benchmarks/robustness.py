@@ -13,6 +13,8 @@ the clean training bags.  One stratified 50/50 split of the bags::
 
     python -m benchmarks.robustness [--quick] [--skip-cnn]
     python -m benchmarks.robustness --bag-size 32 --images-per-source 2000  # issue 37
+    python -m benchmarks.robustness --bag-size 32 --images-per-source 2000 \
+        --train-jpeg 75 --methods "DSF+ augmentation=None" "CNN (Yu)"   # a ceiling
 
 Writes ``benchmarks/results/robustness.md`` and ``.json`` (``_quick``
 suffix with ``--quick``: the small zoo of 16x16 images, 100 images per
@@ -20,7 +22,12 @@ source, 3 epochs; ``_bag<N>`` with another ``--bag-size``; ``_methods``
 with ``--methods``).  Full mode: the default zoo (32x32, cached), 500
 images per source (25 training and 25 test bags per source), default
 epochs.  ``--methods`` runs only the methods named (e.g. ``DSF+ "DSF+
-augmentation=None"``).
+augmentation=None"``).  ``--train-jpeg Q`` re-encodes the training bags
+as JPEG of quality Q before every fit (suffix ``_trainq<Q>``): tested on
+JPEG of the same quality, the methods then know the test's condition, which
+bounds what training on clean images can reach there.  Each method's most
+confused pairs of sources (nearest fingerprint) are listed for the clean and
+the JPEG q=75 test bags.
 """
 
 import argparse
@@ -32,7 +39,7 @@ import numpy as np
 
 from benchmarks._common import (
     encoder, env_markdown, environment, epochs_kw, format_wilson, paper_mlp,
-    stratified_halves, write_results, zoo_bags)
+    stratified_halves, worst_pairs, write_results, zoo_bags)
 
 SEED = 0
 FULL = dict(preset="default", images_per_source=500, bag_size=10, epochs=None)
@@ -75,6 +82,8 @@ def results_name(args):
     name = "robustness"
     if args.bag_size is not None and args.bag_size != FULL["bag_size"]:
         name += f"_bag{args.bag_size}"
+    if args.train_jpeg is not None:
+        name += f"_trainq{args.train_jpeg}"
     if args.methods:
         name += "_methods"
     return name + ("_quick" if args.quick else "")
@@ -95,8 +104,12 @@ def post_processed(X_test):
 
 
 def evaluate(factory, metric, X_tr, y_tr, X_cond, y_te):
-    """Fit on the clean training bags; accuracy of the nearest fingerprint and
-    of the MLP under every condition."""
+    """Fit on the training bags; accuracy of the nearest fingerprint and of
+    the MLP under every condition, and the nearest fingerprint's confusion
+    matrix (rows the true source, columns its predictions, in the order of
+    the fitted classes)."""
+    from sklearn.metrics import confusion_matrix
+
     from skfingerprint.classifiers import NearestFingerprintClassifier
 
     start = time.perf_counter()
@@ -105,14 +118,32 @@ def evaluate(factory, metric, X_tr, y_tr, X_cond, y_te):
     fit_s = time.perf_counter() - start
     nfc = NearestFingerprintClassifier(metric).fit(Z_tr, y_tr)
     net = paper_mlp(SEED).fit(Z_tr, y_tr)
-    rec = {"metric": metric, "fit_seconds": fit_s, "nfc": {}, "mlp": {}}
+    rec = {"metric": metric, "fit_seconds": fit_s, "nfc": {}, "mlp": {},
+           "classes": [str(c) for c in nfc.classes_], "confusion": {}}
     start = time.perf_counter()
     for cond, Xc in X_cond.items():
         Z = est.transform(Xc)
-        rec["nfc"][cond] = float(np.mean(nfc.predict(Z) == y_te))
+        pred = nfc.predict(Z)
+        rec["nfc"][cond] = float(np.mean(pred == y_te))
+        rec["confusion"][cond] = confusion_matrix(y_te, pred, labels=nfc.classes_).tolist()
         rec["mlp"][cond] = float(np.mean(net.predict(Z) == y_te))
     rec["test_seconds"] = time.perf_counter() - start
     return rec
+
+
+def table_pairs(results, conditions=("clean", "JPEG q=75"), k=3):
+    """The ``k`` most confused pairs of sources of every method under each of
+    ``conditions`` (nearest fingerprint, test bags)."""
+    md = ["The most confused pairs of sources, nearest fingerprint (bags of A "
+          "called B + bags of B called A, over the test bags of A and B):\n",
+          "| method | test bags | pair A / B | A called B | B called A | rate |",
+          "|---|---|---|---|---|---|"]
+    for name, rec in results.items():
+        for cond in conditions:
+            for a, b, ab, ba, n in worst_pairs(rec["confusion"][cond], rec["classes"], k):
+                md.append(f"| {name} | {cond} | `{a}` / `{b}` | {ab} | {ba} | "
+                          f"{format_wilson(ab + ba, n)} |")
+    return md + [""]
 
 
 def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, command):
@@ -124,7 +155,11 @@ def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, command):
         f"{cfg['images_per_source']} images of each of the {len(zoo.sources)} sources, "
         f"disjoint bags of {cfg['bag_size']} ({n_per} per source), one stratified 50/50 "
         f"split of the bags ({n_train} training, {n_test} test bags; chance = "
-        f"{chance:.3f}). Every method is fitted on the clean training bags"
+        f"{chance:.3f}). Every method is fitted on the "
+        + ("clean training bags" if cfg.get("train_jpeg") is None else
+           f"training bags re-encoded as JPEG quality {cfg['train_jpeg']} (`--train-jpeg`: "
+           "the training knows the JPEG q=" + str(cfg["train_jpeg"]) + " test condition, "
+           "a ceiling for training on clean bags there)")
         + ("" if cfg["epochs"] is None else f" (`max_epochs={cfg['epochs']}` for the "
            "networks)")
         + "; \"DSF+\" is the encoder at the library's defaults (whose "
@@ -152,6 +187,7 @@ def markdown(cfg, zoo, results, n_train, n_test, seconds, perturb_s, command):
                       + " | ".join(format_wilson(round(rec[key][c] * n_test), n_test)
                                    for c in CONDITIONS) + " |")
         md.append("")
+    md += table_pairs(results)
     md += [
         "Seconds: fit + transform of the training bags, and transform + predict "
         "of the test bags under all conditions:\n",
@@ -177,12 +213,15 @@ def main(argv=None):
                         help="the first N images of every source (default 500)")
     parser.add_argument("--methods", nargs="+", default=None, metavar="NAME",
                         help="run only these methods (names of the table)")
+    parser.add_argument("--train-jpeg", type=int, default=None, metavar="Q",
+                        help="re-encode the training bags as JPEG of quality Q first")
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     if args.bag_size is not None:
         cfg["bag_size"] = args.bag_size
     if args.images_per_source is not None:
         cfg["images_per_source"] = args.images_per_source
+    cfg["train_jpeg"] = args.train_jpeg
     methods = make_methods(cfg, args.skip_cnn)
     if args.methods:
         unknown = sorted(set(args.methods) - set(methods))
@@ -193,9 +232,14 @@ def main(argv=None):
     zoo, X, y = zoo_bags(cfg["preset"], cfg["images_per_source"], cfg["bag_size"], SEED)
     train, test = stratified_halves(y, SEED)
     X_cond, perturb_s = post_processed(X[test])
+    X_train = X[train]
+    if args.train_jpeg is not None:
+        from skfingerprint.augment import PostProcess
+
+        X_train = PostProcess("jpeg", args.train_jpeg).transform(X_train)
     results = {}
     for name, (factory, metric) in methods.items():
-        results[name] = rec = evaluate(factory, metric, X[train], y[train], X_cond, y[test])
+        results[name] = rec = evaluate(factory, metric, X_train, y[train], X_cond, y[test])
         print(f"{name}: " + ", ".join(f"{c} {rec['mlp'][c]:.2f}" for c in CONDITIONS)
               + f" (MLP); fit {rec['fit_seconds']:.1f} s", flush=True)
     seconds = time.perf_counter() - t_all

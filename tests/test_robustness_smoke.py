@@ -1,24 +1,34 @@
 """benchmarks.robustness runs end to end in its quick mode, with the options
-of issue 37's protocol (bag size, method selection)."""
+of issue 37's protocol (bag size, method selection, JPEG training bags)."""
 
 import subprocess
 import sys
+
+import numpy as np
+import pytest
 
 from benchmark_helpers import ROOT, run_quick
 
 
 def test_robustness_quick_with_selected_methods(tmp_path):
-    payload = run_quick("robustness", tmp_path, "--bag-size", "20", "--methods", "DSF+",
-                        "DSF+ augmentation=None", results_name="robustness_bag20_methods_quick")
+    payload = run_quick("robustness", tmp_path, "--bag-size", "20", "--train-jpeg", "75",
+                        "--methods", "DSF+", "DSF+ augmentation=None",
+                        results_name="robustness_bag20_trainq75_methods_quick")
     assert payload["config"]["bag_size"] == 20
+    assert payload["config"]["train_jpeg"] == 75
     assert list(payload["results"]) == ["DSF+", "DSF+ augmentation=None"]
     conditions = set(payload["conditions"])
     for rec in payload["results"].values():
         for clf in ("nfc", "mlp"):
             assert set(rec[clf]) == conditions
             assert all(0.0 <= acc <= 1.0 for acc in rec[clf].values())
-    md = (tmp_path / "robustness_bag20_methods_quick.md").read_text()
+        for cond, acc in rec["nfc"].items():  # the confusion matrix agrees
+            C = np.asarray(rec["confusion"][cond])
+            assert C.shape == (len(rec["classes"]),) * 2
+            assert np.trace(C) / C.sum() == pytest.approx(acc)
+    md = (tmp_path / "robustness_bag20_trainq75_methods_quick.md").read_text()
     assert "disjoint bags of 20" in md and "95% Wilson interval" in md
+    assert "re-encoded as JPEG quality 75" in md and "most confused pairs" in md
 
 
 def test_robustness_refuses_an_unknown_method(tmp_path):
