@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import multiprocessing
@@ -16,6 +17,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
+    clone,
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -202,7 +204,15 @@ class SetFingerprintEncoder(
         ``image_lr``, for ``max_epochs`` passes over the images (the
         recipe of the per-image CNN baseline, ``AttributionCNN``).  Then phi
         is frozen, and rho learns from phi's pooled features with the set
-        contrastive loss, on bags as with ``"bags"``.  Every image is a
+        contrastive loss, on bags as with ``"bags"``; phi's features of
+        every training image are computed once for it.  With an
+        ``augmentation``, twice: of the images as they are and of the images
+        augmented (``"auto"``: at full strength, JPEG and noise on every
+        image), and each bag of rho's stage takes the augmented features of a
+        share of its images drawn for the bag (uniformly in [0, 1]), so that
+        rho meets bags from untouched to all re-encoded and gives a source
+        one fingerprint whatever share of its images was post-processed.
+        Every image is a
         training signal of its own, not just a share of its bag's, which is
         what separates sibling generators (the samplers of one network, the
         models behind one decoder); the fingerprint is still rho of the
@@ -331,7 +341,9 @@ class SetFingerprintEncoder(
         is shared, not copied, by ``clone``.  See the "Scaling out" guide.
     augmentation : "auto", callable or None, default="auto"
         Perturbs the images of every training bag, every epoch, before they
-        reach the network (never in ``transform``), e.g.
+        reach the network (never in ``transform``; with
+        ``phi_training="images"``, the images of phi's stage every epoch and
+        those of rho's stage once: see ``phi_training``), e.g.
         :class:`skfingerprint.augment.RandomPostProcessing` to learn
         fingerprints that survive JPEG compression, resizing, blur and noise.
         ``"auto"``: for images, whole or in patch mode,
@@ -662,7 +674,7 @@ class SetFingerprintEncoder(
             self._train_phi_on_images(module, data, dataset, workers, seed)
             # phi is fixed from here: its features of every training image,
             # once, are all that rho's training on bags needs
-            dataset = FeatureBagDataset(self._image_features(module, dataset, seed))
+            dataset = self._feature_dataset(module, dataset, seed)
             module = PooledFeatureSet(module, bags.items_per_image)
             workers = 0
         elif self.image_loss_weight > 0 and self.max_epochs > 0:
@@ -712,6 +724,22 @@ class SetFingerprintEncoder(
             fit_net(self, dataset, net=net, stage="phi's per-image training")
         finally:
             classifier.release()
+
+    def _feature_dataset(self, module, dataset, seed):
+        """rho's training data after phi's stage: phi's features of every
+        training image, computed once; with an augmentation, those of the
+        images as they are and those of the images augmented (for
+        ``augmentation="auto"`` at full strength, every operation applied),
+        which each bag mixes in a share of its own (:class:`FeatureBagDataset`)."""
+        if dataset.augmentation is None:
+            return FeatureBagDataset(self._image_features(module, dataset, seed))
+        augmented = copy.copy(dataset)
+        if isinstance(self.augmentation, str):  # "auto": RandomPostProcessing
+            augmented.augmentation = clone(dataset.augmentation).set_params(p=1.0)
+        clean = copy.copy(dataset)
+        clean.augmentation = None
+        return FeatureBagDataset(self._image_features(module, augmented, seed),
+                                 clean=self._image_features(module, clean, seed))
 
     def _image_features(self, module, dataset, seed):
         """phi's pooling sums of every training image ``(n_bags, bag_size, F)``

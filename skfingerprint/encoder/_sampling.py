@@ -253,10 +253,18 @@ class FeatureBagDataset(torch.utils.data.Dataset):
     image, at the image's place in the training bags.  A planned bag
     ``(label, bag_indices, item_indices, ...)`` gives its images' rows
     ``(k, F)`` and its label, as :class:`BagSpecDataset` gives its images.
+
+    With ``clean`` (the features of the images as they are, of the shape of
+    ``features``, which then hold the features of the augmented images), a
+    bag with a seed (``spec[3]``, see :class:`SeededBatches`) draws a share
+    ``w`` uniformly in [0, 1], then takes each image's augmented row with
+    probability ``w`` and its clean row otherwise: the bags range from
+    untouched to all augmented.  A bag without a seed takes the augmented rows.
     """
 
-    def __init__(self, features):
+    def __init__(self, features, clean=None):
         self.features = features
+        self.clean = clean
 
     def __len__(self):
         return self.features.shape[0]
@@ -265,7 +273,16 @@ class FeatureBagDataset(torch.utils.data.Dataset):
         return self.__getitems__([spec])[0]
 
     def __getitems__(self, specs):
-        return [(self.features[s[1], s[2]], s[0]) for s in specs]
+        return [(self._rows(s), s[0]) for s in specs]
+
+    def _rows(self, spec):
+        rows = self.features[spec[1], spec[2]]
+        if self.clean is None or len(spec) < 4:
+            return rows
+        rng = np.random.default_rng(spec[3])
+        share = rng.random()
+        augmented = rng.random(rows.shape[0]) < share
+        return np.where(augmented[:, None], rows, self.clean[spec[1], spec[2]])
 
 
 class ReadAheadLoader(torch.utils.data.DataLoader):

@@ -8,6 +8,7 @@ import torch
 from sklearn.base import clone
 
 from skfingerprint import SetFingerprintEncoder, load, save
+from skfingerprint.augment import RandomPostProcessing
 from skfingerprint.encoder import (
     DeepSet,
     ImageCrossEntropyLoss,
@@ -15,6 +16,7 @@ from skfingerprint.encoder import (
     PooledFeatureSet,
 )
 from skfingerprint.encoder import _estimator
+from skfingerprint.encoder._sampling import FeatureBagDataset
 
 
 def _tiny_deepset():
@@ -225,3 +227,69 @@ def test_interrupt_during_the_image_stage_leaves_the_encoder_unfitted(small_bags
     with pytest.raises(KeyboardInterrupt, match="first epoch of phi's per-image training"):
         enc.fit(X, y)
     assert not hasattr(enc, "net_")
+
+
+def test_feature_bags_mix_augmented_and_clean_rows_in_a_share_of_their_own():
+    n_bags, k = 50, 8
+    augmented = np.ones((n_bags, k, 3), dtype=np.float32)
+    clean = np.zeros_like(augmented)
+    data = FeatureBagDataset(augmented, clean=clean)
+    specs = [(b % 2, np.full(k, b), np.arange(k), (7, 0, 0, b)) for b in range(n_bags)]
+    items = data.__getitems__(specs)
+    assert [label for _, label in items] == [b % 2 for b in range(n_bags)]
+    rows = np.stack([r for r, _ in items])
+    assert rows.shape == (n_bags, k, 3)
+    assert np.isin(rows, [0.0, 1.0]).all() and (rows == rows[..., :1]).all()  # whole rows
+    shares = rows[..., 0].mean(axis=1)
+    # bags from (almost) untouched to (almost) all augmented
+    assert shares.min() <= 0.125 and shares.max() >= 0.875 and 0.3 < shares.mean() < 0.7
+    # the same seed draws the same rows; a bag without a seed takes the augmented ones
+    again = np.stack([r for r, _ in data.__getitems__(specs)])
+    np.testing.assert_array_equal(again, rows)
+    assert (data.__getitems__([specs[0][:3]])[0][0] == 1).all()
+    assert (FeatureBagDataset(clean).__getitems__(specs[:1])[0][0] == 0).all()
+
+
+def _tables_of_rhos_stage(monkeypatch):
+    """Records the augmentation behind each table of phi's features that
+    ``fit`` computes for rho's stage."""
+    seen = []
+    original = _estimator.SetFingerprintEncoder._image_features
+
+    def spy(self, module, dataset, seed):
+        features = original(self, module, dataset, seed)
+        seen.append((dataset.augmentation, features))
+        return features
+
+    monkeypatch.setattr(_estimator.SetFingerprintEncoder, "_image_features", spy)
+    return seen
+
+
+def test_rho_learns_from_clean_and_fully_augmented_features(small_bags, monkeypatch):
+    X, y = small_bags
+    seen = _tables_of_rhos_stage(monkeypatch)
+    enc = SetFingerprintEncoder(max_epochs=1, random_state=0).fit(X, y)
+    (full, augmented), (none, clean) = seen
+    # "auto": every operation of the default post-processing, then the images as they are
+    assert isinstance(full, RandomPostProcessing) and full.p == 1.0
+    assert full.blur_sigma is None and full.resize_scale is None
+    assert none is None and augmented.shape == clean.shape == (len(X), X.shape[1], 128)
+    assert not np.allclose(augmented, clean)
+    # the clean table is phi's features of the training images untouched
+    module = enc._module.eval()
+    with torch.no_grad():
+        x = torch.from_numpy(np.array(X[:2]))
+        expected = module.image_features(x.reshape((-1, 1) + x.shape[2:]))
+    np.testing.assert_allclose(clean[:2].reshape(-1, 128), expected.reshape(-1, 128),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_rhos_stage_uses_a_given_augmentation_as_it_is(small_bags, monkeypatch):
+    X, y = small_bags
+    seen = _tables_of_rhos_stage(monkeypatch)
+    given = RandomPostProcessing(p=0.3)
+    SetFingerprintEncoder(max_epochs=1, augmentation=given, random_state=0).fit(X, y)
+    assert [aug for aug, _ in seen] == [given, None]
+    seen.clear()
+    SetFingerprintEncoder(max_epochs=1, augmentation=None, random_state=0).fit(X, y)
+    assert [aug for aug, _ in seen] == [None]
