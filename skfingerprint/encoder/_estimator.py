@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import multiprocessing
@@ -728,24 +727,25 @@ class SetFingerprintEncoder(
     def _feature_dataset(self, module, dataset, seed):
         """rho's training data after phi's stage: phi's features of every
         training image, computed once; with an augmentation, those of the
-        images as they are and those of the images augmented (for
-        ``augmentation="auto"`` at full strength, every operation applied),
+        images as they are and those of the images augmented (a
+        ``RandomPostProcessing`` at full strength, every operation applied),
         which each bag mixes in a share of its own (:class:`FeatureBagDataset`)."""
-        if dataset.augmentation is None:
-            return FeatureBagDataset(self._image_features(module, dataset, seed))
-        augmented = copy.copy(dataset)
-        if isinstance(self.augmentation, str):  # "auto": RandomPostProcessing
-            augmented.augmentation = clone(dataset.augmentation).set_params(p=1.0)
-        clean = copy.copy(dataset)
-        clean.augmentation = None
-        return FeatureBagDataset(self._image_features(module, augmented, seed),
-                                 clean=self._image_features(module, clean, seed))
+        from ..augment import RandomPostProcessing
 
-    def _image_features(self, module, dataset, seed):
+        augmentation = dataset.augmentation
+        if augmentation is None:
+            return FeatureBagDataset(*self._image_features(module, dataset, seed, (None,)))
+        if isinstance(augmentation, RandomPostProcessing):
+            augmentation = clone(augmentation).set_params(p=1.0)
+        augmented, clean = self._image_features(module, dataset, seed, (augmentation, None))
+        return FeatureBagDataset(augmented, clean=clean)
+
+    def _image_features(self, module, dataset, seed, augmentations):
         """phi's pooling sums of every training image ``(n_bags, bag_size, F)``
-        (with the sums of squares appended for ``pooling="mean_std"``): each
-        image read once, as in training (augmented, and cropped in patch
-        mode, with a seed of its own)."""
+        (with the sums of squares appended for ``pooling="mean_std"``), one
+        array for each of ``augmentations`` (None: the images as they are):
+        each image read once (and cropped in patch mode, with a seed of its
+        own), then augmented by each."""
         bags = dataset.bags
         n_given = bags.bag_size
         specs = [
@@ -755,18 +755,18 @@ class SetFingerprintEncoder(
         step = max(1, module.chunk_size // bags.items_per_image)  # images a pass
         module.eval()
         device = self.device_
-        rows = []
+        rows = [[] for _ in augmentations]
         with torch.inference_mode():
             for start in range(0, len(specs), step):
-                part = dataset.__getitems__(specs[start:start + step])
-                x = torch.from_numpy(np.stack([p[0] for p in part])).to(device)
-                feats = module.image_features(x)
-                _, total, squares = module.pool_sums(feats)
-                if squares is not None:
-                    total = torch.cat([total, squares], dim=1)
-                rows.append(total.float().cpu().numpy())
+                variants = dataset.variants(specs[start:start + step], augmentations)
+                for out, images in zip(rows, variants):
+                    x = torch.from_numpy(np.stack(images)).to(device)
+                    _, total, squares = module.pool_sums(module.image_features(x))
+                    if squares is not None:
+                        total = torch.cat([total, squares], dim=1)
+                    out.append(total.float().cpu().numpy())
         module.train()
-        return np.concatenate(rows).reshape(bags.n_bags, n_given, -1)
+        return [np.concatenate(out).reshape(bags.n_bags, n_given, -1) for out in rows]
 
     def _make_net(self, module, data, sampler, callbacks, workers, seed, *,
                   criterion=None, lr=None):

@@ -26,8 +26,9 @@ def _local_mean_3x3(x):
 
     What ``F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)``
     computes (to float rounding), written as two sums of shifted views of the
-    zero-padded image divided by the number of pixels each window holds: 6-8x
-    faster on CPU, where the pooling took a tenth of a training step.
+    zero-padded image divided by the number of pixels each window holds:
+    several times faster on CPU, where the pooling took a tenth of a
+    training step.
     """
     padded = F.pad(x, (1, 1, 1, 1))
     rows = padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -203,6 +205,7 @@ class BagSpecDataset(torch.utils.data.Dataset):
         self.threads = threads
         self.augment_threads = (
             augment_threads if getattr(augmentation, "_thread_safe", False) else 1)
+        self._safe_augment_threads = augment_threads  # for any thread-safe one
 
     def __len__(self):
         return self.bags.n_bags
@@ -211,6 +214,15 @@ class BagSpecDataset(torch.utils.data.Dataset):
         return self.__getitems__([spec])[0]
 
     def __getitems__(self, specs):
+        (images,) = self.variants(specs, (self.augmentation,))
+        return [(images[i], specs[i][0]) for i in range(len(specs))]
+
+    def variants(self, specs, augmentations):
+        """The items of the planned bags ``specs``, read once, then under each
+        of ``augmentations`` (None: as read): one list of arrays per
+        augmentation.  Each augmentation draws from its own copy of a bag's
+        generator after the crops, so ``variants(specs, (a,))`` gives the
+        images of ``__getitems__`` with ``augmentation=a``."""
         # one generator per planned bag: random crops (patch mode), then the
         # augmentation, draw from it in this order
         rngs = [np.random.default_rng(s[3]) if len(s) > 3 else None for s in specs]
@@ -230,13 +242,22 @@ class BagSpecDataset(torch.utils.data.Dataset):
                 return items.reshape((-1,) + shape)
 
             images = map_in_threads(take, zip(specs, rngs), self.threads)
-        if self.augmentation is not None:
-            images = map_in_threads(lambda i: self._augment(images[i], rngs[i]),
-                                    range(len(specs)), self.augment_threads)
-        return [(images[i], specs[i][0]) for i in range(len(specs))]
+        out = []
+        for augmentation in augmentations:
+            if augmentation is None:
+                out.append(images)
+                continue
+            own = [copy.deepcopy(rng) for rng in rngs] if len(augmentations) > 1 else rngs
+            threads = (self._safe_augment_threads
+                       if getattr(augmentation, "_thread_safe", False) else 1)
+            out.append(map_in_threads(
+                lambda i, aug=augmentation, own=own: self._augment(aug, images[i], own[i]),
+                range(len(specs)), threads))
+        return out
 
-    def _augment(self, images, rng):
-        out = np.asarray(self.augmentation(images, rng or np.random.default_rng()))
+    @staticmethod
+    def _augment(augmentation, images, rng):
+        out = np.asarray(augmentation(images, rng or np.random.default_rng()))
         if out.shape != images.shape or out.dtype != images.dtype:
             raise ValueError(
                 f"augmentation must return an array of the shape and dtype of the "

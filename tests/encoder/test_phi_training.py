@@ -256,10 +256,10 @@ def _tables_of_rhos_stage(monkeypatch):
     seen = []
     original = _estimator.SetFingerprintEncoder._image_features
 
-    def spy(self, module, dataset, seed):
-        features = original(self, module, dataset, seed)
-        seen.append((dataset.augmentation, features))
-        return features
+    def spy(self, module, dataset, seed, augmentations):
+        tables = original(self, module, dataset, seed, augmentations)
+        seen.extend(zip(augmentations, tables))
+        return tables
 
     monkeypatch.setattr(_estimator.SetFingerprintEncoder, "_image_features", spy)
     return seen
@@ -284,12 +284,21 @@ def test_rho_learns_from_clean_and_fully_augmented_features(small_bags, monkeypa
                                rtol=1e-4, atol=1e-5)
 
 
-def test_rhos_stage_uses_a_given_augmentation_as_it_is(small_bags, monkeypatch):
+def _darker(images, rng):
+    return (images * 0.9).astype(images.dtype)
+
+
+def test_rhos_stage_augments_at_full_strength_or_as_given(small_bags, monkeypatch):
     X, y = small_bags
     seen = _tables_of_rhos_stage(monkeypatch)
     given = RandomPostProcessing(p=0.3)
     SetFingerprintEncoder(max_epochs=1, augmentation=given, random_state=0).fit(X, y)
-    assert [aug for aug, _ in seen] == [given, None]
+    # a RandomPostProcessing applies every operation (p=1); the given one is untouched
+    assert seen[0][0].get_params() == {**given.get_params(), "p": 1.0}
+    assert given.p == 0.3 and seen[1][0] is None
+    seen.clear()
+    SetFingerprintEncoder(max_epochs=1, augmentation=_darker, random_state=0).fit(X, y)
+    assert [aug for aug, _ in seen] == [_darker, None]
     seen.clear()
     SetFingerprintEncoder(max_epochs=1, augmentation=None, random_state=0).fit(X, y)
     assert [aug for aug, _ in seen] == [None]
