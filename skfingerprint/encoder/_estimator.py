@@ -206,8 +206,9 @@ class SetFingerprintEncoder(
         contrastive loss, on bags as with ``"bags"``; phi's features of
         every training image are computed once for it.  With an
         ``augmentation``, twice: of the images as they are and of the images
-        augmented (``"auto"``: at full strength, JPEG and noise on every
-        image), and each bag of rho's stage takes the augmented features of a
+        augmented (a ``RandomPostProcessing``, as ``"auto"``, at full
+        strength: every one of its operations on every image; another
+        callable as it is), and each bag of rho's stage takes the augmented features of a
         share of its images drawn for the bag (uniformly in [0, 1]), so that
         rho meets bags from untouched to all re-encoded and gives a source
         one fingerprint whatever share of its images was post-processed.
