@@ -208,12 +208,11 @@ class SetFingerprintEncoder(
         ``augmentation``, twice: of the images as they are and of the images
         augmented (a ``RandomPostProcessing``, as ``"auto"``, at full
         strength: every one of its operations on every image; another
-        callable as it is), and each bag of rho's stage takes the augmented features of a
-        share of its images drawn for the bag (uniformly in [0, 1]), so that
-        rho meets bags from untouched to all re-encoded and gives a source
-        one fingerprint whatever share of its images was post-processed.
-        Every image is a
-        training signal of its own, not just a share of its bag's, which is
+        callable as it is), and each bag of rho's stage takes the augmented
+        features of a share of its images drawn for the bag (uniformly in
+        [0, 1]), so that rho meets bags from untouched to all re-encoded and
+        gives a source one fingerprint whatever share of its images was
+        post-processed.  Every image is a training signal of its own, not just a share of its bag's, which is
         what separates sibling generators (the samplers of one network, the
         models behind one decoder); the fingerprint is still rho of the
         pooled features.  ``"bags"``: the paper's training, phi and rho

@@ -203,9 +203,16 @@ class BagSpecDataset(torch.utils.data.Dataset):
         self.bags = bags
         self.augmentation = augmentation
         self.threads = threads
-        self.augment_threads = (
-            augment_threads if getattr(augmentation, "_thread_safe", False) else 1)
-        self._safe_augment_threads = augment_threads  # for any thread-safe one
+        self._augment_threads = augment_threads
+
+    @property
+    def augment_threads(self):
+        """Threads that augment the bags of a batch with ``augmentation``."""
+        return self._threads_for(self.augmentation)
+
+    def _threads_for(self, augmentation):
+        """``augment_threads`` for a thread-safe augmentation, else 1."""
+        return self._augment_threads if getattr(augmentation, "_thread_safe", False) else 1
 
     def __len__(self):
         return self.bags.n_bags
@@ -248,11 +255,9 @@ class BagSpecDataset(torch.utils.data.Dataset):
                 out.append(images)
                 continue
             own = [copy.deepcopy(rng) for rng in rngs] if len(augmentations) > 1 else rngs
-            threads = (self._safe_augment_threads
-                       if getattr(augmentation, "_thread_safe", False) else 1)
             out.append(map_in_threads(
                 lambda i, aug=augmentation, own=own: self._augment(aug, images[i], own[i]),
-                range(len(specs)), threads))
+                range(len(specs)), self._threads_for(augmentation)))
         return out
 
     @staticmethod
