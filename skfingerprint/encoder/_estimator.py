@@ -32,7 +32,7 @@ from .._validation import (
     check_int_tuple,
     resolve_device,
 )
-from .._threads import cpu_threads, decode_threads, read_ahead, torch_threads
+from .._threads import cpu_threads, decode_threads, one_ahead, read_ahead, torch_threads
 from .._validation import available_cpus as _available_cpus
 from ._loss import ImageCrossEntropyLoss, SetContrastiveLoss
 from ..metrics import model_fingerprints
@@ -756,9 +756,14 @@ class SetFingerprintEncoder(
         module.eval()
         device = self.device_
         rows = [[] for _ in augmentations]
+        # the next chunk is read and augmented in a thread (Pillow's codecs
+        # release the GIL) while phi encodes the current one
+        chunks = one_ahead(
+            dataset.variants(specs[start:start + step], augmentations)
+            for start in range(0, len(specs), step)
+        )
         with torch.inference_mode():
-            for start in range(0, len(specs), step):
-                variants = dataset.variants(specs[start:start + step], augmentations)
+            for variants in chunks:
                 for out, images in zip(rows, variants):
                     x = torch.from_numpy(np.stack(images)).to(device)
                     _, total, squares = module.pool_sums(module.image_features(x))

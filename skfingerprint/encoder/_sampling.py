@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import torch
@@ -250,11 +249,16 @@ class BagSpecDataset(torch.utils.data.Dataset):
 
             images = map_in_threads(take, zip(specs, rngs), self.threads)
         out = []
+        # every augmentation draws from the generators as the crops left them:
+        # those before the last that draws take copies (the images as read
+        # draw nothing)
+        drawing = sum(a is not None for a in augmentations)
         for augmentation in augmentations:
             if augmentation is None:
                 out.append(images)
                 continue
-            own = [copy.deepcopy(rng) for rng in rngs] if len(augmentations) > 1 else rngs
+            drawing -= 1
+            own = [_copy_generator(rng) for rng in rngs] if drawing else rngs
             out.append(map_in_threads(
                 lambda i, aug=augmentation, own=own: self._augment(aug, images[i], own[i]),
                 range(len(specs)), self._threads_for(augmentation)))
@@ -270,6 +274,16 @@ class BagSpecDataset(torch.utils.data.Dataset):
                 f"{out.shape}, {out.dtype}."
             )
         return out
+
+
+def _copy_generator(rng):
+    """An independent copy of a ``numpy.random.Generator`` in its current
+    state (None stays None); cheaper than ``copy.deepcopy``."""
+    if rng is None:
+        return None
+    bit_generator = type(rng.bit_generator)()
+    bit_generator.state = rng.bit_generator.state
+    return np.random.Generator(bit_generator)
 
 
 class FeatureBagDataset(torch.utils.data.Dataset):

@@ -163,3 +163,29 @@ def test_an_error_preparing_a_batch_is_raised_by_fit(small_bags):
 
     with pytest.raises(RuntimeError, match="cannot augment this bag"):
         SetFingerprintEncoder(augmentation=broken, **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("patch", [None, (8, 8)])
+def test_variants_give_each_augmentation_the_images_of_its_own_dataset(
+        noise_bags_24px, patch):
+    # variants reads (and crops) each bag once; every augmentation must see
+    # what a dataset with that augmentation alone gives, whatever the others
+    from skfingerprint._bags import check_bags
+    from skfingerprint._patches import PatchSpec
+    from skfingerprint.encoder._sampling import BagSpecDataset
+
+    X, _ = noise_bags_24px
+    bags = check_bags(X, patch=None if patch is None else PatchSpec(patch, 3))
+    specs = [(0, np.full(2, b), np.array([1, 0]), 7 + b) for b in range(6)]
+    strong = RandomPostProcessing(resize_scale=None, p=1.0)
+    weak = RandomPostProcessing(resize_scale=None, blur_sigma=None, p=0.5)
+    augmentations = (strong, None, weak)
+    variants = BagSpecDataset(bags).variants(specs, augmentations)
+    assert len(variants) == 3
+    for augmentation, got in zip(augmentations, variants):
+        alone = BagSpecDataset(bags, augmentation=augmentation).__getitems__(specs)
+        for (want, _), images in zip(alone, got):
+            np.testing.assert_array_equal(images, want)
+    # the augmentations did draw, and differently
+    assert not np.array_equal(variants[0][0], variants[1][0])
+    assert not np.array_equal(variants[0][0], variants[2][0])
