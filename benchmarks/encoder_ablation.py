@@ -23,7 +23,8 @@ map and ``readout=identity`` drops it (ablations of the readout, not library
 options); ``augmentation=NAME`` takes a named post-processing
 augmentation (``rpp``: JPEG, blur and noise, the earlier ``"auto"``;
 ``rpp_p25``, ``rpp_per_bag``, ``jpeg_only``, ``jpeg_only_p25``;
-``jpeg_noise``, the current ``"auto"``: see :func:`augmentations`).  Results:
+``jpeg_noise``, the current ``"auto"``, and ``jpeg_noise_p25`` / ``_p35`` at lower
+probabilities: see :func:`augmentations`).  Results:
 ``benchmarks/results/encoder_ablation[_NAME][_quick].md/.json``.
 """
 
@@ -108,6 +109,10 @@ def augmentations():
         "jpeg_only_p25": RandomPostProcessing(resize_scale=None, blur_sigma=None,
                                               noise_sigma=None, p=0.25),
         "jpeg_noise": RandomPostProcessing(resize_scale=None, blur_sigma=None),
+        # "auto" at lower probabilities (phi's stage; rho's table is at full
+        # strength whatever p)
+        "jpeg_noise_p25": RandomPostProcessing(resize_scale=None, blur_sigma=None, p=0.25),
+        "jpeg_noise_p35": RandomPostProcessing(resize_scale=None, blur_sigma=None, p=0.35),
     }
 
 

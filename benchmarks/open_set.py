@@ -348,10 +348,13 @@ def _units(parser, args, zoo):
     units = ({s: [s] for s in zoo.sources} if args.leave_out == "source"
              else network_units({s: zoo.metadata[s] for s in zoo.sources}))
     if args.sources is not None:
-        wanted = args.sources.split(",")
+        # a network by its name alone too: "pixel_unet" for "pixel_unet (4 samplers)"
+        by_name = {u.partition(" (")[0]: u for u in units}
+        wanted = [by_name.get(u, u) for u in args.sources.split(",")]
         missing = sorted(set(wanted) - set(units))
         if missing:
-            parser.error(f"unknown {args.leave_out}s {missing}; the zoo has {list(units)}")
+            parser.error(f"unknown {args.leave_out}s {missing}; the zoo has "
+                         f"{sorted(by_name)}")
         units = {u: units[u] for u in wanted}
     return units
 
