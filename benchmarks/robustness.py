@@ -22,7 +22,8 @@ source, 3 epochs; ``_bag<N>`` with another ``--bag-size``; ``_methods``
 with ``--methods``).  Full mode: the default zoo (32x32, cached), 500
 images per source (25 training and 25 test bags per source), default
 epochs.  ``--methods`` runs only the methods named (e.g. ``DSF+ "DSF+
-augmentation=None"``).  ``--train-jpeg Q`` re-encodes the training bags
+augmentation=None"``; any ``"DSF+ <setting>"`` of ``benchmarks.encoder_ablation``,
+e.g. ``"DSF+ augmentation=jpeg_only"``).  ``--train-jpeg Q`` re-encodes the training bags
 as JPEG of quality Q before every fit (suffix ``_trainq<Q>``): tested on
 JPEG of the same quality, the methods then know the test's condition, which
 bounds what training on clean images can reach there.  Each method's most
@@ -75,6 +76,17 @@ def make_methods(cfg, skip_cnn=False):
     if skip_cnn:
         del methods["CNN (Yu)"]
     return methods
+
+
+def _setting_method(name, cfg):
+    """``"DSF+ a=1,augmentation=jpeg_only"``: the encoder with the parameters
+    of a setting of ``benchmarks.encoder_ablation`` (named augmentations
+    included)."""
+    from benchmarks.encoder_ablation import make_estimator
+
+    setting = name.partition(" ")[2]
+    make_estimator(setting, SEED, cfg["epochs"])  # a bad setting fails here, first
+    return (lambda: make_estimator(setting, SEED, cfg["epochs"]), "euclidean")
 
 
 def results_name(args):
@@ -224,6 +236,9 @@ def main(argv=None):
     cfg["train_jpeg"] = args.train_jpeg
     methods = make_methods(cfg, args.skip_cnn)
     if args.methods:
+        for name in args.methods:
+            if name.startswith("DSF+ ") and name not in methods:
+                methods[name] = _setting_method(name, cfg)
         unknown = sorted(set(args.methods) - set(methods))
         if unknown:
             parser.error(f"unknown methods {unknown}; choose from {sorted(methods)}")

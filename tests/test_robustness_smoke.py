@@ -36,3 +36,17 @@ def test_robustness_refuses_an_unknown_method(tmp_path):
                            "--methods", "DSF++"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2
     assert "unknown methods ['DSF++']" in done.stderr
+
+
+def test_robustness_takes_a_setting_of_the_ablation_as_a_method():
+    from benchmarks import encoder_ablation, robustness
+
+    cfg = dict(robustness.QUICK)
+    factory, metric = robustness._setting_method("DSF+ augmentation=jpeg_only,max_epochs=2",
+                                                 cfg)
+    enc = factory()
+    assert metric == "euclidean" and enc.max_epochs == 2
+    want = encoder_ablation.augmentations()["jpeg_only"]
+    assert enc.augmentation.get_params() == want.get_params()
+    with pytest.raises(TypeError):  # a parameter the encoder does not have
+        robustness._setting_method("DSF+ no_such_parameter=1", cfg)
