@@ -284,6 +284,8 @@ def _render_run(run):
     md.append(f"Run {run['date']} with the encoder settings {enc}.\n" if enc else
               "Run before 2026-12-04 with the earlier encoder defaults "
               "(`front_end='image_and_residual'`, `n_bags_per_model=None`).\n")
+    if run.get("note"):  # e.g. merged from runs of --sources
+        md.append(f"Note: {run['note']}.\n")
     acc = np.mean([r["known_accuracy_closed"] for r in rows.values()])
     acc_mlp = np.mean([r["known_accuracy_closed_mlp"] for r in rows.values()])
     md.append(f"Known accuracy, closed set: nearest fingerprint {acc:.3f}, MLP "
