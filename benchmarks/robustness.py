@@ -238,7 +238,10 @@ def main(argv=None):
     if args.methods:
         for name in args.methods:
             if name.startswith("DSF+ ") and name not in methods:
-                methods[name] = _setting_method(name, cfg)
+                try:
+                    methods[name] = _setting_method(name, cfg)
+                except (TypeError, ValueError) as exc:
+                    parser.error(f"method {name!r}: {exc}")
         unknown = sorted(set(args.methods) - set(methods))
         if unknown:
             parser.error(f"unknown methods {unknown}; choose from {sorted(methods)}")

@@ -36,6 +36,12 @@ def test_robustness_refuses_an_unknown_method(tmp_path):
                            "--methods", "DSF++"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2
     assert "unknown methods ['DSF++']" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "benchmarks.robustness", "--quick",
+                           "--methods", "DSF+ no_such_parameter=1"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "method 'DSF+ no_such_parameter=1'" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_robustness_takes_a_setting_of_the_ablation_as_a_method():
