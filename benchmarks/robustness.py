@@ -82,11 +82,13 @@ def _setting_method(name, cfg):
     """``"DSF+ a=1,augmentation=jpeg_only"``: the encoder with the parameters
     of a setting of ``benchmarks.encoder_ablation`` (named augmentations
     included)."""
+    from sklearn.base import clone
+
     from benchmarks.encoder_ablation import make_estimator
 
-    setting = name.partition(" ")[2]
-    make_estimator(setting, SEED, cfg["epochs"])  # a bad setting fails here, first
-    return (lambda: make_estimator(setting, SEED, cfg["epochs"]), "euclidean")
+    # built here, so that a bad setting fails before any fit
+    estimator = make_estimator(name.partition(" ")[2], SEED, cfg["epochs"])
+    return (lambda: clone(estimator), "euclidean")
 
 
 def results_name(args):

@@ -212,10 +212,10 @@ class SetFingerprintEncoder(
         features of a share of its images drawn for the bag (uniformly in
         [0, 1]), so that rho meets bags from untouched to all re-encoded and
         gives a source one fingerprint whatever share of its images was
-        post-processed.  Every image is a training signal of its own, not just a share of its bag's, which is
-        what separates sibling generators (the samplers of one network, the
-        models behind one decoder); the fingerprint is still rho of the
-        pooled features.  ``"bags"``: the paper's training, phi and rho
+        post-processed.  Every image is a training signal of its own, not
+        just a share of its bag's, which is what separates sibling generators
+        (the samplers of one network, the models behind one decoder); the
+        fingerprint is still rho of the pooled features.  ``"bags"``: the paper's training, phi and rho
         together, end to end, by the set contrastive loss alone (with
         ``image_loss_weight``, plus a per-image term).  The "Benchmarks"
         page of the documentation compares the two.
