@@ -62,6 +62,9 @@ RECIPE = {
     "weight_image": 0.5,
     "heldout_generators": 64,
     "threads": 2,
+    # share of trained autoencoders among the architectures (0: none, as
+    # artifacts-v1 was made; see make_procedural_generators)
+    "trained_share": 0.0,
 }
 
 TINY = {**RECIPE, "name": "tiny", "n_generators": 10, "images_per_generator": 8,
@@ -87,7 +90,8 @@ def _render(cfg, n_generators, seed):
     """Images, integer sources and the decoder / architecture group of each source."""
     from skfingerprint.datasets import make_procedural_generators, make_procedural_zoo
 
-    tree = make_procedural_generators(n_generators, random_state=seed)
+    tree = make_procedural_generators(n_generators, random_state=seed,
+                                      trained_share=cfg.get("trained_share", 0.0))
     data = make_procedural_zoo(tree, n_images_per_generator=cfg["images_per_generator"],
                                image_size=cfg["image_size"], include_real=True,
                                random_state=seed + 1)

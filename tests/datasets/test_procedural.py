@@ -290,3 +290,58 @@ def test_render_bad_input(content):
         make_procedural_generators(0)
     with pytest.raises(ValueError, match="random_state"):
         make_procedural_generators(2, random_state=-1)
+
+
+# ------------------------------------------------- trained autoencoders
+
+
+def test_no_trained_share_draws_the_trees_of_earlier_versions():
+    before = make_procedural_generators(40, random_state=3)
+    assert make_procedural_generators(40, trained_share=0.0, random_state=3).specs == before.specs
+    assert all("train_steps" not in s["architecture"] for s in before.specs)
+    some = make_procedural_generators(40, trained_share=0.5, random_state=3)
+    steps = [s["architecture"]["train_steps"] for s in some.specs]
+    assert 0 in steps and any(steps)
+
+
+def _trained_pair(relation, seed=0):
+    tree = make_procedural_generators(2, relation_weights={relation: 1.0}, trained_share=1.0,
+                                      random_state=seed)
+    return [_without_noise(s) for s in tree.specs]
+
+
+def test_a_trained_autoencoder_outputs_its_reconstruction(content):
+    spec = _trained_pair("same_architecture")[0]
+    assert spec["architecture"]["train_steps"] > 0
+    spec["latent"] = spec["sampler"] = None  # a round trip through the autoencoder
+    images = render_procedural_images(spec, content, random_state=0)
+    assert images.dtype == np.uint8 and images.shape == content.shape
+    untrained = copy.deepcopy(spec)
+    untrained["architecture"]["train_steps"] = 0
+    residual = render_procedural_images(untrained, content, random_state=0)
+    # the decoder's output, not the content plus a residual: further from it
+    assert _psnr(images, content) < _psnr(residual, content)
+    # ... but a reconstruction: most images are closest to their own crop
+    # (flat crops of one photo can be closer to each other than to theirs)
+    d = np.abs(images[:, None].astype(float) - content[None].astype(float)).mean(axis=(2, 3, 4))
+    assert np.mean(d.argmin(axis=1) == np.arange(len(content))) >= 0.75
+    assert np.array_equal(images, render_procedural_images(spec, content, random_state=0))
+
+
+def test_a_trained_finetune_is_trained_further_and_stays_close_to_its_parent(content):
+    parent, child = _trained_pair("finetune", seed=1)
+    assert child["decoder"]["perturbations"] == parent["decoder"]["perturbations"]
+    assert len(child["decoder"]["tuning"]) == len(parent["decoder"].get("tuning", [])) + 1
+    unrelated = copy.deepcopy(parent)
+    unrelated["decoder"]["seed"] += 1
+    ip, ic, iu = (render_procedural_images(s, content, random_state=0).astype(float)
+                  for s in (parent, child, unrelated))
+    assert 0 < np.abs(ic - ip).mean() < np.abs(ic - iu).mean()
+
+
+def test_trained_share_only_with_an_int_and_in_range():
+    tree = make_procedural_generators(2, random_state=0)
+    with pytest.raises(ValueError, match="trained_share is used only"):
+        make_procedural_zoo(tree, trained_share=0.5)
+    with pytest.raises(ValueError, match="trained_share"):
+        make_procedural_generators(2, trained_share=1.5)

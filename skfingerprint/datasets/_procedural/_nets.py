@@ -156,6 +156,9 @@ class ProceduralGenerator(nn.Module):
         autoencoder = nn.ModuleList([self.encoder, self.decoder])
         _initialise(autoencoder, spec["decoder"]["seed"], arch["bias_scale"])
         _perturb(autoencoder, spec["decoder"]["perturbations"])
+        self.trained = bool(arch.get("train_steps"))
+        if self.trained:
+            autoencoder.load_state_dict(_trained_state(arch, spec["decoder"], autoencoder))
         self.latent = None
         if spec["latent"] is not None:
             lat = spec["latent"]
@@ -169,11 +172,13 @@ class ProceduralGenerator(nn.Module):
         sampler = self.spec["sampler"]
         if sampler is None:
             return z
+        # a trained decoder turns large latent moves into noise: keep them small
+        scale = _TRAINED_LATENT_SCALE if self.trained else 1.0
         steps = int(sampler["steps"])
         for i in range(steps):
             if self.latent is not None:
-                z = self.latent(z)
-            level = sampler["noise"] * _schedule(sampler["schedule"], i, steps)
+                z = z + scale * (self.latent(z) - z) if self.trained else self.latent(z)
+            level = scale * sampler["noise"] * _schedule(sampler["schedule"], i, steps)
             if level:
                 z = z + level * torch.randn(z.shape, generator=gen)
         return z
@@ -181,10 +186,10 @@ class ProceduralGenerator(nn.Module):
     def forward(self, x, gen):
         """``x``: content in [-1, 1], shape (n, 3, H, W); returns the same shape."""
         spec, arch = self.spec, self.spec["architecture"]
-        z = self.encoder(x)
-        z = z / (z.std(dim=(1, 2, 3), keepdim=True) + 1e-6)
-        z = self._sample_latent(z, gen)
+        z = self._sample_latent(_latent(self.encoder, x), gen)
         r = self.decoder(z, spec["noise_injection"], gen)
+        if self.trained:  # the image is the decoder's output
+            return r
         r = r - r.mean(dim=(2, 3), keepdim=True)
         r = r / (r.std(dim=(1, 2, 3), keepdim=True) + 1e-6)
         factor = 2 ** arch["n_up"]
@@ -192,6 +197,72 @@ class ProceduralGenerator(nn.Module):
                             mode="bilinear", align_corners=False)
         base = arch["detail"] * x + (1.0 - arch["detail"]) * low
         return base + 2.0 * spec["strength"] * r
+
+
+def _latent(encoder, x):
+    z = encoder(x)
+    return z / (z.std(dim=(1, 2, 3), keepdim=True) + 1e-6)
+
+
+# Training of the trained autoencoders: Adam on the mean squared error of the
+# reconstruction of 32 x 32 crops of the photographs, batches of 16.
+_TRAIN = {"crops": 512, "size": 32, "batch": 16, "lr": 2e-3}
+_TRAINED_CACHE = {}
+# the share of the latent generator's move and of the sampler's noise that a
+# trained autoencoder's latent gets
+_TRAINED_LATENT_SCALE = 0.15
+_TRAINED_CACHE_SIZE = 32
+
+
+def _trained_state(arch, decoder, autoencoder):
+    """State dict of ``autoencoder`` (freshly initialised from ``decoder``'s
+    seed) after its training and fine-tunes; the last few are kept, so that
+    the generators that share a decoder train it once."""
+    key = repr((sorted(arch.items()), decoder["seed"], decoder["perturbations"],
+                decoder.get("tuning", [])))
+    state = _TRAINED_CACHE.get(key)
+    if state is None:
+        _reconstruct(autoencoder, int(arch["train_steps"]), decoder["seed"], photos=None)
+        for seed, steps in decoder.get("tuning", []):
+            subset = np.random.RandomState(int(seed))
+            photos = _photo_subset(subset)
+            _reconstruct(autoencoder, int(steps), int(subset.randint(2**31 - 1)), photos)
+        state = {k: v.detach().clone() for k, v in autoencoder.state_dict().items()}
+        if len(_TRAINED_CACHE) >= _TRAINED_CACHE_SIZE:
+            _TRAINED_CACHE.pop(next(iter(_TRAINED_CACHE)))
+        _TRAINED_CACHE[key] = state
+    return state
+
+
+def _photo_subset(rng):
+    """Half the shipped photographs, drawn at random: a fine-tune's data."""
+    from .._photos import load_photos
+
+    n = len(load_photos())
+    return sorted(int(i) for i in rng.choice(n, size=max(1, n // 2), replace=False))
+
+
+def _reconstruct(autoencoder, steps, seed, photos):
+    """``steps`` of Adam on the reconstruction of crops of ``photos``."""
+    from .._photos import random_crops
+
+    encoder, decoder = autoencoder
+    crops = random_crops(_TRAIN["crops"], _TRAIN["size"], random_state=int(seed), photos=photos)
+    x_all = torch.from_numpy(crops.astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
+    gen = torch.Generator().manual_seed(int(seed))
+    params = list(autoencoder.parameters())
+    opt = torch.optim.Adam(params, lr=_TRAIN["lr"])
+    with torch.enable_grad():
+        for p in params:
+            p.requires_grad_(True)
+        for _ in range(steps):
+            x = x_all[torch.randint(0, len(x_all), (_TRAIN["batch"],), generator=gen)]
+            loss = F.mse_loss(decoder(_latent(encoder, x)), x)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        for p in params:
+            p.requires_grad_(False)
 
 
 def _schedule(name, i, steps):

@@ -43,8 +43,18 @@ def _pick(rng, options):
     return options[int(rng.randint(len(options)))]
 
 
-def draw_architecture(rng):
-    """A random decoder architecture (and the encoder that feeds it)."""
+# Training steps of a trained autoencoder, and of each fine-tune of one.
+TRAIN_STEPS = (60, 120, 240)
+TUNE_STEPS = (30, 60, 120)
+
+
+def draw_architecture(rng, trained_share=0.0):
+    """A random decoder architecture (and the encoder that feeds it).
+
+    With ``trained_share > 0`` the architecture is, with that probability,
+    one whose autoencoders are trained (``train_steps > 0``); with 0 nothing
+    more is drawn, so the trees of earlier versions are drawn unchanged.
+    """
     kind = _pick(rng, KINDS)
     n_up = int(rng.randint(1, 4))  # the latent is 2, 4 or 8 times smaller
     widths = sorted((int(_pick(rng, (16, 24, 32, 48, 64))) for _ in range(n_up)),
@@ -68,7 +78,16 @@ def draw_architecture(rng):
         "bias_scale": float(rng.uniform(0.5, 2.0)),
         # share of the real content's fine detail that survives the decoder
         "detail": float(rng.uniform(0.6, 1.0)),
+        **_draw_training(rng, trained_share),
     }
+
+
+def _draw_training(rng, trained_share):
+    if not trained_share:
+        return {}
+    trained = rng.rand() < trained_share
+    steps = int(_pick(rng, TRAIN_STEPS))
+    return {"train_steps": steps if trained else 0}
 
 
 def draw_latent(rng):
@@ -120,8 +139,16 @@ def _new_root(rng, tree, architecture, architecture_id, decoder_id, roundtrip=No
 
 
 def _finetune(rng, parent):
-    """Parent's weights, each tensor moved by a small random perturbation."""
+    """Parent's weights, each tensor moved by a small random perturbation;
+    a trained autoencoder is trained further, on a random subset of the
+    photographs (as a model is fine-tuned on other data)."""
     child = copy.deepcopy(parent)
+    if child["architecture"].get("train_steps"):
+        tuning = child["decoder"].setdefault("tuning", [])
+        tuning.append([_seed(rng), int(_pick(rng, TUNE_STEPS))])
+        if child["latent"] is not None:
+            child["latent"]["perturbations"].append([_seed(rng), float(rng.uniform(0.05, 0.2))])
+        return child
     scale = float(rng.uniform(0.05, 0.2))
     child["decoder"]["perturbations"].append([_seed(rng), scale])
     if child["latent"] is not None:
@@ -190,7 +217,7 @@ def _derive(rng, tree, relation):
     return spec
 
 
-def draw_generators(n_generators, relation_weights, rng):
+def draw_generators(n_generators, relation_weights, rng, trained_share=0.0):
     """``n_generators`` specs, each related to an earlier one (or new).
 
     Returns the list of specs with ``name``, ``relation``, ``parent`` (an
@@ -204,7 +231,7 @@ def draw_generators(n_generators, relation_weights, rng):
         if tree.specs:
             relation = names[int(rng.choice(len(names), p=p / p.sum()))]
         if relation == "new_architecture" or (relation == "same_architecture" and not tree.specs):
-            tree.architectures.append(draw_architecture(rng))
+            tree.architectures.append(draw_architecture(rng, trained_share))
             spec = _new_root(rng, tree, tree.architectures[-1], len(tree.architectures) - 1,
                              tree.new_decoder())
         else:
