@@ -32,15 +32,15 @@ from benchmarks._common import (
 METHODS = ("scratch", "zero-shot", "fine-tuned", "Spectrum")
 
 
-def _estimator(method, seed, epochs):
+def _estimator(method, seed, epochs, weights="pretrained"):
     from skfingerprint.baselines import SpectrumFingerprint
 
     if method == "scratch":
         return encoder(epochs, seed)
     if method == "zero-shot":
-        return encoder(None, seed, weights="pretrained", max_epochs=0)
+        return encoder(None, seed, weights=weights, max_epochs=0)
     if method == "fine-tuned":
-        return encoder(epochs, seed, weights="pretrained")
+        return encoder(epochs, seed, weights=weights)
     return SpectrumFingerprint()
 
 
@@ -62,7 +62,7 @@ def run(args):
             train = np.concatenate([pool[s][:n] for s in sources])
             for method in args.methods:
                 t0 = time.perf_counter()
-                est = _estimator(method, seed, args.epochs)
+                est = _estimator(method, seed, args.epochs, args.weights)
                 Ztr = est.fit_transform(X[train], y[train])
                 Zte = est.transform(X[test])
                 fit_s = time.perf_counter() - t0
@@ -93,8 +93,8 @@ def render(args, rows, seconds, wall):
         f"bags, the methods fitted on `n` other bags per source. Seeds "
         f"{','.join(map(str, args.seeds))} (bags drawn and encoders initialised by the "
         "seed); accuracies pool the held-out bags of every seed, with a 95% Wilson "
-        "interval. `zero-shot`: `SetFingerprintEncoder(weights='pretrained', "
-        "max_epochs=0)`; `fine-tuned`: `weights='pretrained'`, "
+        f"interval. `zero-shot`: `SetFingerprintEncoder(weights={args.weights!r}, "
+        f"max_epochs=0)`; `fine-tuned`: `weights={args.weights!r}`, "
         + ("the default epochs" if args.epochs is None else f"{args.epochs} epochs")
         + "; `scratch`: the defaults"
         + ("" if args.epochs is None else f" but {args.epochs} epochs")
@@ -119,7 +119,9 @@ def render(args, rows, seconds, wall):
     env = environment()
     lines += ["", f"Total wall time: {wall / 60:.1f} min.", "", env_markdown(env),
               "Reproduce: `python -m benchmarks.few_shot"
-              + (" --quick" if args.quick else "") + "`", ""]
+              + (" --quick" if args.quick else "")
+              + ("" if args.weights == "pretrained" else f" --weights {args.weights}")
+              + "`", ""]
     return "\n".join(lines), env
 
 
@@ -130,6 +132,9 @@ def main(argv=None):
     p.add_argument("--n-train", default=None, help="training bags per source, e.g. 2,5,10,40")
     p.add_argument("--seeds", default=None, help="e.g. 0,1")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--weights", default="pretrained",
+                   help="the shipped weights of zero-shot and fine-tuned (another name "
+                        "than 'pretrained' writes few_shot_<name>)")
     args = p.parse_args(argv)
     if args.quick:
         args.preset, args.images_per_source, args.bag_size, args.n_test = "small", 96, 8, 4
@@ -144,6 +149,8 @@ def main(argv=None):
     rows, seconds = run(args)
     markdown, env = render(args, rows, seconds, time.time() - t0)
     name = "few_shot_quick" if args.quick else "few_shot"
+    if args.weights != "pretrained":
+        name += f"_{args.weights}"
     write_results(name, markdown, {"args": vars(args), "rows": rows, "seconds": seconds,
                                    "environment": env})
     return 0

@@ -52,7 +52,7 @@ GROUPED = {"DSF+ groups=lineage": "lineage", "DSF+ groups=class": "class"}
 _PHI = {"DSF+": "DSF+ phi", "DSF+ pretrained": "DSF+ pretrained phi"}
 
 
-def _fitters(epochs):
+def _fitters(epochs, weights="pretrained"):
     from skfingerprint.baselines import AttributionCNN, PRNUFingerprint, SpectrumFingerprint
 
     return {
@@ -68,8 +68,8 @@ def _fitters(epochs):
         "Spectrum": SpectrumFingerprint,
         "PRNU": PRNUFingerprint,
         # the shipped fingerprint space (issue 38): as it is, and fine-tuned
-        "DSF+ pretrained": lambda: encoder(None, SEED, weights="pretrained", max_epochs=0),
-        "DSF+ pretrained, fine-tuned": lambda: encoder(epochs, SEED, weights="pretrained"),
+        "DSF+ pretrained": lambda: encoder(None, SEED, weights=weights, max_epochs=0),
+        "DSF+ pretrained, fine-tuned": lambda: encoder(epochs, SEED, weights=weights),
     }
 
 
@@ -162,7 +162,7 @@ def run(args):
     test, train = np.concatenate(test), np.concatenate(train)
     truths = {"class": {s: zoo.families[s] for s in sources},
               "lineage": lineage_groups(zoo.lineage, 2)}
-    fitters = _fitters(args.epochs)
+    fitters = _fitters(args.epochs, args.weights)
     results = {}
     for fitter, variants in VARIANTS.items():
         variants = [v for v in variants if v in args.methods]
@@ -283,6 +283,7 @@ def render(args, zoo, sources, truths, results, wall):
             r["loo"].get(s, {}).get("nearest", "-") for r in results.values()) + " |")
     md += ["", f"Total wall time: {wall / 60:.1f} min.\n", env_markdown(environment()),
            "Reproduce: `python -m benchmarks.lineage" + (" --quick" if args.quick else "")
+           + ("" if args.weights == "pretrained" else f" --weights {args.weights}")
            + "`\n"]
     return "\n".join(md), chance
 
@@ -292,6 +293,9 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="small zoo, bags of 8, 2 epochs")
     p.add_argument("--n-train", type=int, default=None, help="training bags per source")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--weights", default="pretrained",
+                   help="the shipped weights of the 'DSF+ pretrained' methods (another "
+                        "name than 'pretrained' writes lineage_<name>)")
     args = p.parse_args(argv)
     cfg = (dict(preset="small", bag_size=8, n_test=4, n_train=6, epochs=2) if args.quick
            else dict(preset="default", bag_size=32, n_test=10, n_train=10, epochs=None))
@@ -301,6 +305,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     zoo, sources, truths, results = run(args)
     name = "lineage_quick" if args.quick else "lineage"
+    if args.weights != "pretrained":
+        name += f"_{args.weights}"
     previous = os.path.join(results_dir(), name + ".json")
     if os.path.exists(previous):  # methods not rerun keep their rows
         with open(previous) as f:

@@ -67,6 +67,19 @@ def test_shipped_architecture_is_the_default_encoders():
     assert available_weights()["artifacts-v1"]["architecture"] == _architecture()
 
 
+def test_each_shipped_recipe_is_kept_in_the_script():
+    """``python -m benchmarks.pretrain --recipe NAME`` reruns the recipe that
+    made the shipped weights NAME (keys added later take the value that
+    reproduces it)."""
+    from benchmarks.pretrain import RECIPES
+
+    for name in (n for n in available_weights() if n != "pretrained"):
+        recipe = json.load(open(os.path.join(_weights._DIR, f"{name}.json")))["recipe"]
+        script = RECIPES[name]
+        assert {k: script[k] for k in recipe} == recipe
+        assert script.get("trained_share", 0.0) == recipe.get("trained_share", 0.0)
+
+
 def test_import_reads_no_weights():
     code = ("import skfingerprint, skfingerprint.encoder._weights as w, sys; "
             "sys.exit(w._read_meta.cache_info().currsize)")

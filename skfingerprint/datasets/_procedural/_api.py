@@ -34,7 +34,10 @@ pixel range to the crop (whose finest detail is partly replaced by its
 upsampled latent-size version).  Post-processing (JPEG, blur, resizing)
 follows for some.  Generators form a family tree: same architecture, shared
 decoder (two latent generators, one decoder), fine-tune (weights of a parent
-plus a small perturbation), sampler and post-processing variants.
+plus a small perturbation), sampler and post-processing variants.  With
+trained_share > 0, that share of the architectures are autoencoders trained
+briefly to reconstruct the photographs, whose images are the decoder's
+output (their fine-tunes are trained further on half the photographs).
 """
 
 
@@ -100,8 +103,9 @@ def make_procedural_generators(n_generators=16, *, relation_weights=None, traine
 
     Each generator is described by a small dict of plain data (numbers,
     strings, lists): the architecture of its decoder, the seeds of its
-    random (untrained) weights, the fine-tuning perturbations applied to
-    them, its latent generator and sampler, its post-processing.  Nothing is
+    random weights (untrained, or trained briefly: ``trained_share``), the
+    fine-tuning applied to them, its latent generator and sampler, its
+    post-processing.  Nothing is
     built: :func:`render_procedural_images` builds the torch modules of one
     generator on demand, so thousands of generators cost nothing to hold.
 
