@@ -21,7 +21,8 @@ proxy, noisy (11 and 20 sources counted).
 
     python -m benchmarks.zero_shot_check [--weights PATH.npz] [--n-bags 10]
 
-Prints the figures and writes ``benchmarks/results/zero_shot_check.md``.
+Prints the figures and writes ``benchmarks/results/zero_shot_check.md``
+(``zero_shot_check_<name>.md`` for weights other than ``artifacts-v1``).
 """
 
 import argparse
@@ -118,8 +119,11 @@ def main(argv=None):
                   f"{r['lineage']['ari']:.3f} | {r['class']['ari']:.3f} |")
         print(name, json.dumps(r), flush=True)
     env = environment()
-    md += ["", env_markdown(env), "Reproduce: `python -m benchmarks.zero_shot_check`", ""]
-    write_results("zero_shot_check", "\n".join(md),
+    md += ["", env_markdown(env), "Reproduce: `python -m benchmarks.zero_shot_check --weights "
+           f"{os.path.relpath(args.weights)}`", ""]
+    stem = os.path.splitext(os.path.basename(args.weights))[0]
+    name = "zero_shot_check" if stem == "artifacts-v1" else f"zero_shot_check_{stem}"
+    write_results(name, "\n".join(md),
                   {"weights": args.weights, "results": results, "environment": env})
     return 0
 
