@@ -2,7 +2,7 @@
 
 For iterating on the pretraining recipe (issue 38) without the full
 benchmarks: the weights (an ``.npz`` written by ``benchmarks.pretrain``, with
-its ``.json`` beside it; default: the shipped ``artifacts-v1``) are loaded
+its ``.json`` beside it; default: the newest shipped weights) are loaded
 into a DeepSet, with no training at all, and the first ``--n-bags`` bags of 32
 images of every source of the default zoo v4 are embedded:
 
@@ -91,10 +91,11 @@ def scores(F, y, sources, truths):
 def main(argv=None):
     from skfingerprint import make_bags
     from skfingerprint.datasets import lineage_groups
-    from skfingerprint.encoder._weights import _DIR
+    from skfingerprint.encoder._weights import _DIR, ALIASES
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", default=os.path.join(_DIR, "artifacts-v1.npz"))
+    p.add_argument("--weights", default=os.path.join(_DIR, ALIASES["pretrained"] + ".npz"),
+                   help="an .npz of benchmarks.pretrain (default: the newest shipped)")
     p.add_argument("--n-bags", type=int, default=10, help="bags of 32 per source")
     args = p.parse_args(argv)
     zoo, images, labels = zoo_subset("default", args.n_bags * 32, 0)

@@ -21,7 +21,7 @@ __all__ = ["available_weights", "load_weights"]
 _DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 
 # "pretrained" always names the newest shipped weights.
-ALIASES = {"pretrained": "artifacts-v1"}
+ALIASES = {"pretrained": "artifacts-v2"}
 
 # DeepSet parameter -> the SetFingerprintEncoder parameter that sets it.
 _PARAMETER_OF = {

@@ -34,20 +34,26 @@ def bags():
     return make_bags(data.images, data.labels, bag_size=8, random_state=0)
 
 
-def _shipped_deepset():
+# the newest shipped weights, which "pretrained" names
+NEWEST = "artifacts-v2"
+SHIPPED = ("artifacts-v1", "artifacts-v2")
+
+
+def _shipped_deepset(name=NEWEST):
     """The DeepSet of the shipped weights, loaded by hand (no estimator)."""
-    meta = json.load(open(os.path.join(_weights._DIR, "artifacts-v1.json")))
+    meta = json.load(open(os.path.join(_weights._DIR, f"{name}.json")))
     module = DeepSet(**meta["architecture"])
-    with np.load(os.path.join(_weights._DIR, "artifacts-v1.npz"), allow_pickle=False) as z:
+    with np.load(os.path.join(_weights._DIR, f"{name}.npz"), allow_pickle=False) as z:
         module.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
     return module.eval()
 
 
-def test_the_package_ships_versioned_weights_without_pickle():
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_package_ships_versioned_weights_without_pickle(name):
     names = available_weights()
-    assert names["pretrained"]["alias_of"] == "artifacts-v1"
-    assert names["artifacts-v1"]["architecture"]["channels"] == [16, 32, 64]
-    npz = os.path.join(_weights._DIR, "artifacts-v1.npz")
+    assert names["pretrained"]["alias_of"] == NEWEST
+    assert names[name]["architecture"]["channels"] == [16, 32, 64]
+    npz = os.path.join(_weights._DIR, f"{name}.npz")
     assert os.path.getsize(npz) <= 5 * 2**20
     meta = json.load(open(npz[:-4] + ".json"))
     with open(npz, "rb") as fh:
@@ -56,7 +62,21 @@ def test_the_package_ships_versioned_weights_without_pickle():
     with np.load(npz, allow_pickle=False) as z:
         assert all(z[k].dtype != object for k in z.files)
     assert meta["script"].startswith("python -m benchmarks.pretrain")
-    assert meta["recipe"]["name"] == "artifacts-v1"
+    assert meta["recipe"]["name"] == name
+
+
+def test_an_earlier_version_stays_usable_by_its_name(bags):
+    """``weights="artifacts-v1"`` still starts from v1 after v2 became the
+    newest (results made with it can be reproduced)."""
+    X, y = bags
+    enc = SetFingerprintEncoder(weights="artifacts-v1", max_epochs=0).fit(X, y)
+    assert enc.weights_ == "artifacts-v1"
+    with torch.inference_mode():
+        raw = _shipped_deepset("artifacts-v1")(torch.from_numpy(X)).numpy()
+        newest = _shipped_deepset()(torch.from_numpy(X)).numpy()
+    assert not np.allclose(raw, newest)
+    expected = (raw - enc.embedding_center_) / enc.embedding_scale_
+    np.testing.assert_allclose(enc.transform(X), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_shipped_architecture_is_the_default_encoders():
@@ -64,7 +84,8 @@ def test_shipped_architecture_is_the_default_encoders():
     default encoder's DeepSet, which is what the shipped file holds."""
     from benchmarks.pretrain import _architecture
 
-    assert available_weights()["artifacts-v1"]["architecture"] == _architecture()
+    for name in SHIPPED:
+        assert available_weights()[name]["architecture"] == _architecture()
 
 
 def test_each_shipped_recipe_is_kept_in_the_script():
@@ -89,7 +110,7 @@ def test_import_reads_no_weights():
 def test_zero_shot_uses_the_shipped_space_as_is(bags):
     X, y = bags
     enc = SetFingerprintEncoder(weights="pretrained", max_epochs=0, random_state=0).fit(X, y)
-    assert enc.weights_ == "artifacts-v1"
+    assert enc.weights_ == NEWEST
     assert len(enc.net_.history) == 0
     with torch.inference_mode():
         raw = _shipped_deepset()(torch.from_numpy(X)).numpy()
@@ -159,12 +180,12 @@ def test_round_trips_keep_the_outputs(bags, tmp_path):
     save(enc, tmp_path / "m.skfp")
     again = load(tmp_path / "m.skfp")
     np.testing.assert_array_equal(again.transform(X), Z)
-    assert again.weights_ == "artifacts-v1"
+    assert again.weights_ == NEWEST
 
 
 def test_unknown_weights_name_lists_what_exists(bags):
     X, y = bags
-    with pytest.raises(ValueError, match=r"'imagenet'.*artifacts-v1.*pretrained"):
+    with pytest.raises(ValueError, match=r"'imagenet'.*artifacts-v1.*artifacts-v2.*pretrained"):
         SetFingerprintEncoder(weights="imagenet", max_epochs=0).fit(X, y)
     with pytest.raises(TypeError, match="weights"):
         SetFingerprintEncoder(weights=3).fit(X, y)
@@ -207,9 +228,9 @@ def test_cli_fit_pretrained_zero_epochs(tmp_path, capsys):
     argv = FIT[:at] + FIT[at + 2:]
     assert main(["fit", root, *argv, "--pretrained", "--epochs", "0", "-o", model]) == 0
     enc = load(model).steps[0][1]
-    assert enc.weights_ == "artifacts-v1" and len(enc.net_.history) == 0
+    assert enc.weights_ == NEWEST and len(enc.net_.history) == 0
     assert main(["fit", root, *argv, "--weights", "nope", "-o", model, "--force"]) == 2
-    assert "artifacts-v1" in last_error(capsys)
+    assert NEWEST in last_error(capsys)
     assert main(["fit", root, *argv, "--epochs", "0", "-o", model, "--force"]) == 2
     assert "--pretrained" in last_error(capsys)
 
