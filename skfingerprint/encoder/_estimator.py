@@ -215,10 +215,10 @@ class SetFingerprintEncoder(
         post-processed.  Every image is a training signal of its own, not
         just a share of its bag's, which is what separates sibling generators
         (the samplers of one network, the models behind one decoder); the
-        fingerprint is still rho of the pooled features.  ``"bags"``: the paper's training, phi and rho
-        together, end to end, by the set contrastive loss alone (with
-        ``image_loss_weight``, plus a per-image term).  The "Benchmarks"
-        page of the documentation compares the two.
+        fingerprint is still rho of the pooled features.  ``"bags"``: the
+        paper's training, phi and rho together, end to end, by the set
+        contrastive loss alone (with ``image_loss_weight``, plus a per-image
+        term).  The "Benchmarks" page of the documentation compares the two.
 
         .. versionchanged:: 0.1
            ``"images"`` is the default; it was ``"bags"`` before this

@@ -345,3 +345,16 @@ def test_trained_share_only_with_an_int_and_in_range():
         make_procedural_zoo(tree, trained_share=0.5)
     with pytest.raises(ValueError, match="trained_share"):
         make_procedural_generators(2, trained_share=1.5)
+
+
+def test_a_trained_finetune_gives_the_same_images_from_its_parents_state(content):
+    from skfingerprint.datasets._procedural import _nets
+
+    parent, child = _trained_pair("finetune", seed=1)
+    _nets._TRAINED_CACHE.clear()
+    alone = render_procedural_images(child, content, random_state=0)  # trained from scratch
+    _nets._TRAINED_CACHE.clear()
+    render_procedural_images(parent, content, random_state=0)
+    assert len(_nets._TRAINED_CACHE) == 1 + len(parent["decoder"].get("tuning", []))
+    np.testing.assert_array_equal(render_procedural_images(child, content, random_state=0),
+                                  alone)

@@ -158,7 +158,7 @@ class ProceduralGenerator(nn.Module):
         _perturb(autoencoder, spec["decoder"]["perturbations"])
         self.trained = bool(arch.get("train_steps"))
         if self.trained:
-            autoencoder.load_state_dict(_trained_state(arch, spec["decoder"], autoencoder))
+            _train(autoencoder, arch, spec["decoder"])
         self.latent = None
         if spec["latent"] is not None:
             lat = spec["latent"]
@@ -207,31 +207,49 @@ def _latent(encoder, x):
 # Training of the trained autoencoders: Adam on the mean squared error of the
 # reconstruction of 32 x 32 crops of the photographs, batches of 16.
 _TRAIN = {"crops": 512, "size": 32, "batch": 16, "lr": 2e-3}
-_TRAINED_CACHE = {}
 # the share of the latent generator's move and of the sampler's noise that a
 # trained autoencoder's latent gets
 _TRAINED_LATENT_SCALE = 0.15
-_TRAINED_CACHE_SIZE = 32
+# trained states by (architecture, initial weights, fine-tunes so far), oldest
+# first, within a memory budget: a fine-tune starts from its parent's state
+# and generators sharing a decoder train it once
+_TRAINED_CACHE = {}
+_TRAINED_CACHE_BYTES = 128 * 2**20
 
 
-def _trained_state(arch, decoder, autoencoder):
-    """State dict of ``autoencoder`` (freshly initialised from ``decoder``'s
-    seed) after its training and fine-tunes; the last few are kept, so that
-    the generators that share a decoder train it once."""
-    key = repr((sorted(arch.items()), decoder["seed"], decoder["perturbations"],
-                decoder.get("tuning", [])))
-    state = _TRAINED_CACHE.get(key)
-    if state is None:
+def _train(autoencoder, arch, decoder):
+    """Train ``autoencoder`` (freshly initialised from ``decoder``'s seed),
+    then each of its fine-tunes in order, from the longest prefix of them
+    already trained."""
+    tuning = decoder.get("tuning", [])
+
+    def key(n_tunings):
+        return repr((sorted(arch.items()), decoder["seed"], decoder["perturbations"],
+                     tuning[:n_tunings]))
+
+    done = len(tuning)
+    while done >= 0 and key(done) not in _TRAINED_CACHE:
+        done -= 1
+    if done >= 0:
+        autoencoder.load_state_dict(_TRAINED_CACHE[key(done)])
+    else:
         _reconstruct(autoencoder, int(arch["train_steps"]), decoder["seed"], photos=None)
-        for seed, steps in decoder.get("tuning", []):
-            subset = np.random.RandomState(int(seed))
-            photos = _photo_subset(subset)
-            _reconstruct(autoencoder, int(steps), int(subset.randint(2**31 - 1)), photos)
-        state = {k: v.detach().clone() for k, v in autoencoder.state_dict().items()}
-        if len(_TRAINED_CACHE) >= _TRAINED_CACHE_SIZE:
-            _TRAINED_CACHE.pop(next(iter(_TRAINED_CACHE)))
-        _TRAINED_CACHE[key] = state
-    return state
+        _remember(key(0), autoencoder)
+        done = 0
+    for k in range(done, len(tuning)):
+        seed, steps = tuning[k]
+        subset = np.random.RandomState(int(seed))
+        photos = _photo_subset(subset)
+        _reconstruct(autoencoder, int(steps), int(subset.randint(2**31 - 1)), photos)
+        _remember(key(k + 1), autoencoder)
+
+
+def _remember(key, module):
+    _TRAINED_CACHE[key] = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    size = sum(v.nbytes for state in _TRAINED_CACHE.values() for v in state.values())
+    while size > _TRAINED_CACHE_BYTES and len(_TRAINED_CACHE) > 1:
+        oldest = _TRAINED_CACHE.pop(next(iter(_TRAINED_CACHE)))
+        size -= sum(v.nbytes for v in oldest.values())
 
 
 def _photo_subset(rng):
