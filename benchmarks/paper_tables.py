@@ -381,7 +381,7 @@ def _stability_markdown(cfg, suffix, zoo, experiments, payload, folds):
 
 
 # -------------------------------------------------------------------- families
-def _families_figure(Zte, yte, F, classes, true, ari, filename):
+def _families_figure(Zte, yte, F, classes, true, ari, filename, metric):
     """Fig. 3: the correlation matrix of DSF+ and its dendrogram."""
     import matplotlib
 
@@ -400,11 +400,11 @@ def _families_figure(Zte, yte, F, classes, true, ari, filename):
         ax=axes[0], values_format=".1f")
     axes[0].set_title("DSF+: |corr| of held-out bags with the source "
                       "fingerprints (true families outlined)", fontsize=9)
-    D = fingerprint_distances(Zte, yte, fingerprints=F, labels=classes)
+    D = fingerprint_distances(Zte, yte, fingerprints=F, labels=classes, metric=metric)
     link = linkage(squareform(D, checks=False), method="average")
     FamilyDendrogramDisplay(link, display_labels=list(classes),
                             families=true).plot(ax=axes[1])
-    axes[1].set_title(f"DSF+ average linkage; ARI with the true families "
+    axes[1].set_title(f"DSF+ average linkage ({metric}); ARI with the true families "
                       f"{ari:.2f}", fontsize=9)
     fig.savefig(os.path.join(results_dir(), filename), dpi=100)
     plt.close(fig)
@@ -429,7 +429,7 @@ def run_families(cfg, suffix, only=None):
     env = environment()
     rows, payload = [], {"env": env, "seed": SEED, "bag_size": b}
     methods = make_methods(cfg)
-    for name, (factory, _) in methods.items():
+    for name, (factory, metric) in methods.items():
         if (only and name not in only) or (not only and name in ONLY_WHEN_NAMED):
             continue
         start = time.perf_counter()
@@ -437,17 +437,18 @@ def run_families(cfg, suffix, only=None):
         Ztr, Zte = est.transform(X[half]), est.transform(X[~half])
         secs = time.perf_counter() - start
         F = class_means(Ztr, y[half], classes)
+        # each method in its own metric (the one its attribution uses)
         clusters = cluster_families(Zte, y[~half], n_families=n_fam, fingerprints=F,
-                                    labels=classes)
+                                    labels=classes, metric=metric)
         pred = [clusters[s] for s in classes]
         ari = float(adjusted_rand_score(true, pred))
-        rows.append({"method": name, "ari": ari, "clusters": {str(s): int(c) for s, c in
+        rows.append({"method": name, "metric": metric, "ari": ari, "clusters": {str(s): int(c) for s, c in
                                                               clusters.items()},
                      "seconds": secs})
         print(name, f"ARI {ari:.3f}", flush=True)
         if name == "DSF+":
             _families_figure(Zte, y[~half], F, classes, true, ari,
-                             f"paper_fig3_families{suffix}.png")
+                             f"paper_fig3_families{suffix}.png", metric)
     previous = os.path.join(results_dir(), f"paper_fig3_families{suffix}.json")
     if only and os.path.exists(previous):  # the methods not rerun keep their rows
         with open(previous) as fh:
@@ -459,17 +460,21 @@ def run_families(cfg, suffix, only=None):
           f"Data: model zoo preset `{cfg['preset']}`, bags of {b}, half of each "
           f"source's bags to fit each method, the other half held out. Held-out bags "
           f"are compared with the training fingerprints (class means); sources are "
-          f"clustered by average linkage on `fingerprint_distances` (1 - mean |corr|) "
+          f"clustered by average linkage on `fingerprint_distances` in the method's "
+          f"metric (the one its attribution uses: 1 - mean |corr| for PRNU and the "
+          f"spectrum, the mean Euclidean distance for the learned spaces; rows "
+          f"measured before 2026-12-07 have no metric and used the correlation) "
           f"into {n_fam} clusters (`cluster_families`) and compared with the true "
           f"families ({', '.join(sorted(set(true)))}) by the adjusted Rand index "
           f"(1 = identical, 0 = chance).\n",
-          "| method | ARI | clusters | fit+transform s |", "|---|---|---|---|"]
+          "| method | metric | ARI | clusters | fit+transform s |", "|---|---|---|---|---|"]
     for r in rows:
         groups = {}
         for s, c in r["clusters"].items():
             groups.setdefault(c, []).append(s)
         desc = "; ".join("{" + ", ".join(v) + "}" for v in groups.values())
-        md.append(f"| {r['method']} | {r['ari']:.3f} | {desc} | {r['seconds']:.0f} |")
+        md.append(f"| {r['method']} | {r.get('metric', 'correlation')} | {r['ari']:.3f} "
+                  f"| {desc} | {r['seconds']:.0f} |")
     md += ["", f"![families](paper_fig3_families{suffix}.png)\n", env_markdown(env),
            f"Reproduce: `python -m benchmarks.paper_tables families"
            f"{' --quick' if suffix else ''}`\n"]

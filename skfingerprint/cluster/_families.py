@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._embeddings import (
     DATA_CONSTRAINTS,
@@ -14,16 +14,44 @@ from .._embeddings import (
     validate_embeddings,
 )
 from ..metrics import fingerprint_correlation_matrix
+from ..metrics._correlation import bags_and_fingerprints
+
+_METRIC = {"metric": [StrOptions({"correlation", "euclidean"})]}
 
 
-@validate_params({**DATA_CONSTRAINTS, **SOURCES_CONSTRAINTS}, prefer_skip_nested_validation=True)
-def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
-    """Distances between sources from the correlation of their fingerprints.
+def _euclidean_distances(Z, y, fingerprints, labels):
+    """Mean Euclidean distance of each source's bags to each fingerprint, symmetrised."""
+    Z, idx, F, own = bags_and_fingerprints(Z, y, fingerprints=fingerprints, labels=labels)
+    d2 = (np.einsum("ij,ij->i", Z, Z)[:, None] - 2.0 * Z @ F.T
+          + np.einsum("ij,ij->i", F, F)[None, :])
+    dist = np.sqrt(np.maximum(d2, 0.0))  # (n_bags, n_sources)
+    if own is not None:
+        dist[np.arange(Z.shape[0]), idx] = np.linalg.norm(Z - own, axis=1)
+    n_sources = F.shape[0]
+    M = np.zeros((n_sources, n_sources))
+    np.add.at(M, idx, dist)
+    M /= np.bincount(idx, minlength=n_sources)[:, None]
+    D = (M + M.T) / 2.0
+    np.fill_diagonal(D, 0.0)
+    return D
 
-    ``D = 1 - (rho + rho.T) / 2`` with a zero diagonal, where ``rho`` is
+
+@validate_params({**DATA_CONSTRAINTS, **SOURCES_CONSTRAINTS, **_METRIC},
+                 prefer_skip_nested_validation=True)
+def fingerprint_distances(Z, y, *, fingerprints=None, labels=None, metric="correlation"):
+    """Distances between sources from how their bags lie to their fingerprints.
+
+    With ``metric="correlation"`` (the paper's), ``D = 1 - (rho + rho.T) / 2``
+    with a zero diagonal, where ``rho`` is
     :func:`~skfingerprint.metrics.fingerprint_correlation_matrix`: two sources
-    are close when the bags of each correlate with the other's fingerprint.
-    ``D`` is exactly symmetric with values in [0, 1], ready for
+    are close when the bags of each correlate with the other's fingerprint;
+    ``D`` has values in [0, 1].  With ``metric="euclidean"`` (for a space
+    trained on Euclidean distances, such as
+    :class:`~skfingerprint.SetFingerprintEncoder`'s), ``D = (M + M.T) / 2``
+    with a zero diagonal, where ``M[i, j]`` is the mean Euclidean distance of
+    the bags of source ``i`` to the fingerprint of source ``j`` (own source:
+    left out as for the correlation).  Either ``D`` is exactly symmetric and
+    ready for
     ``AgglomerativeClustering(metric="precomputed", linkage="average")`` and,
     through :func:`scipy.spatial.distance.squareform`, for
     :func:`scipy.cluster.hierarchy.linkage`.
@@ -44,6 +72,12 @@ def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
     labels : array-like of shape (n_sources,), default=None
         Sources, in the order of the rows and columns of ``D``; by default the
         sorted unique values of ``y``.
+
+    metric : {"correlation", "euclidean"}, default="correlation"
+        How a bag is compared with a fingerprint: ``1 - |Pearson
+        correlation|`` or the Euclidean distance (the metric of
+        :class:`~skfingerprint.classifiers.NearestFingerprintClassifier` and
+        :class:`NearestRelatives`).
 
     Returns
     -------
@@ -75,6 +109,8 @@ def fingerprint_distances(Z, y, *, fingerprints=None, labels=None):
     ...          criterion="maxclust").tolist()
     [1, 1, 2, 2]
     """
+    if metric == "euclidean":
+        return _euclidean_distances(Z, y, fingerprints, labels)
     rho = fingerprint_correlation_matrix(Z, y, fingerprints=fingerprints, labels=labels)
     return correlation_distances(rho)
 
@@ -239,11 +275,13 @@ def cut_families(D, *, n_families=None, distance_threshold=None):
         "n_families": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "distance_threshold": [Interval(numbers.Real, 0, np.inf, closed="left"), None],
         **SOURCES_CONSTRAINTS,
+        **_METRIC,
     },
     prefer_skip_nested_validation=True,
 )
 def cluster_families(
-    Z, y, *, n_families=None, distance_threshold=None, fingerprints=None, labels=None
+    Z, y, *, n_families=None, distance_threshold=None, fingerprints=None, labels=None,
+    metric="correlation",
 ):
     """Group sources into families by average-linkage clustering of their fingerprints.
 
@@ -267,7 +305,7 @@ def cluster_families(
     distance_threshold : float, default=None
         Linkage distance above which clusters are not merged.
 
-    fingerprints, labels
+    fingerprints, labels, metric
         As in :func:`fingerprint_distances`.
 
     Returns
@@ -301,7 +339,7 @@ def cluster_families(
             "Give exactly one of n_families and distance_threshold (got "
             f"n_families={n_families!r}, distance_threshold={distance_threshold!r})."
         )
-    D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=labels)
+    D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=labels, metric=metric)
     _, y_checked = validate_embeddings(Z, y)
     classes, _ = resolve_labels(y_checked, labels)
     ids = cut_families(D, n_families=n_families, distance_threshold=distance_threshold)

@@ -157,3 +157,51 @@ def test_cut_families_parameters():
     with pytest.raises(ValueError, match="at least 2 sources"):
         family_linkage(np.zeros((1, 1)))
     assert cut_families(np.zeros((1, 1)), n_families=1).tolist() == [0]
+
+
+def test_euclidean_distances_are_mean_bag_distances_to_fingerprints():
+    rng = np.random.RandomState(3)
+    Z, y = family_data(rng)
+    classes, F = model_fingerprints(Z, y)
+    D = fingerprint_distances(Z, y, fingerprints=F, metric="euclidean")
+    M = np.array([[np.linalg.norm(Z[y == a] - F[j], axis=1).mean()
+                   for j in range(len(classes))] for a in classes])
+    expected = (M + M.T) / 2
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(D, expected, atol=1e-10)
+    assert np.array_equal(D, D.T)
+
+
+def test_euclidean_distances_leave_each_bag_out_of_its_own_fingerprint():
+    Z = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [10.0, 4.0]])
+    y = np.array(["a", "a", "b", "b"])
+    D = fingerprint_distances(Z, y, metric="euclidean")
+    # bags of a to b's mean (10, 2): sqrt(104), sqrt(68); of b to a's mean (1, 0):
+    # 9 and sqrt(97)
+    m_ab = (np.sqrt(104) + np.sqrt(68)) / 2
+    m_ba = (9 + np.sqrt(97)) / 2
+    np.testing.assert_allclose(D, [[0, (m_ab + m_ba) / 2], [(m_ab + m_ba) / 2, 0]])
+
+
+def test_euclidean_families_separate_what_correlation_cannot():
+    # two families whose fingerprints differ only in scale: correlation sees
+    # one pattern; the Euclidean distance sees two families
+    rng = np.random.RandomState(0)
+    pattern = rng.normal(size=32)
+    scales = {"g1": 1.0, "g2": 1.1, "v1": 4.0, "v2": 4.2}
+    y = np.repeat(list(scales), 8)
+    Z = np.array([scales[s] * pattern for s in y]) + 0.05 * rng.normal(size=(y.size, 32))
+    truth = [0, 0, 1, 1]
+    found = cluster_families(Z, y, n_families=2, metric="euclidean")
+    assert adjusted_rand_score(truth, list(found.values())) == 1.0
+    by_corr = cluster_families(Z, y, n_families=2)
+    assert adjusted_rand_score(truth, list(by_corr.values())) < 1.0
+
+
+def test_unknown_metric_is_a_clear_error():
+    rng = np.random.RandomState(0)
+    Z, y = family_data(rng)
+    with pytest.raises(ValueError, match="metric"):
+        fingerprint_distances(Z, y, metric="cosine")
+    with pytest.raises(ValueError, match="metric"):
+        cluster_families(Z, y, n_families=2, metric="cosine")
