@@ -469,6 +469,25 @@ def test_families_by_spectrum(related, capsys):
     assert not np.allclose(by_encoder["distances"], out["distances"])
 
 
+def test_families_euclidean_metric(related, capsys):
+    """--metric euclidean: the encoder's fingerprints compared as the encoder
+    is trained, the same matrix as fingerprint_distances(metric="euclidean")."""
+    from skfingerprint.cli._common import folder_bags, load_model
+    from skfingerprint.cluster import fingerprint_distances
+
+    known, unknown, model = related
+    assert main(["families", model, known, "--metric", "euclidean", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["metric"] == "euclidean"
+    _, encoder = load_model(model)
+    _, X, y = folder_bags(known, image_size=encoder.image_size, bag_size=encoder.bag_size,
+                          seed=0)
+    expected = fingerprint_distances(encoder.transform(X), y, metric="euclidean")
+    np.testing.assert_allclose(out["distances"], expected, rtol=1e-6)
+    assert main(["families", model, known, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metric"] == "correlation"
+
+
 def _main_status(argv):
     try:
         return main(argv)

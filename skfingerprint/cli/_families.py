@@ -20,10 +20,12 @@ def add_parser(sub, common):
         description=wrap(
             "Fingerprint the bags of ROOT/<source>/... with a model's encoder "
             "and compute the distances between sources (1 - mean |correlation| "
-            "of their bags with each other's fingerprints); or, with --features "
+            "of their bags with each other's fingerprints; with --metric "
+            "euclidean, the mean Euclidean distance, the metric the encoder is "
+            "trained on); or, with --features "
             "spectrum, describe the bags by their residual spectra (read as the "
             "model reads images) and take 1 - the correlation of the sources' "
-            "mean spectra. Cluster the sources by average linkage. The sources "
+            "mean spectra (their Euclidean distance with --metric euclidean). Cluster the sources by average linkage. The sources "
             "need not be those the model was trained on. The encoder's "
             "fingerprints are trained to tell sources apart; the spectra, which "
             "need no training, find shared parts (samplers of one network, "
@@ -31,6 +33,7 @@ def add_parser(sub, common):
         epilog=examples("""
             skfingerprint families model.skfp images/ --plot families.png
             skfingerprint families model.skfp images/ --n-families 4 --json
+            skfingerprint families model.skfp images/ --metric euclidean --n-families 4
             skfingerprint families model.skfp images/ --features spectrum --plot lineage.png"""),
     )
     p.add_argument("model", help="model file made by 'skfingerprint fit'")
@@ -45,6 +48,9 @@ def add_parser(sub, common):
     p.add_argument("--features", choices=("encoder", "spectrum"), default="encoder",
                    help="what describes a bag: the model's encoder (default) or the "
                         "residual spectrum")
+    p.add_argument("--metric", choices=("correlation", "euclidean"), default="correlation",
+                   help="how bags and fingerprints are compared (default: correlation, "
+                        "the paper's)")
     p.add_argument("--bag-size", type=positive_int, default=None,
                    help="images per bag (default: the model's)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the bags (default: 0)")
@@ -105,8 +111,9 @@ def _distances(args, encoder, X, y):
 
     with user_errors():
         if args.features == "encoder":
-            return fingerprint_distances(encoder.transform(X), y)
-        return NearestRelatives(spectrum_like(encoder)).fit(X, y).pairwise_source_distances_
+            return fingerprint_distances(encoder.transform(X), y, metric=args.metric)
+        relatives = NearestRelatives(spectrum_like(encoder), metric=args.metric)
+        return relatives.fit(X, y).pairwise_source_distances_
 
 
 def run(args):
@@ -136,9 +143,10 @@ def run(args):
         _plot(args.plot, link, sources,
               f"{len(sources)} sources of {os.path.basename(os.path.abspath(args.root))}"
               f", {len(y)} bags of {bag_size}"
-              + (", residual spectra" if args.features == "spectrum" else ""))
+              + (", residual spectra" if args.features == "spectrum" else "")
+              + (", Euclidean" if args.metric == "euclidean" else ""))
     if args.json:
-        print_json({"features": args.features, "sources": rows, "distances": D.tolist(),
+        print_json({"features": args.features, "metric": args.metric, "sources": rows, "distances": D.tolist(),
                     "labels": [str(s) for s in sources], "plot": args.plot})
     else:
         print_families(rows, n_sources=len(sources), n_bags=len(y), bag_size=bag_size,
