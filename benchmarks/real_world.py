@@ -320,7 +320,7 @@ def _methods(args, patch_size):
         out[name] = cls(**patch)
     out["CNN patch mode"] = AttributionCNN(random_state=0, **patch)
     # the shipped fingerprint space (issue 38), fine-tuned on the training bags
-    out["DSF+ patch mode, pretrained"] = _encoder(args, weights="pretrained", **patch)
+    out["DSF+ patch mode, pretrained"] = _encoder(args, weights=args.weights, **patch)
     if args.methods is not None:
         out = {name: out[name] for name in args.methods}
     return out
@@ -644,6 +644,10 @@ def parse_args(argv=None):
                              "'DSF+ patch mode' 'DSF+ patch mode, pretrained'")
     parser.add_argument("--suffix", default="",
                         help="appended to the results' file name (keeps earlier runs)")
+    parser.add_argument("--weights", default="pretrained",
+                        help="the shipped weights that 'DSF+ patch mode, pretrained' is "
+                             "fine-tuned from (default: the newest); name the results "
+                             "with --suffix")
     parser.add_argument("--crop-align", type=int, default=8,
                         help="zoo set: crop offsets are multiples of this (default 8: the "
                              "generators' upsampling phase kept; 1: arbitrary crops)")
