@@ -321,6 +321,20 @@ def _methods(args, patch_size):
     out["CNN patch mode"] = AttributionCNN(random_state=0, **patch)
     # the shipped fingerprint space (issue 38), fine-tuned on the training bags
     out["DSF+ patch mode, pretrained"] = _encoder(args, weights=args.weights, **patch)
+    # only when named: fine-tuning from the weights at a higher learning rate
+    # of phi's stage, and with phi rescaled (benchmarks/_rescaled_start.py)
+    from benchmarks._rescaled_start import RescaledStart
+
+    pretrained = out["DSF+ patch mode, pretrained"].get_params()
+    experiments = {
+        "DSF+ patch mode, pretrained, image_lr 1e-2": {"image_lr": 1e-2},
+        "DSF+ patch mode, pretrained, rescaled": {},
+        "DSF+ patch mode, pretrained, rescaled, image_lr 1e-2": {"image_lr": 1e-2},
+    }
+    for name, params in experiments.items():
+        if args.methods is not None and name in args.methods:
+            cls = RescaledStart if "rescaled" in name else type(out["DSF+ patch mode"])
+            out[name] = cls(**{**pretrained, **params})
     if args.methods is not None:
         out = {name: out[name] for name in args.methods}
     return out
