@@ -8,8 +8,11 @@ divides each convolution of phi by its norm over a fresh initialisation's
 (and each bias by the running product), and the pooled features' running
 statistics to match: LeakyReLU and the mean / standard-deviation pooling are
 positively homogeneous, so the set embedding is unchanged but for the
-pooling's epsilon.  Used by ``benchmarks.real_world`` (the rows
-``..., rescaled``), only when named.
+pooling's epsilon.  Used by ``benchmarks.real_world`` and
+``benchmarks.few_shot`` (the rows ``..., rescaled``), only when named.  (The
+rows of 2026-12-07 in ``real_world_roundtrip_methods_finetune_scale`` were
+made at commit cdd8241, which rescaled to the norms of one fixed
+initialisation, seed 0, instead of the encoder's own.)
 """
 
 import torch
@@ -17,17 +20,20 @@ import torch
 from skfingerprint import SetFingerprintEncoder
 
 
-def rescale_phi(module):
-    """Rescale ``module``'s (a DeepSet) phi convolutions to a fresh initialisation's norms."""
-    with torch.random.fork_rng(devices=[]):  # the caller's random stream untouched
-        torch.manual_seed(0)
-        fresh = type(module)(**module.config)
+def phi_conv_norms(module):
+    """The norms of the convolutions of ``module``'s (a DeepSet) phi, in order."""
+    return [float(m.weight.detach().norm()) for m in module.phi.features
+            if isinstance(m, torch.nn.Conv2d)]
+
+
+def rescale_phi(module, norms):
+    """Rescale ``module``'s (a DeepSet) phi convolutions to the norms ``norms``,
+    keeping the function; returns the product of the ratios."""
     convs = [m for m in module.phi.features if isinstance(m, torch.nn.Conv2d)]
-    refs = [m for m in fresh.phi.features if isinstance(m, torch.nn.Conv2d)]
     with torch.no_grad():
         total = 1.0
-        for conv, ref in zip(convs, refs):
-            scale = float(conv.weight.norm() / ref.weight.norm())
+        for conv, norm in zip(convs, norms):
+            scale = float(conv.weight.norm()) / float(norm)
             total *= scale
             conv.weight /= scale
             if conv.bias is not None:
@@ -38,10 +44,17 @@ def rescale_phi(module):
 
 
 class RescaledStart(SetFingerprintEncoder):
-    """``SetFingerprintEncoder`` whose phi is rescaled (:func:`rescale_phi`)
-    after the shipped weights are loaded, before phi's per-image training."""
+    """``SetFingerprintEncoder`` whose phi, after the shipped weights are
+    loaded, is rescaled (:func:`rescale_phi`) to the norms of the encoder's own
+    fresh initialisation (drawn from its ``random_state``), before phi's
+    per-image training."""
+
+    def _build_module(self, *args, **kwargs):
+        module = super()._build_module(*args, **kwargs)
+        self._fresh_norms = phi_conv_norms(module)  # before the weights are loaded
+        return module
 
     def _train_phi_on_images(self, module, *args, **kwargs):
         if self.weights is not None:
-            rescale_phi(module)
+            rescale_phi(module, self._fresh_norms)
         return super()._train_phi_on_images(module, *args, **kwargs)

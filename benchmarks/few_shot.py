@@ -30,6 +30,9 @@ from benchmarks._common import (
     encoder, env_markdown, environment, format_wilson, paper_mlp, write_results, zoo_bags)
 
 METHODS = ("scratch", "zero-shot", "fine-tuned", "Spectrum")
+# only when named: fine-tuned with phi rescaled to a fresh initialisation's
+# norms and phi's rate at 1e-2 (benchmarks/_rescaled_start.py)
+EXPERIMENTS = ("fine-tuned, rescaled",)
 
 
 def _estimator(method, seed, epochs, weights="pretrained"):
@@ -41,6 +44,11 @@ def _estimator(method, seed, epochs, weights="pretrained"):
         return encoder(None, seed, weights=weights, max_epochs=0)
     if method == "fine-tuned":
         return encoder(epochs, seed, weights=weights)
+    if method == "fine-tuned, rescaled":
+        from benchmarks._rescaled_start import RescaledStart
+
+        return RescaledStart(**encoder(epochs, seed, weights=weights, image_lr=1e-2)
+                             .get_params())
     return SpectrumFingerprint()
 
 
@@ -98,6 +106,10 @@ def render(args, rows, seconds, wall):
         + ("the default epochs" if args.epochs is None else f"{args.epochs} epochs")
         + "; `scratch`: the defaults"
         + ("" if args.epochs is None else f" but {args.epochs} epochs")
+        + ("; `fine-tuned, rescaled`: as `fine-tuned` with phi rescaled to its fresh "
+           "initialisation's norms after the weights are loaded and `image_lr=1e-2` "
+           "(`benchmarks/_rescaled_start.py`)" if "fine-tuned, rescaled" in args.methods
+           else "")
         + ". No zoo generator is in the pretraining data.",
         "",
         "| training bags per source | classifier | " + " | ".join(args.methods) + " |",
@@ -121,6 +133,9 @@ def render(args, rows, seconds, wall):
               "Reproduce: `python -m benchmarks.few_shot"
               + (" --quick" if args.quick else "")
               + ("" if args.weights == "pretrained" else f" --weights {args.weights}")
+              + ("" if list(args.methods) == list(METHODS) else
+                 " --methods " + " ".join(f'"{m}"' if " " in m else m for m in args.methods))
+              + (f" --suffix {args.suffix}" if args.suffix else "")
               + "`", ""]
     return "\n".join(lines), env
 
@@ -131,7 +146,9 @@ def main(argv=None):
                    help="the small zoo, bags of 8, 2 epochs, one seed")
     p.add_argument("--n-train", default=None, help="training bags per source, e.g. 2,5,10,40")
     p.add_argument("--seeds", default=None, help="e.g. 0,1")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--methods", nargs="+", default=list(METHODS),
+                   choices=METHODS + EXPERIMENTS)
+    p.add_argument("--suffix", default="", help="appended to the results' file name")
     p.add_argument("--weights", default="pretrained",
                    help="the shipped weights of zero-shot and fine-tuned (another name "
                         "than 'pretrained' writes few_shot_<name>)")
@@ -151,6 +168,8 @@ def main(argv=None):
     name = "few_shot_quick" if args.quick else "few_shot"
     if args.weights != "pretrained":
         name += f"_{args.weights}"
+    if args.suffix:
+        name += f"_{args.suffix}"
     write_results(name, markdown, {"args": vars(args), "rows": rows, "seconds": seconds,
                                    "environment": env})
     return 0

@@ -4,6 +4,8 @@ in the table.  The figures are measured by real runs."""
 
 import json
 
+import numpy as np
+
 import pytest
 
 
@@ -35,3 +37,35 @@ def test_few_shot_runs_every_method_and_size(few_shot, tmp_path):
     assert {r["n"] for r in rows.values()} == {4 * 4}
     md = (tmp_path / "few_shot_quick.md").read_text()
     assert "| 5 | MLP |" in md and "zero-shot" in md
+
+
+def test_few_shot_rescaled_fine_tuning_when_named(few_shot, tmp_path):
+    """The experiment row: phi rescaled to a fresh initialisation's norms
+    after the shipped weights are loaded (the set embedding kept), then
+    fine-tuned; its own file."""
+    import torch
+
+    from benchmarks._rescaled_start import phi_conv_norms, rescale_phi
+    from skfingerprint.encoder import DeepSet
+    from skfingerprint.encoder._weights import load_into, load_weights
+
+    assert few_shot.main(["--quick", "--n-train", "2", "--methods", "zero-shot",
+                          "fine-tuned, rescaled", "--suffix", "x"]) == 0
+    rows = json.loads((tmp_path / "few_shot_quick_x.json").read_text())["rows"]
+    assert set(rows) == {f"{m}|2|{c}" for m in ("zero-shot", "fine-tuned, rescaled")
+                         for c in ("nearest", "MLP")}
+    md = (tmp_path / "few_shot_quick_x.md").read_text()
+    assert '--methods zero-shot "fine-tuned, rescaled" --suffix x' in md
+    # the rescaling keeps phi's features up to one factor
+    module = DeepSet(**load_weights("pretrained")[1]["architecture"])
+    fresh = phi_conv_norms(module)
+    load_into(module, "pretrained")
+    module.eval()
+    x = torch.rand(2, 3, 8, 8, 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = module.image_features(x)
+        total = rescale_phi(module, fresh)
+        after = module.image_features(x)
+    np.testing.assert_allclose(phi_conv_norms(module), fresh, rtol=1e-5)
+    torch.testing.assert_close(after * total, before, rtol=1e-3,
+                               atol=1e-3 * float(before.abs().mean()))
