@@ -25,7 +25,8 @@ def add_parser(sub, common):
             "trained on); or, with --features "
             "spectrum, describe the bags by their residual spectra (read as the "
             "model reads images) and take 1 - the correlation of the sources' "
-            "mean spectra (their Euclidean distance with --metric euclidean). Cluster the sources by average linkage. The sources "
+            "mean spectra (their Euclidean distance with --metric euclidean). "
+            "Cluster the sources by average linkage. The sources "
             "need not be those the model was trained on. The encoder's "
             "fingerprints are trained to tell sources apart; the spectra, which "
             "need no training, find shared parts (samplers of one network, "
@@ -146,8 +147,9 @@ def run(args):
               + (", residual spectra" if args.features == "spectrum" else "")
               + (", Euclidean" if args.metric == "euclidean" else ""))
     if args.json:
-        print_json({"features": args.features, "metric": args.metric, "sources": rows, "distances": D.tolist(),
-                    "labels": [str(s) for s in sources], "plot": args.plot})
+        print_json({"features": args.features, "metric": args.metric, "sources": rows,
+                    "distances": D.tolist(), "labels": [str(s) for s in sources],
+                    "plot": args.plot})
     else:
         print_families(rows, n_sources=len(sources), n_bags=len(y), bag_size=bag_size,
                        with_families=clusters is not None)

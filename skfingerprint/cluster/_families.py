@@ -21,10 +21,11 @@ _METRIC = {"metric": [StrOptions({"correlation", "euclidean"})]}
 
 def _euclidean_distances(Z, y, fingerprints, labels):
     """Mean Euclidean distance of each source's bags to each fingerprint, symmetrised."""
+    from ..classifiers._nearest import _distances, _scores
+
     Z, idx, F, own = bags_and_fingerprints(Z, y, fingerprints=fingerprints, labels=labels)
-    d2 = (np.einsum("ij,ij->i", Z, Z)[:, None] - 2.0 * Z @ F.T
-          + np.einsum("ij,ij->i", F, F)[None, :])
-    dist = np.sqrt(np.maximum(d2, 0.0))  # (n_bags, n_sources)
+    # the distances NearestFingerprintClassifier("euclidean") attributes with
+    dist = _distances(_scores(Z, F, "euclidean"), "euclidean")  # (n_bags, n_sources)
     if own is not None:
         dist[np.arange(Z.shape[0]), idx] = np.linalg.norm(Z - own, axis=1)
     n_sources = F.shape[0]
