@@ -16,7 +16,9 @@ from ._bags import check_label_values, check_source_target
 __all__ = [
     "DATA_CONSTRAINTS",
     "SOURCES_CONSTRAINTS",
+    "bags_and_fingerprints",
     "check_embeddings",
+    "euclidean_distances",
     "check_source_labels",
     "resolve_labels",
     "standardize_rows",
@@ -146,3 +148,67 @@ def standardize_rows(A):
     ok = ~constant
     out[ok] = centered[ok] / norms[ok, None]
     return out, constant
+
+
+def euclidean_distances(X, F):
+    """Euclidean distance of every row of ``X`` to every row of ``F``
+    ``(n_rows, n_fingerprints)``: the one used to attribute
+    (``NearestFingerprintClassifier("euclidean")``) and to cluster families
+    (``fingerprint_distances(metric="euclidean")``)."""
+    d2 = (
+        np.einsum("ij,ij->i", X, X)[:, None]
+        - 2.0 * X @ F.T
+        + np.einsum("ij,ij->i", F, F)[None, :]
+    )
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def bags_and_fingerprints(Z, y, *, fingerprints=None, labels=None):
+    """The bags of ``labels``' sources and the fingerprints they are compared with.
+
+    The one preparation of
+    :func:`~skfingerprint.metrics.fingerprint_correlation_matrix` and of the
+    Euclidean :func:`~skfingerprint.cluster.fingerprint_distances`.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_kept, n_features)
+        The bags of the sources in ``labels``.
+    idx : ndarray of shape (n_kept,)
+        Row of each bag's source in ``F``.
+    F : ndarray of shape (n_sources, n_features)
+        ``fingerprints``, or the class means of ``Z``.
+    own : ndarray of shape (n_kept, n_features) or None
+        Without given fingerprints, each bag's own-source fingerprint with
+        that bag left out (None when ``fingerprints`` is given).
+    """
+    Z, y = validate_embeddings(Z, y)
+    classes, idx = resolve_labels(y, labels)
+    keep = idx >= 0
+    Z, idx = Z[keep], idx[keep]
+    n_sources = classes.size
+    counts = np.bincount(idx, minlength=n_sources)
+    if fingerprints is not None:
+        F = check_embeddings(fingerprints, "fingerprints")
+        if F.shape != (n_sources, Z.shape[1]):
+            raise ValueError(
+                f"fingerprints has shape {F.shape}; expected (n_sources, n_features) "
+                f"= ({n_sources}, {Z.shape[1]}), one row per source in labels "
+                "(or in np.unique(y))."
+            )
+        return Z, idx, F, None
+    if np.any(counts < 2):
+        few = classes[counts < 2].tolist()
+        raise ValueError(
+            f"Sources {few} have fewer than 2 bags. Without given fingerprints, "
+            "each bag is compared with its source's mean over the other bags, "
+            "which needs at least 2 bags per source. Use more bags per source "
+            "(in cross-validation, a StratifiedKFold with enough bags per fold) "
+            "or pass fingerprints estimated on other bags."
+        )
+    sums = np.zeros((n_sources, Z.shape[1]))
+    np.add.at(sums, idx, Z)
+    F = sums / counts[:, None]
+    # own-source fingerprint without the evaluated bag
+    own = (sums[idx] - Z) / (counts[idx] - 1)[:, None]
+    return Z, idx, F, own

@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._bags import check_label_values, label_kind
-from .._embeddings import standardize_rows
+from .._embeddings import euclidean_distances, standardize_rows
 from ..metrics import model_fingerprints
 from ._conformal import conformal_threshold
 from ._rejection import (
@@ -44,12 +44,7 @@ def _scores(X, F, metric):
     """Similarity of every row of X to every fingerprint (higher = closer)."""
     if metric == "correlation":
         return _unit_rows(X) @ _unit_rows(F).T
-    d2 = (
-        np.einsum("ij,ij->i", X, X)[:, None]
-        - 2.0 * X @ F.T
-        + np.einsum("ij,ij->i", F, F)[None, :]
-    )
-    return -np.sqrt(np.maximum(d2, 0.0))
+    return -euclidean_distances(X, F)
 
 
 def _distances(S, metric):

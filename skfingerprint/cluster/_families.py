@@ -10,22 +10,20 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from .._embeddings import (
     DATA_CONSTRAINTS,
     SOURCES_CONSTRAINTS,
+    bags_and_fingerprints,
+    euclidean_distances,
     resolve_labels,
     validate_embeddings,
 )
 from ..metrics import fingerprint_correlation_matrix
-from ..metrics._correlation import bags_and_fingerprints
 
 _METRIC = {"metric": [StrOptions({"correlation", "euclidean"})]}
 
 
 def _euclidean_distances(Z, y, fingerprints, labels):
     """Mean Euclidean distance of each source's bags to each fingerprint, symmetrised."""
-    from ..classifiers._nearest import _distances, _scores
-
     Z, idx, F, own = bags_and_fingerprints(Z, y, fingerprints=fingerprints, labels=labels)
-    # the distances NearestFingerprintClassifier("euclidean") attributes with
-    dist = _distances(_scores(Z, F, "euclidean"), "euclidean")  # (n_bags, n_sources)
+    dist = euclidean_distances(Z, F)  # (n_bags, n_sources)
     if own is not None:
         dist[np.arange(Z.shape[0]), idx] = np.linalg.norm(Z - own, axis=1)
     n_sources = F.shape[0]
