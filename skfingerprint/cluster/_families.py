@@ -44,9 +44,10 @@ def fingerprint_distances(Z, y, *, fingerprints=None, labels=None, metric="corre
     with a zero diagonal, where ``rho`` is
     :func:`~skfingerprint.metrics.fingerprint_correlation_matrix`: two sources
     are close when the bags of each correlate with the other's fingerprint;
-    ``D`` has values in [0, 1].  With ``metric="euclidean"`` (for a space
-    trained on Euclidean distances, such as
-    :class:`~skfingerprint.SetFingerprintEncoder`'s), ``D = (M + M.T) / 2``
+    ``D`` has values in [0, 1].  With ``metric="euclidean"`` (the distance
+    :class:`~skfingerprint.SetFingerprintEncoder` is trained on; which of the
+    two finds families better depends on the space, so try both),
+    ``D = (M + M.T) / 2``
     with a zero diagonal, where ``M[i, j]`` is the mean Euclidean distance of
     the bags of source ``i`` to the fingerprint of source ``j`` (own source:
     left out as for the correlation).  Either ``D`` is exactly symmetric and
