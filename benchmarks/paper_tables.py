@@ -443,8 +443,8 @@ def run_families(cfg, suffix, only=None):
         pred = [clusters[s] for s in classes]
         ari = float(adjusted_rand_score(true, pred))
         # and in the paper's correlation, for comparison
-        by_corr = cluster_families(Zte, y[~half], n_families=n_fam, fingerprints=F,
-                                   labels=classes)
+        by_corr = clusters if metric == "correlation" else cluster_families(
+            Zte, y[~half], n_families=n_fam, fingerprints=F, labels=classes)
         ari_corr = float(adjusted_rand_score(true, [by_corr[s] for s in classes]))
         rows.append({"method": name, "metric": metric, "ari": ari,
                      "ari_correlation": ari_corr, "clusters": {str(s): int(c) for s, c in
@@ -480,9 +480,11 @@ def run_families(cfg, suffix, only=None):
         for s, c in r["clusters"].items():
             groups.setdefault(c, []).append(s)
         desc = "; ".join("{" + ", ".join(v) + "}" for v in groups.values())
-        corr = r.get("ari_correlation", r["ari"] if "metric" not in r else None)
+        # a row kept from a file made before the metric was chosen has the
+        # correlation's ARI only
         md.append(f"| {r['method']} | {r.get('metric', 'correlation')} | {r['ari']:.3f} "
-                  f"| {'' if corr is None else f'{corr:.3f}'} | {desc} | {r['seconds']:.0f} |")
+                  f"| {r.get('ari_correlation', r['ari']):.3f} | {desc} "
+                  f"| {r['seconds']:.0f} |")
     md += ["", f"![families](paper_fig3_families{suffix}.png)\n", env_markdown(env),
            f"Reproduce: `python -m benchmarks.paper_tables families"
            f"{' --quick' if suffix else ''}`\n"]

@@ -325,16 +325,16 @@ def _methods(args, patch_size):
     # of phi's stage, and with phi rescaled (benchmarks/_rescaled_start.py)
     from benchmarks._rescaled_start import RescaledStart
 
-    pretrained = out["DSF+ patch mode, pretrained"].get_params()
-    experiments = {
-        "DSF+ patch mode, pretrained, image_lr 1e-2": {"image_lr": 1e-2},
-        "DSF+ patch mode, pretrained, rescaled": {},
-        "DSF+ patch mode, pretrained, rescaled, image_lr 1e-2": {"image_lr": 1e-2},
+    pretrained = out["DSF+ patch mode, pretrained"]
+    experiments = {  # name -> (class, parameters changed)
+        "DSF+ patch mode, pretrained, image_lr 1e-2": (type(pretrained), {"image_lr": 1e-2}),
+        "DSF+ patch mode, pretrained, rescaled": (RescaledStart, {}),
+        "DSF+ patch mode, pretrained, rescaled, image_lr 1e-2": (RescaledStart,
+                                                                 {"image_lr": 1e-2}),
     }
-    for name, params in experiments.items():
+    for name, (cls, params) in experiments.items():
         if args.methods is not None and name in args.methods:
-            cls = RescaledStart if "rescaled" in name else type(out["DSF+ patch mode"])
-            out[name] = cls(**{**pretrained, **params})
+            out[name] = cls(**{**pretrained.get_params(), **params})
     if args.methods is not None:
         out = {name: out[name] for name in args.methods}
     return out
