@@ -402,8 +402,8 @@ def _families_figure(Zte, yte, F, classes, true, ari, filename, metric):
                       "fingerprints (true families outlined)", fontsize=9)
     D = fingerprint_distances(Zte, yte, fingerprints=F, labels=classes, metric=metric)
     link = linkage(squareform(D, checks=False), method="average")
-    FamilyDendrogramDisplay(link, display_labels=list(classes),
-                            families=true).plot(ax=axes[1])
+    FamilyDendrogramDisplay(link, display_labels=list(classes), families=true,
+                            metric=metric).plot(ax=axes[1])
     axes[1].set_title(f"DSF+ average linkage ({metric}); ARI with the true families "
                       f"{ari:.2f}", fontsize=9)
     fig.savefig(os.path.join(results_dir(), filename), dpi=100)

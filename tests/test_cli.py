@@ -144,6 +144,30 @@ def test_families_plot_and_json(fitted, tmp_path, capsys):
         assert f.read(8) == PNG_MAGIC
 
 
+@pytest.mark.parametrize("features, metric, axis", [
+    ("encoder", "correlation", "distance (1 - mean |correlation|)"),
+    ("encoder", "euclidean", "mean Euclidean distance"),
+    ("spectrum", "correlation", "distance (1 - correlation of the mean spectra)"),
+    ("spectrum", "euclidean", "Euclidean distance of the mean spectra"),
+])
+def test_families_plot_names_its_distance(fitted, tmp_path, monkeypatch, features,
+                                          metric, axis):
+    from skfingerprint.visualization import FamilyDendrogramDisplay
+
+    root, model, _ = fitted
+    drawn = []
+    plot = FamilyDendrogramDisplay.plot
+
+    def recording_plot(self, **kw):
+        drawn.append(plot(self, **kw).ax_)
+        return self
+
+    monkeypatch.setattr(FamilyDendrogramDisplay, "plot", recording_plot)
+    assert main(["families", model, root, "--plot", str(tmp_path / "f.png"),
+                 "--features", features, "--metric", metric]) == 0
+    assert [ax.get_xlabel() for ax in drawn] == [axis]
+
+
 @pytest.mark.parametrize("kind", ["missing", "file", "empty"])
 def test_fit_bad_folder_is_a_usage_error(tmp_path, capsys, kind):
     root = tmp_path / "images"

@@ -74,12 +74,25 @@ def _check_sources(args, y, bag_size):
     return sources
 
 
-def _plot(path, link, sources, title):
+# The distance axis of the spectra's distances (NearestRelatives: between the
+# sources' mean spectra); the encoder's are fingerprint_distances', named by
+# the display itself.
+_SPECTRUM_AXIS = {
+    "correlation": "distance (1 - correlation of the mean spectra)",
+    "euclidean": "Euclidean distance of the mean spectra",
+}
+
+
+def _plot(path, link, sources, title, args):
     from ..visualization import FamilyDendrogramDisplay
 
     plt = import_pyplot()
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(sources) + 1.5), dpi=120)
-    FamilyDendrogramDisplay(link, display_labels=sources).plot(ax=ax)
+    encoder = args.features == "encoder"
+    FamilyDendrogramDisplay(link, display_labels=sources,
+                            metric=args.metric if encoder else None).plot(ax=ax)
+    if not encoder:
+        ax.set_xlabel(_SPECTRUM_AXIS[args.metric])
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     # the format from the extension (PNG without one); written atomically: a
@@ -145,7 +158,7 @@ def run(args):
               f"{len(sources)} sources of {os.path.basename(os.path.abspath(args.root))}"
               f", {len(y)} bags of {bag_size}"
               + (", residual spectra" if args.features == "spectrum" else "")
-              + (", Euclidean" if args.metric == "euclidean" else ""))
+              + (", Euclidean" if args.metric == "euclidean" else ""), args)
     if args.json:
         print_json({"features": args.features, "metric": args.metric, "sources": rows,
                     "distances": D.tolist(), "labels": [str(s) for s in sources],

@@ -13,6 +13,7 @@ from ._base import (
     AX_CONSTRAINT,
     ESTIMATOR_CONSTRAINTS,
     KW_CONSTRAINT,
+    METRIC_CONSTRAINT,
     SOURCE_CONSTRAINTS,
     _as_per_source,
     _checked_sources,
@@ -233,6 +234,7 @@ class CorrelationMatrixDisplay:
     @validate_params(
         {
             **SOURCE_CONSTRAINTS,
+            **METRIC_CONSTRAINT,
             "n_families": [None, Interval(Integral, 1, None, closed="left")],
             "order": [StrOptions({"dendrogram"}), None],
         },
@@ -248,6 +250,7 @@ class CorrelationMatrixDisplay:
         families=None,
         n_families=None,
         order="dendrogram",
+        metric="correlation",
         include_values=True,
         values_format=".2f",
         cmap="viridis",
@@ -292,6 +295,12 @@ class CorrelationMatrixDisplay:
             :func:`~skfingerprint.cluster.fingerprint_distances` (leaf order
             optimized), or keep the order of ``labels`` with None.
 
+        metric : {"correlation", "euclidean"}, default="correlation"
+            The distance of that dendrogram and of ``n_families``'s clusters
+            (see :func:`~skfingerprint.cluster.fingerprint_distances`); the
+            heatmap shows the correlation either way. "euclidean" for a
+            space trained on that distance, such as an encoder's.
+
         include_values, values_format, cmap, xticks_rotation, colorbar, ax, \
 im_kw, text_kw, family_kw
             See :meth:`plot`.
@@ -310,7 +319,12 @@ im_kw, text_kw, family_kw
         family_values = _as_per_source(families, classes)
         if n_families is not None:
             found = cluster_families(
-                Z, y, n_families=n_families, fingerprints=fingerprints, labels=classes
+                Z,
+                y,
+                n_families=n_families,
+                fingerprints=fingerprints,
+                labels=classes,
+                metric=metric,
             )
             family_values = np.array(
                 [f"cluster {found[c]}" for c in classes.tolist()], dtype=object
@@ -318,7 +332,9 @@ im_kw, text_kw, family_kw
 
         perm = np.arange(classes.size)
         if classes.size >= 2 and order == "dendrogram":
-            D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=classes)
+            D = fingerprint_distances(
+                Z, y, fingerprints=fingerprints, labels=classes, metric=metric
+            )
             perm = leaves_list(family_linkage(D))
         disp = cls(
             rho[np.ix_(perm, perm)],
@@ -328,7 +344,9 @@ im_kw, text_kw, family_kw
         return disp.plot(**_forward(disp.plot, arguments))
 
     @classmethod
-    @validate_params(ESTIMATOR_CONSTRAINTS, prefer_skip_nested_validation=False)
+    @validate_params(
+        {**ESTIMATOR_CONSTRAINTS, **METRIC_CONSTRAINT}, prefer_skip_nested_validation=False
+    )
     def from_estimator(
         cls,
         estimator,
@@ -340,6 +358,7 @@ im_kw, text_kw, family_kw
         families=None,
         n_families=None,
         order="dendrogram",
+        metric="correlation",
         include_values=True,
         values_format=".2f",
         cmap="viridis",
@@ -367,7 +386,7 @@ im_kw, text_kw, family_kw
         y : array-like of shape (n_bags,)
             Source of each bag.
 
-        labels, fingerprints, families, n_families, order
+        labels, fingerprints, families, n_families, order, metric
             See :meth:`from_predictions`.
 
         include_values, values_format, cmap, xticks_rotation, colorbar, ax, \

@@ -12,6 +12,7 @@ from ._base import (
     AX_CONSTRAINT,
     ESTIMATOR_CONSTRAINTS,
     KW_CONSTRAINT,
+    METRIC_CONSTRAINT,
     SOURCE_CONSTRAINTS,
     _as_per_source,
     _checked_sources,
@@ -19,6 +20,13 @@ from ._base import (
     _forward,
     _get_ax,
 )
+
+
+# The distance axis of each metric of fingerprint_distances.
+_DISTANCE_LABELS = {
+    "correlation": "distance (1 - mean |correlation|)",
+    "euclidean": "mean Euclidean distance",
+}
 
 
 class FamilyDendrogramDisplay:
@@ -40,6 +48,11 @@ class FamilyDendrogramDisplay:
     families : array-like of shape (n_sources,), default=None
         Known family of each source, in the same order. Leaf labels are
         coloured by family and a legend names the families.
+
+    metric : {"correlation", "euclidean"} or None, default="correlation"
+        The distance the linkage was computed in (see
+        :func:`~skfingerprint.cluster.fingerprint_distances`); it names the
+        distance axis. None: the axis reads "distance".
 
     Attributes
     ----------
@@ -70,10 +83,13 @@ class FamilyDendrogramDisplay:
     ['gan1', 'gan2', 'vae1', 'vae2']
     """
 
-    def __init__(self, linkage_matrix, *, display_labels=None, families=None):
+    def __init__(
+        self, linkage_matrix, *, display_labels=None, families=None, metric="correlation"
+    ):
         self.linkage_matrix = linkage_matrix
         self.display_labels = display_labels
         self.families = families
+        self.metric = metric
 
     @validate_params(
         {
@@ -139,7 +155,7 @@ class FamilyDendrogramDisplay:
         kw.update(dendrogram_kw or {})
         self.dendrogram_ = dendrogram(link, labels=labels, ax=ax, **kw)
 
-        distance_label = "distance (1 - mean |correlation|)"
+        distance_label = _DISTANCE_LABELS.get(self.metric, "distance")
         if orientation in ("left", "right"):
             ax.set_xlabel(distance_label)
             ax.set_ylabel("Source")
@@ -172,7 +188,9 @@ class FamilyDendrogramDisplay:
         return self
 
     @classmethod
-    @validate_params(SOURCE_CONSTRAINTS, prefer_skip_nested_validation=False)
+    @validate_params(
+        {**SOURCE_CONSTRAINTS, **METRIC_CONSTRAINT}, prefer_skip_nested_validation=False
+    )
     def from_predictions(
         cls,
         Z,
@@ -181,6 +199,7 @@ class FamilyDendrogramDisplay:
         labels=None,
         fingerprints=None,
         families=None,
+        metric="correlation",
         orientation="left",
         color_threshold=None,
         legend=True,
@@ -207,6 +226,13 @@ class FamilyDendrogramDisplay:
             Known family of each source (a dict source -> family, or values
             aligned with ``labels``).
 
+        metric : {"correlation", "euclidean"}, default="correlation"
+            How a bag is compared with a fingerprint, as in
+            :func:`~skfingerprint.cluster.fingerprint_distances`: the paper's
+            correlation, or the Euclidean distance an encoder (and the shipped
+            ``weights="pretrained"`` space) is trained on. Which draws the
+            families better depends on the space.
+
         orientation, color_threshold, legend, ax, dendrogram_kw
             See :meth:`plot`.
 
@@ -220,16 +246,21 @@ class FamilyDendrogramDisplay:
             raise ValueError(
                 f"A dendrogram needs at least 2 sources; got {classes.size}."
             )
-        D = fingerprint_distances(Z, y, fingerprints=fingerprints, labels=classes)
+        D = fingerprint_distances(
+            Z, y, fingerprints=fingerprints, labels=classes, metric=metric
+        )
         disp = cls(
             family_linkage(D),
             display_labels=classes,
             families=_as_per_source(families, classes),
+            metric=metric,
         )
         return disp.plot(**_forward(disp.plot, arguments))
 
     @classmethod
-    @validate_params(ESTIMATOR_CONSTRAINTS, prefer_skip_nested_validation=False)
+    @validate_params(
+        {**ESTIMATOR_CONSTRAINTS, **METRIC_CONSTRAINT}, prefer_skip_nested_validation=False
+    )
     def from_estimator(
         cls,
         estimator,
@@ -239,6 +270,7 @@ class FamilyDendrogramDisplay:
         labels=None,
         fingerprints=None,
         families=None,
+        metric="correlation",
         orientation="left",
         color_threshold=None,
         legend=True,
@@ -260,7 +292,7 @@ class FamilyDendrogramDisplay:
         y : array-like of shape (n_bags,)
             Source of each bag.
 
-        labels, fingerprints, families
+        labels, fingerprints, families, metric
             See :meth:`from_predictions`.
 
         orientation, color_threshold, legend, ax, dendrogram_kw

@@ -5,7 +5,7 @@ import pytest
 from matplotlib.colors import same_color
 from sklearn.decomposition import PCA
 
-from skfingerprint.cluster import fingerprint_distances
+from skfingerprint.cluster import family_linkage, fingerprint_distances
 from skfingerprint.visualization import CorrelationMatrixDisplay, FamilyDendrogramDisplay
 
 FAMILIES = {
@@ -98,3 +98,62 @@ def test_link_colours():
         Z, y, families=FAMILIES, color_threshold=0.5
     )
     assert len(set(disp.dendrogram_["color_list"])) > 1
+
+
+def scale_families(seed=0):
+    """Two families whose fingerprints differ only in scale (see
+    tests/cluster/test_families.py): only the Euclidean metric parts them."""
+    rng = np.random.RandomState(seed)
+    pattern = rng.normal(size=32)
+    scales = {"g1": 1.0, "g2": 1.1, "v1": 4.0, "v2": 4.2}
+    y = np.repeat(list(scales), 8)
+    Z = np.array([scales[s] * pattern for s in y]) + 0.05 * rng.normal(size=(y.size, 32))
+    return Z, y
+
+
+def test_euclidean_metric_draws_the_euclidean_linkage():
+    Z, y = scale_families()
+    disp = FamilyDendrogramDisplay.from_predictions(Z, y, metric="euclidean")
+    D = fingerprint_distances(Z, y, metric="euclidean")
+    np.testing.assert_allclose(disp.linkage_matrix, family_linkage(D))
+    assert disp.metric == "euclidean"
+    assert disp.ax_.get_xlabel() == "mean Euclidean distance"
+    # the two scale families are the root's two subtrees
+    leaves = disp.dendrogram_["ivl"]
+    assert {frozenset(leaves[:2]), frozenset(leaves[2:])} == {
+        frozenset({"g1", "g2"}), frozenset({"v1", "v2"})}
+    # the correlation (the default) draws another tree, named as such
+    corr = FamilyDendrogramDisplay.from_predictions(Z, y)
+    assert corr.ax_.get_xlabel().startswith("distance (1 - mean |correlation|")
+    assert not np.allclose(corr.linkage_matrix[:, 2], disp.linkage_matrix[:, 2])
+    # from_estimator hands the metric on
+    pca = PCA(n_components=4).fit(Z)
+    est = FamilyDendrogramDisplay.from_estimator(pca, Z, y, metric="euclidean")
+    ref = FamilyDendrogramDisplay.from_predictions(pca.transform(Z), y, metric="euclidean")
+    np.testing.assert_allclose(est.linkage_matrix, ref.linkage_matrix)
+    # a linkage of unnamed distances
+    plain = FamilyDendrogramDisplay(disp.linkage_matrix, metric=None).plot()
+    assert plain.ax_.get_xlabel() == "distance"
+
+
+def test_correlation_matrix_orders_and_clusters_in_the_given_metric():
+    Z, y = scale_families(seed=1)
+    disp = CorrelationMatrixDisplay.from_predictions(
+        Z, y, n_families=2, metric="euclidean")
+    # the heatmap is the correlation whatever the metric; only the order and
+    # the found families follow the metric
+    assert disp.rho.min() > 0.9
+    found = dict(zip(disp.display_labels, disp.families))
+    assert found["g1"] == found["g2"] != found["v1"] == found["v2"]
+    order = FamilyDendrogramDisplay.from_predictions(Z, y, metric="euclidean")
+    assert list(disp.display_labels) == order.dendrogram_["ivl"]
+    by_corr = CorrelationMatrixDisplay.from_predictions(Z, y, n_families=2)
+    found = dict(zip(by_corr.display_labels, by_corr.families))
+    assert not (found["g1"] == found["g2"] != found["v1"] == found["v2"])
+
+
+@pytest.mark.parametrize("display", [FamilyDendrogramDisplay, CorrelationMatrixDisplay])
+def test_unknown_metric_is_a_clear_error(display):
+    Z, y = family_data()
+    with pytest.raises(ValueError, match="metric"):
+        display.from_predictions(Z, y, metric="cosine")
