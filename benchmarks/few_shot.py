@@ -30,9 +30,13 @@ from benchmarks._common import (
     encoder, env_markdown, environment, format_wilson, paper_mlp, write_results, zoo_bags)
 
 METHODS = ("scratch", "zero-shot", "fine-tuned", "Spectrum")
-# only when named: fine-tuned with phi rescaled to a fresh initialisation's
-# norms and phi's rate at 1e-2 (benchmarks/_rescaled_start.py)
-EXPERIMENTS = ("fine-tuned, rescaled",)
+# only when named: fine-tuned at a higher rate of phi's stage (image_lr), and
+# with phi rescaled to a fresh initialisation's norms (benchmarks/_rescaled_start.py)
+EXPERIMENTS = {  # name -> (phi rescaled, image_lr)
+    "fine-tuned, rescaled": (True, 1e-2),
+    "fine-tuned, image_lr 5e-3": (False, 5e-3),
+    "fine-tuned, image_lr 1e-2": (False, 1e-2),
+}
 
 
 def _estimator(method, seed, epochs, weights="pretrained"):
@@ -44,11 +48,12 @@ def _estimator(method, seed, epochs, weights="pretrained"):
         return encoder(None, seed, weights=weights, max_epochs=0)
     if method == "fine-tuned":
         return encoder(epochs, seed, weights=weights)
-    if method == "fine-tuned, rescaled":
+    if method in EXPERIMENTS:
         from benchmarks._rescaled_start import RescaledStart
 
-        return RescaledStart(**encoder(epochs, seed, weights=weights, image_lr=1e-2)
-                             .get_params())
+        rescaled, image_lr = EXPERIMENTS[method]
+        est = encoder(epochs, seed, weights=weights, image_lr=image_lr)
+        return RescaledStart(**est.get_params()) if rescaled else est
     return SpectrumFingerprint()
 
 
@@ -106,10 +111,11 @@ def render(args, rows, seconds, wall):
         + ("the default epochs" if args.epochs is None else f"{args.epochs} epochs")
         + "; `scratch`: the defaults"
         + ("" if args.epochs is None else f" but {args.epochs} epochs")
-        + ("; `fine-tuned, rescaled`: as `fine-tuned` with phi rescaled to its fresh "
-           "initialisation's norms after the weights are loaded and `image_lr=1e-2` "
-           "(`benchmarks/_rescaled_start.py`)" if "fine-tuned, rescaled" in args.methods
-           else "")
+        + "".join(f"; `{m}`: as `fine-tuned` with `image_lr={EXPERIMENTS[m][1]:g}`"
+                  + (" and phi rescaled to its fresh initialisation's norms after the "
+                     "weights are loaded (`benchmarks/_rescaled_start.py`)"
+                     if EXPERIMENTS[m][0] else "")
+                  for m in args.methods if m in EXPERIMENTS)
         + ". No zoo generator is in the pretraining data.",
         "",
         "| training bags per source | classifier | " + " | ".join(args.methods) + " |",
@@ -147,7 +153,7 @@ def main(argv=None):
     p.add_argument("--n-train", default=None, help="training bags per source, e.g. 2,5,10,40")
     p.add_argument("--seeds", default=None, help="e.g. 0,1")
     p.add_argument("--methods", nargs="+", default=list(METHODS),
-                   choices=METHODS + EXPERIMENTS)
+                   choices=METHODS + tuple(EXPERIMENTS))
     p.add_argument("--suffix", default="", help="appended to the results' file name")
     p.add_argument("--weights", default="pretrained",
                    help="the shipped weights of zero-shot and fine-tuned (another name "

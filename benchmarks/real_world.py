@@ -327,6 +327,7 @@ def _methods(args, patch_size):
 
     pretrained = out["DSF+ patch mode, pretrained"]
     experiments = {  # name -> (class, parameters changed)
+        "DSF+ patch mode, pretrained, image_lr 5e-3": (type(pretrained), {"image_lr": 5e-3}),
         "DSF+ patch mode, pretrained, image_lr 1e-2": (type(pretrained), {"image_lr": 1e-2}),
         "DSF+ patch mode, pretrained, rescaled": (RescaledStart, {}),
         "DSF+ patch mode, pretrained, rescaled, image_lr 1e-2": (RescaledStart,

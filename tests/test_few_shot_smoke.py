@@ -69,3 +69,17 @@ def test_few_shot_rescaled_fine_tuning_when_named(few_shot, tmp_path):
     np.testing.assert_allclose(phi_conv_norms(module), fresh, rtol=1e-5)
     torch.testing.assert_close(after * total, before, rtol=1e-3,
                                atol=1e-3 * float(before.abs().mean()))
+
+
+def test_few_shot_experiment_rows_change_only_their_parameters():
+    from benchmarks import few_shot
+    from benchmarks._rescaled_start import RescaledStart
+
+    base = few_shot._estimator("fine-tuned", 0, 2, "artifacts-v2").get_params()
+    for name, (rescaled, image_lr) in few_shot.EXPERIMENTS.items():
+        est = few_shot._estimator(name, 0, 2, "artifacts-v2")
+        assert isinstance(est, RescaledStart) == rescaled
+        params = est.get_params()
+        assert params["image_lr"] == image_lr
+        assert {k: v for k, v in params.items() if k != "image_lr"} == {
+            k: v for k, v in base.items() if k != "image_lr"}
