@@ -140,6 +140,11 @@ class FamilyDendrogramDisplay:
         from matplotlib.patches import Patch
 
         caller_name = f"{type(self).__name__}.plot"
+        if self.metric is not None and self.metric not in _DISTANCE_LABELS:
+            raise ValueError(
+                f"{caller_name}: metric must be one of {sorted(_DISTANCE_LABELS)} or "
+                f"None (an unnamed distance); got {self.metric!r}."
+            )
         fig, ax = _get_ax(ax, caller_name)
         link = np.asarray(self.linkage_matrix, dtype=float)
         n = link.shape[0] + 1

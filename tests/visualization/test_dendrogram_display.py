@@ -157,3 +157,7 @@ def test_unknown_metric_is_a_clear_error(display):
     Z, y = family_data()
     with pytest.raises(ValueError, match="metric"):
         display.from_predictions(Z, y, metric="cosine")
+    if display is FamilyDendrogramDisplay:  # constructed directly, checked when drawn
+        link = FamilyDendrogramDisplay.from_predictions(Z, y).linkage_matrix
+        with pytest.raises(ValueError, match="metric must be one of"):
+            FamilyDendrogramDisplay(link, metric="cosine").plot()
