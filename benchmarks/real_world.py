@@ -52,7 +52,9 @@ sources of DSF+ and of the best baseline.  ``--parts`` selects what to run:
 ``accuracy`` (the table), ``align`` (crops at multiples of 8 vs anywhere),
 ``patches`` (patches_per_image), ``augment`` (training with post-processing
 augmentation or not, tested clean and re-encoded as JPEG q75),
-``front_end`` (DSF+ with each input of phi, ``front_end=``), each of these
+``front_end`` (DSF+ with each input of phi, ``front_end=``), ``lineage``
+(zoo set only: where a left-out source lands, the shipped space zero-shot
+against the spectrum, as in ``benchmarks.lineage``), each of these
 on the draw of split seed 0 with Wilson intervals, and ``memory`` (time and
 peak RSS of ``transform`` per 1000 images at 64, 256 and 1024 px, each size
 in a fresh process).
@@ -442,6 +444,86 @@ def over_splits(seeds, paths, labels, methods, *, groups=None, train_crops=None)
     return rows
 
 
+def part_lineage(args, data, lineage):
+    """Zoo set: where a left-out source lands, zero-shot (issue 38).
+
+    The protocol of ``benchmarks.lineage`` on this set's one draw ``data``:
+    each source with a relative (lineage groups at depth 2: the samplers of
+    one U-Net, the models on one autoencoder) is left out, the method is
+    fitted on the training bags of the others, and the left-out source's
+    fingerprint (the mean of its test bags) is compared with the known
+    sources' (their test bags): is the nearest a relative, and the rank of
+    the nearest relative.  With every source known, the ARI of average
+    linkage cut at the true number of groups.  Only methods that need no
+    training per source: the shipped space zero-shot and the spectrum."""
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.preprocessing import FunctionTransformer
+
+    from benchmarks.lineage import nearest_fingerprints, relatives_rank
+    from skfingerprint.baselines import SpectrumFingerprint
+    from skfingerprint.cluster import NearestRelatives, cut_families
+    from skfingerprint.datasets import lineage_groups
+
+    (Xtr, ytr), (Xte, yte), _ = data
+    groups = lineage_groups(lineage, 2)
+    patch = dict(patch_size=64, patches_per_image=args.patches)
+    methods = {
+        "DSF+ patch mode, pretrained, zero-shot": (
+            lambda: _encoder(args, weights=args.weights, max_epochs=0, **patch),
+            "euclidean"),
+        "Spectrum patch mode": (lambda: SpectrumFingerprint(**patch), "correlation"),
+    }
+    sources = [str(s) for s in np.unique(ytr)]
+    rows = {}
+    for name, (make, metric) in methods.items():
+        t0 = time.perf_counter()
+        Zte = make().fit(Xtr, ytr).transform(Xte)
+        rel = NearestRelatives(FunctionTransformer(), metric=metric).fit(Zte, yte)
+        truth = [groups[s] for s in rel.classes_]
+        ids = cut_families(rel.pairwise_source_distances_, n_families=len(set(truth)))
+        row = {"ari": float(adjusted_rand_score(truth, ids)), "loo": {}}
+        for s in sources:
+            if not any(groups[k] == groups[s] for k in sources if k != s):
+                continue  # no relative: nothing to find
+            Z = make().fit(Xtr[ytr != s], ytr[ytr != s]).transform(Xte)
+            nfc = nearest_fingerprints(Z[yte != s], yte[yte != s], metric)
+            known = [str(k) for k in nfc.classes_]
+            dist = nfc.source_distances(Z[yte == s].mean(0, keepdims=True))[0]
+            nearest = known[int(np.argmin(dist))]
+            row["loo"][s] = {"nearest": nearest,
+                             "nearest_is_relative": bool(groups[nearest] == groups[s]),
+                             "rank": relatives_rank(dist, known, groups, s)}
+            print("lineage", name, s, row["loo"][s], flush=True)
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        rows[name] = row
+    return rows
+
+
+def lineage_markdown(rows, one):
+    """The lineage part's table and each left-out source's nearest."""
+    names = list(rows)
+    left_out = list(next(iter(rows.values()))["loo"])
+    md = [f"\n## Lineage, zero-shot: where a left-out source lands ({one})\n",
+          ("Lineage groups at depth 2 (`lineage_groups(zoo.lineage, 2)`); each source "
+           "with a relative is left out in turn, the method fitted on the others' "
+           "training bags; fingerprints are the mean of the test bags. ARI: every "
+           "source known, average linkage cut at the true number of groups. "
+           "Euclidean distances for the learned space, correlation for the spectrum.\n"),
+          "| method | nearest is a relative | mean rank of a relative | ARI lineage | seconds |",
+          "|---|---|---|---|---|"]
+    for name, r in rows.items():
+        hits = [e["nearest_is_relative"] for e in r["loo"].values()]
+        ranks = [e["rank"] for e in r["loo"].values()]
+        md.append(f"| {name} | {np.mean(hits):.2f} ({len(hits)}) | {np.mean(ranks):.2f} | "
+                  f"{r['ari']:.3f} | {r['seconds']:.0f} |")
+    md += ["", "| left-out source | " + " | ".join(names) + " |",
+           "|---|" + "---|" * len(names)]
+    for s in left_out:
+        md.append(f"| {s} | " + " | ".join(rows[n]["loo"][s]["nearest"] for n in names)
+                  + " |")
+    return md + [""]
+
+
 def best_baseline(rows, column="bag"):
     """The name of the row with the highest ``column`` whose method is not DSF+."""
     others = [name for name in rows if not name.startswith("DSF+")]
@@ -637,7 +719,7 @@ def _table(rows, cols=("bag", "image")):
     return "\n".join(lines)
 
 
-PARTS = ("accuracy", "align", "patches", "augment", "front_end", "memory")
+PARTS = ("accuracy", "align", "patches", "augment", "front_end", "lineage", "memory")
 
 
 def parse_args(argv=None):
@@ -692,6 +774,8 @@ def parse_args(argv=None):
     if args.train_crops is not None and not 1 <= args.train_crops <= args.crops_per_image:
         parser.error(f"--train-crops must lie between 1 and --crops-per-image "
                      f"({args.crops_per_image})")
+    if "lineage" in (args.parts or ()) and not zoo_set:
+        parser.error("--parts lineage needs the zoo set, whose sources have a lineage")
     args.split_seeds = tuple(int(v) for v in (
         args.split_seeds or ("0" if args.quick else "0,1,2")).split(","))
     if args.parts is None:
@@ -823,6 +907,9 @@ def run_set_parts(args, paths, labels, payload, groups=None):
         md += [f"\n## The input of phi (`front_end`, DSF+ patch mode; {one})\n",
                _table(payload["front_end"], cols=("bag", "image", "bag_nearest",
                                                   "image_nearest")), ""]
+    if "lineage" in args.parts:
+        payload["lineage"] = part_lineage(args, data, payload["zoo"]["lineage"])
+        md += lineage_markdown(payload["lineage"], one.split(";")[0])
     if "augment" in args.parts:
         payload["augment"] = part_augment(args, data)
         md += ["\n## Post-processing augmentation (DSF+ patch mode; test bags as "

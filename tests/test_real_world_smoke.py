@@ -211,3 +211,46 @@ def test_training_on_smaller_bags_then_fingerprinting_whole_bags(monkeypatch):
     assert not np.allclose(Z, first)
     np.testing.assert_allclose(enc.transform(X), first)  # bag_size=1: the first image
     np.testing.assert_allclose(method.transform(X), Z)
+
+
+def test_lineage_part_leaves_each_source_with_a_relative_out(tmp_path):
+    """``--parts lineage``: the sources with a relative are left out in turn,
+    each method refitted without them; two lineages whose members share a
+    periodic trace are found by both methods."""
+    from types import SimpleNamespace
+
+    rng = np.random.RandomState(0)
+    lineage = {"a1": ("x", "a", "1"), "a2": ("x", "a", "2"),
+               "b1": ("x", "b", "1"), "b2": ("x", "b", "2"), "real": ("real",)}
+    paths, labels = [], []
+    grid = np.indices((64, 64)).sum(0)
+    for source in lineage:
+        os.makedirs(tmp_path / source)
+        period = {"a": 2, "b": 3}.get(source[0], None)
+        trace = np.zeros((64, 64)) if period is None else 40.0 * (grid % period == 0)
+        for j in range(32):  # 2 training bags of 8 a source
+            image = np.clip(128 + rng.normal(0, 8, (64, 64, 3)) + trace[..., None], 0, 255)
+            path = str(tmp_path / source / f"{j}.png")
+            Image.fromarray(image.astype(np.uint8)).save(path)
+            paths.append(path)
+            labels.append(source)
+    data = real_world.split_halves(np.array(paths, dtype=object), np.array(labels), 8, 0)
+    args = SimpleNamespace(weights="pretrained", patches=2, epochs=None)
+    rows = real_world.part_lineage(args, data, lineage)
+    assert set(rows) == {"DSF+ patch mode, pretrained, zero-shot", "Spectrum patch mode"}
+    for row in rows.values():
+        assert sorted(row["loo"]) == ["a1", "a2", "b1", "b2"]  # "real" has no relative
+        for s, entry in row["loo"].items():
+            assert entry["nearest"] != s and entry["rank"] >= 1
+            assert entry["nearest_is_relative"] == (entry["nearest"][0] == s[0])
+    spectrum = rows["Spectrum patch mode"]
+    assert all(e["nearest_is_relative"] for e in spectrum["loo"].values())
+    assert spectrum["ari"] == 1.0
+    md = "\n".join(real_world.lineage_markdown(rows, "one draw"))
+    assert "| Spectrum patch mode | 1.00 (4) | 1.00 | 1.000 |" in md
+    assert "| b2 |" in md
+
+
+def test_lineage_part_needs_the_zoo_set():
+    with pytest.raises(SystemExit):
+        real_world.parse_args(["--set", "roundtrip", "--parts", "lineage"])
