@@ -9,12 +9,14 @@ all say the same thing about the same mistake.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ._bags import check_label_values, check_source_target
 
 __all__ = [
     "DATA_CONSTRAINTS",
+    "METRIC_CONSTRAINTS",
     "SOURCES_CONSTRAINTS",
     "bags_and_fingerprints",
     "check_embeddings",
@@ -30,6 +32,9 @@ __all__ = [
 # with messages about bags.
 DATA_CONSTRAINTS = {"Z": "no_validation", "y": "no_validation"}
 SOURCES_CONSTRAINTS = {"fingerprints": ["array-like", None], "labels": ["array-like", None]}
+# How a bag is compared with a fingerprint when sources are clustered or
+# drawn (fingerprint_distances and the displays built on it).
+METRIC_CONSTRAINTS = {"metric": [StrOptions({"correlation", "euclidean"})]}
 
 
 def check_embeddings(Z, name="Z"):

@@ -5,10 +5,11 @@ import numbers
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, validate_params
 
 from .._embeddings import (
     DATA_CONSTRAINTS,
+    METRIC_CONSTRAINTS,
     SOURCES_CONSTRAINTS,
     bags_and_fingerprints,
     euclidean_distances,
@@ -16,8 +17,6 @@ from .._embeddings import (
     validate_embeddings,
 )
 from ..metrics import fingerprint_correlation_matrix
-
-_METRIC = {"metric": [StrOptions({"correlation", "euclidean"})]}
 
 
 def _euclidean_distances(Z, y, fingerprints, labels):
@@ -35,7 +34,7 @@ def _euclidean_distances(Z, y, fingerprints, labels):
     return D
 
 
-@validate_params({**DATA_CONSTRAINTS, **SOURCES_CONSTRAINTS, **_METRIC},
+@validate_params({**DATA_CONSTRAINTS, **SOURCES_CONSTRAINTS, **METRIC_CONSTRAINTS},
                  prefer_skip_nested_validation=True)
 def fingerprint_distances(Z, y, *, fingerprints=None, labels=None, metric="correlation"):
     """Distances between sources from how their bags lie to their fingerprints.
@@ -275,7 +274,7 @@ def cut_families(D, *, n_families=None, distance_threshold=None):
         "n_families": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "distance_threshold": [Interval(numbers.Real, 0, np.inf, closed="left"), None],
         **SOURCES_CONSTRAINTS,
-        **_METRIC,
+        **METRIC_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
 )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils._optional_dependencies import check_matplotlib_support
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods
 
 from .._embeddings import resolve_labels, validate_embeddings
 
@@ -25,8 +25,6 @@ SOURCE_CONSTRAINTS = {
     "fingerprints": [None, "array-like"],
     "families": [None, Mapping, "array-like"],
 }
-# The distance of skfingerprint.cluster.fingerprint_distances.
-METRIC_CONSTRAINT = {"metric": [StrOptions({"correlation", "euclidean"})]}
 # from_estimator: anything skfingerprint.metrics.DecorrelationScorer can embed with.
 ESTIMATOR_CONSTRAINTS = {"estimator": [HasMethods(["transform"]), Pipeline]}
 

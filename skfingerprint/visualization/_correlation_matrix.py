@@ -6,6 +6,7 @@ import numpy as np
 from scipy.cluster.hierarchy import leaves_list
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._embeddings import METRIC_CONSTRAINTS
 from .._pipeline import embed
 from ..cluster import cluster_families, family_linkage, fingerprint_distances
 from ..metrics import fingerprint_correlation_matrix
@@ -13,7 +14,6 @@ from ._base import (
     AX_CONSTRAINT,
     ESTIMATOR_CONSTRAINTS,
     KW_CONSTRAINT,
-    METRIC_CONSTRAINT,
     SOURCE_CONSTRAINTS,
     _as_per_source,
     _checked_sources,
@@ -234,7 +234,7 @@ class CorrelationMatrixDisplay:
     @validate_params(
         {
             **SOURCE_CONSTRAINTS,
-            **METRIC_CONSTRAINT,
+            **METRIC_CONSTRAINTS,
             "n_families": [None, Interval(Integral, 1, None, closed="left")],
             "order": [StrOptions({"dendrogram"}), None],
         },
@@ -345,7 +345,7 @@ im_kw, text_kw, family_kw
 
     @classmethod
     @validate_params(
-        {**ESTIMATOR_CONSTRAINTS, **METRIC_CONSTRAINT}, prefer_skip_nested_validation=False
+        {**ESTIMATOR_CONSTRAINTS, **METRIC_CONSTRAINTS}, prefer_skip_nested_validation=False
     )
     def from_estimator(
         cls,

@@ -6,13 +6,13 @@ import numpy as np
 from scipy.cluster.hierarchy import dendrogram
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from .._embeddings import METRIC_CONSTRAINTS
 from .._pipeline import embed
 from ..cluster import family_linkage, fingerprint_distances
 from ._base import (
     AX_CONSTRAINT,
     ESTIMATOR_CONSTRAINTS,
     KW_CONSTRAINT,
-    METRIC_CONSTRAINT,
     SOURCE_CONSTRAINTS,
     _as_per_source,
     _checked_sources,
@@ -194,7 +194,7 @@ class FamilyDendrogramDisplay:
 
     @classmethod
     @validate_params(
-        {**SOURCE_CONSTRAINTS, **METRIC_CONSTRAINT}, prefer_skip_nested_validation=False
+        {**SOURCE_CONSTRAINTS, **METRIC_CONSTRAINTS}, prefer_skip_nested_validation=False
     )
     def from_predictions(
         cls,
@@ -264,7 +264,7 @@ class FamilyDendrogramDisplay:
 
     @classmethod
     @validate_params(
-        {**ESTIMATOR_CONSTRAINTS, **METRIC_CONSTRAINT}, prefer_skip_nested_validation=False
+        {**ESTIMATOR_CONSTRAINTS, **METRIC_CONSTRAINTS}, prefer_skip_nested_validation=False
     )
     def from_estimator(
         cls,
